@@ -1,0 +1,138 @@
+import { Hash } from "@smithy/hash-node";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { BATCH_GET_USER_ACCESS_TASKS_PATH, DEFAULT_TIMEOUT_MS, SIGNING_SERVICE } from "./constants.js";
+import { AppFabricTransportError, CredentialsUnavailableError } from "./errors.js";
+import { isRecord } from "./isRecord.js";
+import { parseServiceError } from "./parseServiceError.js";
+import type { BatchGetUserAccessTasksRequest, UserAccessResultItem } from "./types.js";
+
+export interface AppFabricClientOptions {
+  /** Base URL, e.g. `https://appfabric.us-east-1.amazonaws.com` or the emulator's. */
+  endpoint: URL;
+  /** SigV4 signing region. */
+  region: string;
+  /** The app bundle every call is made for (one bundle per deployment). */
+  appBundleIdentifier: string;
+  /**
+   * Static credentials or a provider. Providers from `@aws-sdk/credential-providers` cache and
+   * refresh on their own, so calling one per request costs nothing after the first resolve.
+   */
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Injected for tests that record calls; the global `fetch` otherwise. */
+  fetch?: typeof globalThis.fetch;
+  /** Per-attempt timeout covering connect, headers and body. */
+  timeoutMs?: number;
+  /** Signing clock; injected for deterministic signatures in tests. */
+  now?: () => Date;
+}
+
+/**
+ * A minimal AppFabric client: builds the restJson1 request, signs it with SigV4 and turns every
+ * outcome into either parsed data, an `AppFabricServiceError` (AWS said no) or an
+ * `AppFabricTransportError` (no usable answer). It does not retry.
+ */
+export class AppFabricClient {
+  readonly #signer: SignatureV4;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #endpoint: URL;
+  readonly #appBundleIdentifier: string;
+  readonly #timeoutMs: number;
+  readonly #now: () => Date;
+
+  constructor(options: AppFabricClientOptions) {
+    this.#signer = new SignatureV4({
+      service: SIGNING_SERVICE,
+      region: options.region,
+      credentials: options.credentials,
+      sha256: Hash.bind(null, "sha256"),
+    });
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#endpoint = options.endpoint;
+    this.#appBundleIdentifier = options.appBundleIdentifier;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * `BatchGetUserAccessTasks` for 1..50 lower-case task ids. Results come back in no promised order
+   * and not necessarily one per id: callers match them by `taskId`.
+   */
+  async batchGetUserAccessTasks(taskIdList: readonly string[]): Promise<UserAccessResultItem[]> {
+    const request: BatchGetUserAccessTasksRequest = {
+      appBundleIdentifier: this.#appBundleIdentifier,
+      taskIdList: [...taskIdList],
+    };
+    const { body, metadata } = await this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request);
+    const list = isRecord(body) ? body["userAccessResultsList"] : undefined;
+    if (list === undefined) return [];
+    if (!Array.isArray(list) || !list.every(isRecord)) {
+      throw new AppFabricTransportError("unreadable", "AppFabric's answer has no readable userAccessResultsList", { metadata });
+    }
+    return list as UserAccessResultItem[];
+  }
+
+  async #post(path: string, payload: object): Promise<{ body: unknown; metadata: { httpStatusCode: number; requestId?: string } }> {
+    const url = new URL(this.#endpoint.pathname.replace(/\/$/, "") + path, this.#endpoint);
+    const body = JSON.stringify(payload);
+    // fetch sends the URL's own host (it ignores a `host` header), so that is the host we sign.
+    const signed = await this.#signer
+      .sign(
+      {
+        method: "POST",
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port ? Number(url.port) : undefined,
+        path: url.pathname,
+        query: {},
+        headers: { host: url.host, "content-type": "application/json" },
+        body,
+      },
+      { signingDate: this.#now() },
+    )
+      .catch((error: unknown) => {
+        throw new CredentialsUnavailableError(error);
+      });
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(url, {
+        method: "POST",
+        headers: signed.headers,
+        body,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw toTransportError(error, this.#timeoutMs);
+    }
+
+    const headers = Object.fromEntries(response.headers);
+    if (!response.ok) throw parseServiceError(response.status, headers, text);
+    const metadata = { httpStatusCode: response.status, requestId: headers["x-amzn-requestid"] };
+    try {
+      return { body: JSON.parse(text) as unknown, metadata };
+    } catch (error) {
+      const cause = error instanceof Error ? error : undefined;
+      throw new AppFabricTransportError("unreadable", "AppFabric's answer is not valid JSON", { cause, metadata });
+    }
+  }
+}
+
+function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  if (cause.name === "TimeoutError") {
+    return new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause });
+  }
+  const code = errorCode(cause);
+  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, { cause });
+}
+
+/** The Node error code (`ECONNRESET`, `UND_ERR_SOCKET`…) of an error or of the error that caused it. */
+function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; isRecord(current) && depth < 5; current = current["cause"], depth++) {
+    if (typeof current["code"] === "string") return current["code"];
+  }
+  return undefined;
+}

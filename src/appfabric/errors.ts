@@ -1,0 +1,74 @@
+import type { ValidationExceptionField } from "./types.js";
+
+/** What AWS told us about a response, in the shape smithy's error classifiers read (`$metadata`). */
+export interface ResponseMetadata {
+  httpStatusCode?: number;
+  requestId?: string;
+}
+
+export interface AppFabricServiceErrorDetails {
+  /** The cleaned error type (`ThrottlingException`), when AWS named one. */
+  errorType?: string;
+  statusCode: number;
+  requestId?: string;
+  /** AWS's own message. It may quote the request (a 403 quotes the canonical request): never forward it blindly. */
+  awsMessage?: string;
+  /** `ValidationException` only. */
+  reason?: string;
+  fieldList?: ValidationExceptionField[];
+  /** `ResourceNotFoundException` only. */
+  resourceId?: string;
+  resourceType?: string;
+  /** From `Retry-After` on 429 and 500 answers. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * AppFabric answered with an error status. `name` is the error type and `$metadata` carries the
+ * status, as on an AWS SDK `ServiceException`, so smithy's `isThrottlingError`/`isTransientError`
+ * classify it exactly as the SDKs would.
+ */
+export class AppFabricServiceError extends Error {
+  declare readonly cause?: Error;
+  readonly $metadata: ResponseMetadata;
+  readonly details: AppFabricServiceErrorDetails;
+
+  constructor(details: AppFabricServiceErrorDetails) {
+    super(`AppFabric answered HTTP ${details.statusCode}${details.errorType ? ` (${details.errorType})` : ""}`);
+    this.name = details.errorType ?? "AppFabricServiceError";
+    this.details = details;
+    this.$metadata = { httpStatusCode: details.statusCode, requestId: details.requestId };
+  }
+}
+
+export type TransportFailure = "timeout" | "connection" | "unreadable";
+
+/**
+ * No usable answer came back: the attempt timed out, the connection failed, or the body could not be
+ * read as the API's JSON. `cause` keeps the underlying error (with its `code`, e.g. `ECONNRESET`) so
+ * that smithy's classifiers see it.
+ */
+export class AppFabricTransportError extends Error {
+  /** Always an `Error` (fetch's own, or a parse error), which smithy's classifiers walk for a `code`. */
+  declare readonly cause?: Error;
+  readonly failure: TransportFailure;
+  readonly $metadata: ResponseMetadata;
+
+  constructor(failure: TransportFailure, message: string, options: { cause?: Error; metadata?: ResponseMetadata } = {}) {
+    super(message, { cause: options.cause });
+    this.name = failure === "timeout" ? "TimeoutError" : "AppFabricTransportError";
+    this.failure = failure;
+    this.$metadata = options.metadata ?? {};
+  }
+}
+
+/**
+ * The credential provider chain found no usable credentials, so nothing was sent. A configuration
+ * problem of this service, not of the caller's request. The provider's own message stays in `cause`.
+ */
+export class CredentialsUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("No usable AWS credentials were found for signing AppFabric requests", { cause });
+    this.name = "CredentialsUnavailableError";
+  }
+}

@@ -1,0 +1,55 @@
+import { loadRestJsonErrorCode } from "@smithy/core/protocols";
+import { getRetryAfterHint } from "@smithy/core/retry";
+import { AppFabricServiceError } from "./errors.js";
+import { isRecord } from "./isRecord.js";
+import type { ValidationExceptionField } from "./types.js";
+
+/**
+ * Reads an AppFabric error answer (restJson1). The error type comes from `X-Amzn-Errortype`, else the
+ * body's `code`, else `__type`, cleaned (`aws.protocols#ThrottlingException:http://…` →
+ * `ThrottlingException`) by smithy's own `loadRestJsonErrorCode`, which is what AWS SDKs run.
+ * A body that is not JSON still yields an error with the status and request id.
+ */
+export function parseServiceError(
+  statusCode: number,
+  headers: Record<string, string>,
+  bodyText: string,
+  now: () => number = Date.now,
+): AppFabricServiceError {
+  const body = parseJsonObject(bodyText);
+  const retryAfter = getRetryAfterHint({ statusCode, headers });
+  return new AppFabricServiceError({
+    statusCode,
+    errorType: loadRestJsonErrorCode({ statusCode, headers }, body) || undefined,
+    requestId: headers["x-amzn-requestid"],
+    awsMessage: stringField(body, "message") ?? stringField(body, "Message"),
+    reason: stringField(body, "reason"),
+    fieldList: fieldListOf(body),
+    resourceId: stringField(body, "resourceId"),
+    resourceType: stringField(body, "resourceType"),
+    retryAfterSeconds: retryAfter ? Math.max(0, Math.ceil((retryAfter.getTime() - now()) / 1000)) : undefined,
+  });
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isRecord(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function stringField(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+function fieldListOf(body: Record<string, unknown>): ValidationExceptionField[] | undefined {
+  const list = body["fieldList"];
+  if (!Array.isArray(list)) return undefined;
+  return list.filter(isRecord).map((field) => ({
+    name: typeof field["name"] === "string" ? field["name"] : "",
+    message: typeof field["message"] === "string" ? field["message"] : "",
+  }));
+}

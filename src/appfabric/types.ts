@@ -1,0 +1,45 @@
+/**
+ * AppFabric's wire shapes for the user-access API (API version 2023-05-19), as its service model
+ * defines them. Every member of a result item is optional in the model, so every member is here too.
+ */
+
+export type ResultStatus = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "EXPIRED";
+
+/** An error reported by the application for one task. */
+export interface TaskError {
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** What one application reported for one user. `email`, `userId` and the names are sensitive. */
+export interface UserAccessResultItem {
+  app?: string;
+  tenantId?: string;
+  tenantDisplayName?: string;
+  taskId?: string;
+  resultStatus?: ResultStatus;
+  email?: string;
+  userId?: string;
+  userFullName?: string;
+  userFirstName?: string;
+  userLastName?: string;
+  userStatus?: string;
+  taskError?: TaskError;
+}
+
+export interface BatchGetUserAccessTasksRequest {
+  appBundleIdentifier: string;
+  taskIdList: string[];
+}
+
+export interface BatchGetUserAccessTasksResponse {
+  userAccessResultsList?: UserAccessResultItem[];
+}
+
+/** One entry of a `ValidationException`'s `fieldList`. */
+export interface ValidationExceptionField {
+  name: string;
+  message: string;
+}
+
+export type ValidationExceptionReason = "unknownOperation" | "cannotParse" | "fieldValidationFailed" | "other";

@@ -1,0 +1,273 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { BATCH_GET_USER_ACCESS_TASKS_PATH } from "../appfabric/constants.js";
+import { isRecord } from "../appfabric/isRecord.js";
+import type { BatchGetUserAccessTasksResponse, UserAccessResultItem } from "../appfabric/types.js";
+import { DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./demoData.js";
+import { validateBatchGetRequest } from "./validateBatchGetRequest.js";
+import { verifySignature } from "./verifySignature.js";
+
+export interface EmulatorOptions {
+  /** The region signatures must be scoped to. Default `us-east-1`. */
+  region?: string;
+  /** The tasks it knows. Default: the demo tasks, one of every status. */
+  tasks?: readonly UserAccessResultItem[];
+  /** The app bundle identifiers (ARN and/or UUID) it knows. Default: the demo bundle, both forms. */
+  appBundles?: readonly string[];
+  /** The key pairs it accepts. Default: `EMULATOR_CREDENTIALS`. */
+  credentials?: readonly AwsCredentialIdentity[];
+  /** Shuffles results; injected for repeatable order. */
+  random?: () => number;
+  /** The emulator's clock, for signature expiry. */
+  now?: () => Date;
+  /** Default 127.0.0.1 and a free port. */
+  host?: string;
+  port?: number;
+}
+
+/** One request the emulator received on a known route, with what it answered. */
+export interface ReceivedCall {
+  operation: "BatchGetUserAccessTasks";
+  appBundleIdentifier: string | undefined;
+  /** As received, before validation. */
+  taskIdList: string[];
+  /** The access key id that signed it, if any. */
+  accessKeyId: string | undefined;
+  /** The HTTP status answered; 0 when the connection was dropped. */
+  status: number;
+}
+
+/** A failure the emulator can be told to answer with, as AWS sometimes does. */
+export type Fault =
+  /** An AWS error answer: the type goes in `X-Amzn-Errortype`, as AWS sends it. */
+  | { kind: "error"; status: number; errorType?: string; message?: string; retryAfter?: string }
+  /** Wait, then answer normally. */
+  | { kind: "delay"; ms: number }
+  /** Drop the connection without answering. */
+  | { kind: "reset" }
+  /** Answer 200 with a body that is not JSON. */
+  | { kind: "malformed" };
+
+export interface FaultRule {
+  fault: Fault;
+  /** Which calls it hits; all when absent. */
+  when?: (call: Pick<ReceivedCall, "taskIdList" | "appBundleIdentifier">) => boolean;
+  /** How many calls it hits before it is used up; unlimited when absent. */
+  times?: number;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * An AppFabric stand-in on loopback: the real routes and wire format, SigV4 verified with the real
+ * signer, AWS's validation and error shapes, unknown ids left out and results shuffled (AWS promises
+ * no order). It records every call, so tests can assert on what the upstream saw, and answers with
+ * injected faults on request.
+ */
+export class AppFabricEmulator {
+  readonly url: URL;
+  readonly calls: ReceivedCall[];
+  readonly #server: Server;
+  readonly #faults: FaultRule[];
+
+  private constructor(server: Server, url: URL, calls: ReceivedCall[], faults: FaultRule[]) {
+    this.#server = server;
+    this.url = url;
+    this.calls = calls;
+    this.#faults = faults;
+  }
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start(options: EmulatorOptions = {}): Promise<AppFabricEmulator> {
+    const calls: ReceivedCall[] = [];
+    const faults: FaultRule[] = [];
+    const handler = new RequestHandler(options, calls, faults);
+    const server = createServer((request, response) => {
+      handler.handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) sendError(response, 500, "InternalServerException", `Emulator fault: ${String(error)}`);
+      });
+    });
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    return new AppFabricEmulator(server, new URL(`http://${host}:${port}`), calls, faults);
+  }
+
+  /** Adds a fault rule; the first matching rule with calls left answers a call. */
+  injectFault(rule: FaultRule): void {
+    this.#faults.push({ ...rule });
+  }
+
+  /** Forgets faults and recorded calls. */
+  reset(): void {
+    this.#faults.length = 0;
+    this.calls.length = 0;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+}
+
+class RequestHandler {
+  readonly #region: string;
+  readonly #tasks: Map<string, UserAccessResultItem>;
+  readonly #appBundles: Set<string>;
+  readonly #credentials: Map<string, AwsCredentialIdentity>;
+  readonly #random: () => number;
+  readonly #now: () => Date;
+  readonly #calls: ReceivedCall[];
+  readonly #faults: FaultRule[];
+
+  constructor(options: EmulatorOptions, calls: ReceivedCall[], faults: FaultRule[]) {
+    this.#calls = calls;
+    this.#faults = faults;
+    this.#region = options.region ?? "us-east-1";
+    this.#tasks = new Map((options.tasks ?? DEMO_TASKS).map((task) => [task.taskId ?? "", task]));
+    this.#appBundles = new Set(options.appBundles ?? [DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID]);
+    this.#credentials = new Map((options.credentials ?? [EMULATOR_CREDENTIALS]).map((credentials) => [credentials.accessKeyId, credentials]));
+    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    if (body === undefined) return sendError(response, 413, "ValidationException", "Request body too large.", { reason: "other" });
+    const path = request.url ?? "/";
+    if (request.method !== "POST" || new URL(path, "http://emulator.invalid").pathname !== BATCH_GET_USER_ACCESS_TASKS_PATH) {
+      return sendError(response, 404, "UnknownOperationException", `No operation at ${request.method} ${path}.`);
+    }
+
+    const headers = lowerCaseHeaders(request);
+    const call = this.#record(body, headers);
+    const answer = (status: number): void => {
+      call.status = status;
+    };
+
+    const rejection = await verifySignature(
+      { method: request.method, path, headers, body },
+      { region: this.#region, credentialsFor: (id) => this.#credentials.get(id), now: this.#now },
+    );
+    if (rejection) {
+      answer(403);
+      return sendError(response, 403, rejection.errorType, rejection.message);
+    }
+
+    const fault = this.#takeFault(call);
+    if (fault?.kind === "error") {
+      answer(fault.status);
+      const extraHeaders: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter };
+      return sendError(response, fault.status, fault.errorType, fault.message ?? "Injected fault.", {}, extraHeaders);
+    }
+    if (fault?.kind === "reset") {
+      answer(0);
+      request.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "malformed") {
+      answer(200);
+      return send(response, 200, '{"userAccessResultsList": [{"taskId": ');
+    }
+    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+
+    const validated = validateBatchGetRequest(body);
+    if (!("taskIdList" in validated)) {
+      answer(400);
+      const { message, ...fields } = validated;
+      return sendError(response, 400, "ValidationException", message, fields, {}, "http://internal.amazon.com/coral/com.amazon.coral.validate/");
+    }
+    if (!this.#appBundles.has(validated.appBundleIdentifier)) {
+      answer(404);
+      return sendError(response, 404, "ResourceNotFoundException", `App bundle ${validated.appBundleIdentifier} does not exist.`, {
+        resourceId: validated.appBundleIdentifier,
+        resourceType: "AppBundle",
+      });
+    }
+
+    const found = [...new Set(validated.taskIdList)].flatMap((taskId) => this.#tasks.get(taskId) ?? []);
+    const result: BatchGetUserAccessTasksResponse = { userAccessResultsList: shuffle(found, this.#random) };
+    answer(200);
+    return send(response, 200, JSON.stringify(result));
+  }
+
+  #record(body: string, headers: Record<string, string>): ReceivedCall {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+    const taskIdList = isRecord(parsed) && Array.isArray(parsed["taskIdList"]) ? parsed["taskIdList"].map(String) : [];
+    const appBundleIdentifier = isRecord(parsed) && typeof parsed["appBundleIdentifier"] === "string" ? parsed["appBundleIdentifier"] : undefined;
+    const accessKeyId = /Credential=([^/\s]+)\//.exec(headers["authorization"] ?? "")?.[1];
+    const call: ReceivedCall = { operation: "BatchGetUserAccessTasks", appBundleIdentifier, taskIdList, accessKeyId, status: 0 };
+    this.#calls.push(call);
+    return call;
+  }
+
+  #takeFault(call: ReceivedCall): Fault | undefined {
+    const rule = this.#faults.find((candidate) => (candidate.times ?? 1) > 0 && (candidate.when?.(call) ?? true));
+    if (rule === undefined) return undefined;
+    if (rule.times !== undefined) rule.times -= 1;
+    return rule.fault;
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
+  }
+  return headers;
+}
+
+function send(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": "application/json", "x-amzn-requestid": randomUUID(), ...headers });
+  response.end(body);
+}
+
+/**
+ * An AWS restJson1 error: the type in `X-Amzn-Errortype` with the namespace suffix AWS adds (clients
+ * must clean it), the message and members in the JSON body.
+ */
+function sendError(
+  response: ServerResponse,
+  status: number,
+  errorType: string | undefined,
+  message: string,
+  members: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  namespace = "http://internal.amazon.com/coral/com.amazonaws.appfabric/",
+): void {
+  const typeHeader: Record<string, string> = errorType === undefined ? {} : { "x-amzn-errortype": `${errorType}:${namespace}` };
+  send(response, status, JSON.stringify({ message, ...members }), { ...typeHeader, ...headers });
+}
+
+/** Fisher–Yates, so every order is possible, as AWS promises none. */
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}

@@ -1,0 +1,20 @@
+/**
+ * Every `extensions.code` this service answers with. Clients switch on these, so the set is closed:
+ * add a member here (and to the README's table) before answering with a new code.
+ */
+export enum ErrorCode {
+  /** The request is invalid: a malformed task id, or AppFabric's ValidationException. */
+  BAD_USER_INPUT = "BAD_USER_INPUT",
+  /** AppFabric refused the service's credentials or permissions (any 403). */
+  FORBIDDEN = "FORBIDDEN",
+  /** AppFabric does not know the task id, or the app bundle (404). */
+  NOT_FOUND = "NOT_FOUND",
+  /** AppFabric is throttling (429); `retryAfterSeconds` says when to come back, when AWS said. */
+  THROTTLED = "THROTTLED",
+  /** AppFabric failed (500 InternalServerException, other 5xx, or an unexpected status). */
+  UPSTREAM_ERROR = "UPSTREAM_ERROR",
+  /** No usable answer: timeout, connection failure, unreadable response. */
+  UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE",
+  /** A fault of this service itself (for example no AWS credentials); details are only in its logs. */
+  INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
+}

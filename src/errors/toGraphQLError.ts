@@ -1,0 +1,128 @@
+import { isThrottlingError, isTransientError } from "@smithy/core/retry";
+import { GraphQLError } from "graphql";
+import {
+  AppFabricServiceError,
+  AppFabricTransportError,
+  CredentialsUnavailableError,
+  type ResponseMetadata,
+} from "../appfabric/errors.js";
+import { ErrorCode } from "./ErrorCode.js";
+import { redactSensitive } from "./redactSensitive.js";
+
+/** `extensions.aws`: what AWS told us about the failed call, where it told us. */
+export interface AwsErrorExtension {
+  errorType?: string;
+  statusCode?: number;
+  requestId?: string;
+}
+
+/**
+ * Maps anything a load can fail with to the `GraphQLError` clients see. Never throws. A
+ * `GraphQLError` passes through; AppFabric failures get a code from the README's table; anything else
+ * is a fault of this service and becomes `INTERNAL_SERVER_ERROR` with a message that reveals nothing.
+ * Messages are written here, not copied from AWS, except a ValidationException's or a 404's message,
+ * which help the caller and are redacted first. A 403's message is never forwarded: for signature
+ * failures AWS quotes the canonical request, access key id included.
+ */
+export function toGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  if (error instanceof AppFabricServiceError) return serviceError(error);
+  if (error instanceof AppFabricTransportError) {
+    return new GraphQLError(`${error.message}. Nothing was read for these ids; try again.`, {
+      extensions: {
+        code: ErrorCode.UPSTREAM_UNAVAILABLE,
+        retryable: isRetryable(error),
+        ...awsExtension(undefined, error.$metadata),
+      },
+    });
+  }
+  if (error instanceof CredentialsUnavailableError) {
+    return new GraphQLError("The service has no usable AWS credentials, so AppFabric was not called. See the service's logs.", {
+      originalError: error,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, retryable: false },
+    });
+  }
+  // Kept as originalError so that formatError can log it; the client sees only the code.
+  return new GraphQLError("Unexpected error.", {
+    originalError: error instanceof Error ? error : undefined,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, retryable: false },
+  });
+}
+
+function serviceError(error: AppFabricServiceError): GraphQLError {
+  const { details } = error;
+  const code = codeOf(error);
+  const label = `HTTP ${details.statusCode}${details.errorType ? ` ${details.errorType}` : ""}`;
+  const extensions: Record<string, unknown> = {
+    code,
+    retryable: isRetryable(error),
+    ...awsExtension(details.errorType, error.$metadata),
+  };
+  let message: string;
+  switch (code) {
+    case ErrorCode.BAD_USER_INPUT:
+      message = `AppFabric rejected the request as invalid (${label})${awsMessage(details.awsMessage)}`;
+      if (details.reason !== undefined) extensions["reason"] = details.reason;
+      if (details.fieldList !== undefined) {
+        extensions["fieldList"] = details.fieldList.map((field) => ({ name: field.name, message: redactSensitive(field.message) }));
+      }
+      break;
+    case ErrorCode.FORBIDDEN:
+      message =
+        `AppFabric refused this service's AWS credentials or permissions (${label}). ` +
+        "Check its credentials and that they allow appfabric:BatchGetUserAccessTasks on the app bundle.";
+      break;
+    case ErrorCode.NOT_FOUND:
+      message = `AppFabric could not find ${details.resourceType ?? "the resource"}${
+        details.resourceId ? ` ${redactSensitive(details.resourceId)}` : ""
+      } (${label})${awsMessage(details.awsMessage)}`;
+      break;
+    case ErrorCode.THROTTLED:
+      message = `AppFabric is throttling requests (${label}); try again${
+        details.retryAfterSeconds !== undefined ? ` in ${details.retryAfterSeconds} s` : " later"
+      }.`;
+      if (details.retryAfterSeconds !== undefined) extensions["retryAfterSeconds"] = details.retryAfterSeconds;
+      break;
+    default:
+      message = `AppFabric failed to answer (${label}).`;
+      if (details.retryAfterSeconds !== undefined) extensions["retryAfterSeconds"] = details.retryAfterSeconds;
+  }
+  return new GraphQLError(message, { extensions });
+}
+
+/** The README's error table: the error type decides where AWS named one we know, else the status. */
+function codeOf(error: AppFabricServiceError): ErrorCode {
+  const { errorType, statusCode } = error.details;
+  switch (errorType) {
+    case "ValidationException":
+      return ErrorCode.BAD_USER_INPUT;
+    case "AccessDeniedException":
+      return ErrorCode.FORBIDDEN;
+    case "ResourceNotFoundException":
+      return ErrorCode.NOT_FOUND;
+    case "InternalServerException":
+      return ErrorCode.UPSTREAM_ERROR;
+  }
+  if (isThrottlingError(error)) return ErrorCode.THROTTLED;
+  if (statusCode === 400) return ErrorCode.BAD_USER_INPUT;
+  if (statusCode === 401 || statusCode === 403) return ErrorCode.FORBIDDEN;
+  if (statusCode === 404) return ErrorCode.NOT_FOUND;
+  return ErrorCode.UPSTREAM_ERROR;
+}
+
+/** Whether the same call may succeed if sent again: smithy's throttling or transient classes. */
+function isRetryable(error: AppFabricServiceError | AppFabricTransportError): boolean {
+  return isThrottlingError(error) || isTransientError(error);
+}
+
+function awsExtension(errorType: string | undefined, metadata: ResponseMetadata): { aws?: AwsErrorExtension } {
+  const aws: AwsErrorExtension = {};
+  if (errorType !== undefined) aws.errorType = errorType;
+  if (metadata.httpStatusCode !== undefined) aws.statusCode = metadata.httpStatusCode;
+  if (metadata.requestId !== undefined) aws.requestId = metadata.requestId;
+  return Object.keys(aws).length > 0 ? { aws } : {};
+}
+
+function awsMessage(message: string | undefined): string {
+  return message ? `: ${redactSensitive(message)}` : ".";
+}

@@ -1,0 +1,11 @@
+import type { UserAccessTaskResolvers } from "../__generated__/resolvers-types.js";
+
+/**
+ * `UserAccessTask` is AppFabric's `UserAccessResultItem` as it stands; only the two fields below need
+ * code. Entity references from other subgraphs go through the same loader as the root fields.
+ */
+export const UserAccessTask: UserAccessTaskResolvers = {
+  __resolveReference: ({ taskId }, { userAccessTasks }) => userAccessTasks.load(taskId),
+  // Results are matched by taskId, so an item reaching here always has one.
+  taskId: (item) => item.taskId ?? "",
+};

@@ -1,0 +1,6 @@
+import type { Resolvers } from "../__generated__/resolvers-types.js";
+import { Query } from "./Query.js";
+import { UserAccessTask } from "./UserAccessTask.js";
+
+/** Every resolver of the subgraph, one file per GraphQL type. */
+export const resolvers: Resolvers = { Query, UserAccessTask };

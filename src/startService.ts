@@ -1,0 +1,59 @@
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { AppFabricClient } from "./appfabric/AppFabricClient.js";
+import { defaultEndpoint } from "./appfabric/constants.js";
+import type { Config } from "./config.js";
+import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
+import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./emulator/demoData.js";
+import { startServer } from "./server/startServer.js";
+
+export interface ServiceOverrides {
+  /** Instead of the default Node provider chain (AWS mode only). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  fetch?: typeof globalThis.fetch;
+  timeoutMs?: number;
+}
+
+export interface RunningService {
+  url: URL;
+  /** Where AppFabric calls go. */
+  upstream: { kind: "aws" | "emulator"; endpoint: URL };
+  /** Ids the emulator knows (emulator mode only). */
+  demoTaskIds: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the subgraph for a configuration: against AppFabric (or `APPFABRIC_ENDPOINT`) when an app
+ * bundle is configured, else against an embedded emulator on a free loopback port, signing with the
+ * emulator's key so that the whole path, SigV4 included, runs as it would against AWS.
+ */
+export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const emulator = config.upstream.kind === "emulator" ? await AppFabricEmulator.start({ region: config.region }) : undefined;
+  const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
+  const client = new AppFabricClient({
+    endpoint,
+    region: config.region,
+    appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
+    credentials: emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain()),
+    fetch: overrides.fetch,
+    timeoutMs: overrides.timeoutMs,
+  });
+  const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
+
+  try {
+    const server = await startServer({ source: client, port: config.port, production: config.production, exampleTaskIds: demoTaskIds });
+    return {
+      url: server.url,
+      upstream: { kind: emulator ? "emulator" : "aws", endpoint },
+      demoTaskIds,
+      stop: async () => {
+        await server.stop();
+        await emulator?.close();
+      },
+    };
+  } catch (error) {
+    await emulator?.close();
+    throw error;
+  }
+}
