@@ -1,11 +1,16 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // graphql 16 has no `exports` map: Node loads its CommonJS build (as @apollo/server does), Vite
+    // would prefer the ESM one. Two copies mean two GraphQLError classes; resolve it as Node does.
+    alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
+  },
   test: {
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       // Real HTTP on loopback: the service and the emulator each on an ephemeral port.
-      { test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 20_000 } },
+      { extends: true, test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 20_000 } },
     ],
   },
 });

@@ -125,9 +125,23 @@ function toTransportError(error: unknown, timeoutMs: number): AppFabricTransport
   if (cause.name === "TimeoutError") {
     return new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause });
   }
-  const code = errorCode(cause);
-  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, { cause });
+  const raw = errorCode(cause);
+  const code = raw === undefined ? undefined : (UNDICI_TO_NODE_ERROR_CODES[raw] ?? raw);
+  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, { cause, code });
 }
+
+/**
+ * fetch (undici) names socket failures its own way; AWS SDKs, on Node's http module, see the Node
+ * codes and smithy's classifiers know only those. A connection dropped mid-answer is `ECONNRESET` to
+ * them and retryable, so it must be here too.
+ */
+const UNDICI_TO_NODE_ERROR_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: "ECONNRESET",
+  UND_ERR_CLOSED: "ECONNRESET",
+  UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_BODY_TIMEOUT: "ETIMEDOUT",
+};
 
 /** The Node error code (`ECONNRESET`, `UND_ERR_SOCKET`…) of an error or of the error that caused it. */
 function errorCode(error: unknown): string | undefined {

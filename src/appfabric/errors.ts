@@ -53,12 +53,15 @@ export class AppFabricTransportError extends Error {
   declare readonly cause?: Error;
   readonly failure: TransportFailure;
   readonly $metadata: ResponseMetadata;
+  /** The Node network error code (`ECONNRESET`, `ECONNREFUSED`…), where there is one. */
+  readonly code: string | undefined;
 
-  constructor(failure: TransportFailure, message: string, options: { cause?: Error; metadata?: ResponseMetadata } = {}) {
+  constructor(failure: TransportFailure, message: string, options: { cause?: Error; metadata?: ResponseMetadata; code?: string } = {}) {
     super(message, { cause: options.cause });
     this.name = failure === "timeout" ? "TimeoutError" : "AppFabricTransportError";
     this.failure = failure;
     this.$metadata = options.metadata ?? {};
+    this.code = options.code;
   }
 }
 

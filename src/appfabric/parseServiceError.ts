@@ -8,13 +8,13 @@ import type { ValidationExceptionField } from "./types.js";
  * Reads an AppFabric error answer (restJson1). The error type comes from `X-Amzn-Errortype`, else the
  * body's `code`, else `__type`, cleaned (`aws.protocols#ThrottlingException:http://…` →
  * `ThrottlingException`) by smithy's own `loadRestJsonErrorCode`, which is what AWS SDKs run.
- * A body that is not JSON still yields an error with the status and request id.
+ * A body that is not JSON still yields an error with the status and request id. `Retry-After` (seconds
+ * or an HTTP date) is read by smithy's `getRetryAfterHint`, against the real clock as it does.
  */
 export function parseServiceError(
   statusCode: number,
   headers: Record<string, string>,
   bodyText: string,
-  now: () => number = Date.now,
 ): AppFabricServiceError {
   const body = parseJsonObject(bodyText);
   const retryAfter = getRetryAfterHint({ statusCode, headers });
@@ -27,7 +27,7 @@ export function parseServiceError(
     fieldList: fieldListOf(body),
     resourceId: stringField(body, "resourceId"),
     resourceType: stringField(body, "resourceType"),
-    retryAfterSeconds: retryAfter ? Math.max(0, Math.ceil((retryAfter.getTime() - now()) / 1000)) : undefined,
+    retryAfterSeconds: retryAfter ? Math.max(0, Math.ceil((retryAfter.getTime() - Date.now()) / 1000)) : undefined,
   });
 }
 

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
@@ -33,7 +33,7 @@ const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /**
  * Checks a SigV4 `Authorization` header as AWS does: known key, scope (date, region, service), clock
- * skew, then the signature itself, recomputed with smithy's signer over exactly the headers the client
+ * skew, the declared payload hash against the body, then the signature itself, recomputed with smithy's signer over exactly the headers the client
  * said it signed. Returns `undefined` when the request is authentic.
  */
 export async function verifySignature(request: ReceivedRequest, options: VerifySignatureOptions): Promise<SignatureRejection | undefined> {
@@ -60,6 +60,12 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
   }
   if (Math.abs(options.now().getTime() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
     return { errorType: "InvalidSignatureException", message: "Signature expired: the request time is more than 5 minutes from the server time." };
+  }
+
+  // smithy's signer takes this header as the payload hash when present, so the body must match it.
+  const declaredPayloadHash = request.headers["x-amz-content-sha256"];
+  if (declaredPayloadHash !== undefined && declaredPayloadHash !== createHash("sha256").update(request.body).digest("hex")) {
+    return { errorType: "InvalidSignatureException", message: "The provided 'x-amz-content-sha256' header does not match what was computed." };
   }
 
   const signedHeaderNames = signedHeaderList.split(";");

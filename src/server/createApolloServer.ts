@@ -23,6 +23,8 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     introspection: !options.production,
+    // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
+    stopOnTerminationSignals: false,
     // Every error a client sees is deliberate and says what went wrong; stacks stay in the logs.
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(options.logError ?? ((message, error) => console.error(message, error))),

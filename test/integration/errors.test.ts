@@ -1,0 +1,185 @@
+import { createServer } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Fault } from "../../src/emulator/AppFabricEmulator.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
+import { startService } from "../../src/startService.js";
+import { postGraphQL, startHarness, type GraphQLResponse, type Harness } from "../support/harness.js";
+
+const ONE = `query($id: ID!) { userAccessTask(id: $id) { taskId } }`;
+const ID = syntheticTaskId(1);
+
+/** The single error of a one-field query, with the checks every mapped error must pass. */
+function onlyError(response: GraphQLResponse<unknown>) {
+  expect(response.status).toBe(200);
+  expect(response.data).toEqual({ userAccessTask: null });
+  expect(response.errors).toHaveLength(1);
+  const error = response.errors?.[0];
+  expect(error?.path).toEqual(["userAccessTask"]);
+  expect(error?.extensions).not.toHaveProperty("stacktrace");
+  return { message: error?.message ?? "", extensions: error?.extensions ?? {} };
+}
+
+describe("AppFabric failures reach clients as precise codes", () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ timeoutMs: 300 });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.emulator.reset());
+
+  const rows: Array<{ name: string; fault: Fault; code: string; retryable: boolean; aws?: object; extra?: object }> = [
+    {
+      name: "ThrottlingException 429 with Retry-After → THROTTLED with retryAfterSeconds",
+      fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "7" },
+      code: "THROTTLED",
+      retryable: true,
+      aws: { errorType: "ThrottlingException", statusCode: 429 },
+      extra: { retryAfterSeconds: 7 },
+    },
+    {
+      name: "InternalServerException 500 → UPSTREAM_ERROR",
+      fault: { kind: "error", status: 500, errorType: "InternalServerException" },
+      code: "UPSTREAM_ERROR",
+      retryable: true,
+      aws: { errorType: "InternalServerException", statusCode: 500 },
+    },
+    {
+      name: "an untyped 503 → UPSTREAM_ERROR",
+      fault: { kind: "error", status: 503 },
+      code: "UPSTREAM_ERROR",
+      retryable: true,
+      aws: { statusCode: 503 },
+    },
+    {
+      name: "AccessDeniedException 403 → FORBIDDEN",
+      fault: { kind: "error", status: 403, errorType: "AccessDeniedException" },
+      code: "FORBIDDEN",
+      retryable: false,
+      aws: { errorType: "AccessDeniedException", statusCode: 403 },
+    },
+    {
+      name: "ExpiredTokenException 403 → FORBIDDEN",
+      fault: { kind: "error", status: 403, errorType: "ExpiredTokenException", message: "The security token included in the request is expired" },
+      code: "FORBIDDEN",
+      retryable: false,
+      aws: { errorType: "ExpiredTokenException", statusCode: 403 },
+    },
+    {
+      name: "ValidationException 400 → BAD_USER_INPUT with reason and fieldList",
+      fault: { kind: "error", status: 400, errorType: "ValidationException" },
+      code: "BAD_USER_INPUT",
+      retryable: false,
+      aws: { errorType: "ValidationException", statusCode: 400 },
+    },
+    { name: "a timeout → UPSTREAM_UNAVAILABLE", fault: { kind: "delay", ms: 1_000 }, code: "UPSTREAM_UNAVAILABLE", retryable: true },
+    { name: "a dropped connection → UPSTREAM_UNAVAILABLE", fault: { kind: "reset" }, code: "UPSTREAM_UNAVAILABLE", retryable: true },
+    {
+      name: "an unreadable body → UPSTREAM_UNAVAILABLE",
+      fault: { kind: "malformed" },
+      code: "UPSTREAM_UNAVAILABLE",
+      retryable: false,
+      aws: { statusCode: 200 },
+    },
+  ];
+
+  it.each(rows)("$name", async ({ fault, code, retryable, aws, extra }) => {
+    harness.emulator.injectFault({ fault, times: 1 });
+    const { extensions } = onlyError(await harness.query(ONE, { id: ID }));
+
+    expect(extensions).toMatchObject({ code, retryable, ...extra });
+    if (aws) expect(extensions["aws"]).toMatchObject(aws);
+    else expect(extensions).not.toHaveProperty("aws");
+    expect(harness.emulator.calls).toHaveLength(1);
+  });
+
+  it("carries AWS's request id in extensions.aws", async () => {
+    harness.emulator.injectFault({ fault: { kind: "error", status: 500, errorType: "InternalServerException" }, times: 1 });
+    const { extensions } = onlyError(await harness.query(ONE, { id: ID }));
+
+    expect((extensions["aws"] as { requestId?: string }).requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("keeps serving after every failure", async () => {
+    const response = await harness.query(ONE, { id: ID });
+    expect(response.data).toEqual({ userAccessTask: { taskId: ID } });
+  });
+});
+
+describe("failures of configuration, answered by the emulator as AWS would", () => {
+  async function queryWith(options: Parameters<typeof startHarness>[0]) {
+    const harness = await startHarness(options);
+    try {
+      return { response: await harness.query(ONE, { id: ID }), calls: harness.emulator.calls };
+    } finally {
+      await harness.close();
+    }
+  }
+
+  it("answers a request signed with the wrong secret with FORBIDDEN, revealing no key or signature", async () => {
+    const { response, calls } = await queryWith({ credentials: { ...EMULATOR_CREDENTIALS, secretAccessKey: "wrong-secret-0000000000000000000000000000" } });
+    const { message, extensions } = onlyError(response);
+
+    expect(extensions).toEqual({
+      code: "FORBIDDEN",
+      retryable: false,
+      aws: { errorType: "InvalidSignatureException", statusCode: 403, requestId: expect.any(String) },
+    });
+    expect(message).toContain("appfabric:BatchGetUserAccessTasks");
+    expect(calls.map((call) => call.status)).toEqual([403]);
+    expect(response.text).not.toContain(EMULATOR_CREDENTIALS.accessKeyId);
+    expect(response.text).not.toMatch(/[0-9a-f]{64}/);
+  });
+
+  it("answers an access key AWS does not know with FORBIDDEN", async () => {
+    const { response } = await queryWith({ credentials: { accessKeyId: "AKIAUNKNOWN000000000", secretAccessKey: "x".repeat(40) } });
+
+    expect(onlyError(response).extensions).toMatchObject({ code: "FORBIDDEN", aws: { errorType: "UnrecognizedClientException", statusCode: 403 } });
+    expect(response.text).not.toContain("AKIAUNKNOWN000000000");
+  });
+
+  it("answers an unknown app bundle with NOT_FOUND naming it", async () => {
+    const bundle = "arn:aws:appfabric:us-east-1:111122223333:appbundle/00000000-0000-4000-8000-00000000ffff";
+    const { response } = await queryWith({ appBundleIdentifier: bundle });
+    const { message, extensions } = onlyError(response);
+
+    expect(extensions).toMatchObject({ code: "NOT_FOUND", retryable: false, aws: { errorType: "ResourceNotFoundException", statusCode: 404 } });
+    expect(message).toContain(bundle);
+  });
+
+  it("answers an app bundle AWS rejects as invalid with BAD_USER_INPUT, reason and fieldList", async () => {
+    const { response } = await queryWith({ appBundleIdentifier: "not a bundle" });
+
+    expect(onlyError(response).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      retryable: false,
+      reason: "fieldValidationFailed",
+      fieldList: [{ name: "appBundleIdentifier", message: expect.stringContaining("regular expression") }],
+      aws: { errorType: "ValidationException", statusCode: 400 },
+    });
+  });
+
+  it("answers UPSTREAM_UNAVAILABLE when nothing listens at the endpoint", async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const service = await startService(
+      {
+        port: 0,
+        region: "us-east-1",
+        production: false,
+        upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: new URL(`http://127.0.0.1:${closedPort}`) },
+      },
+      { credentials: EMULATOR_CREDENTIALS },
+    );
+    try {
+      const { message, extensions } = onlyError(await postGraphQL(service.url, ONE, { id: ID }));
+      expect(extensions).toEqual({ code: "UPSTREAM_UNAVAILABLE", retryable: true });
+      expect(message).toContain("ECONNREFUSED");
+    } finally {
+      await service.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import { DEMO_TASKS } from "../../src/emulator/demoData.js";
+import { startService } from "../../src/startService.js";
+import { postGraphQL } from "../support/harness.js";
+
+const ENTRY = ["--import", "tsx", "src/index.ts"];
+/** The environment of a machine with no AWS settings at all. */
+const BARE_ENV = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", NODE_ENV: "development" };
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  child?.kill("SIGKILL");
+  child = undefined;
+});
+
+/** Starts `src/index.ts` as `npm start` does; resolves with its output once it says it is ready. */
+async function startEntry(env: Record<string, string>): Promise<{ output: () => string; url: URL }> {
+  child = spawn(process.execPath, ENTRY, { env: { ...BARE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  for (let waited = 0; !/ready at (\S+)/.test(output); waited += 50) {
+    if (waited > 15_000 || child.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { output: () => output, url: new URL(/ready at (\S+)/.exec(output)?.[1] ?? "") };
+}
+
+describe("starting the service", () => {
+  it("runs on the embedded emulator with no AWS settings, says so, and answers the demo ids", async () => {
+    const { output, url } = await startEntry({ PORT: "0" });
+
+    expect(output()).toContain("No AWS calls are made");
+    for (const task of DEMO_TASKS) expect(output()).toContain(task.taskId);
+    const response = await postGraphQL<{ userAccessTasks: Array<{ resultStatus: string }> }>(
+      url,
+      `query($ids: [ID!]!) { userAccessTasks(ids: $ids) { resultStatus } }`,
+      { ids: DEMO_TASKS.map((task) => task.taskId) },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(new Set(response.data?.userAccessTasks.map((task) => task.resultStatus))).toEqual(new Set(["COMPLETED", "FAILED", "IN_PROGRESS", "EXPIRED"]));
+  });
+
+  it("serves Sandbox on a ready example query whose variables hold demo ids", async () => {
+    const { url } = await startEntry({ PORT: "0" });
+    const page = await (await fetch(url, { headers: { accept: "text/html" } })).text();
+
+    expect(page).toContain("embeddable-sandbox");
+    expect(page).toContain("userAccessTasks(ids: $ids)");
+    expect(page).toContain(DEMO_TASKS[0]?.taskId);
+  });
+
+  it("stops with exit code 0 on SIGTERM", async () => {
+    await startEntry({ PORT: "0" });
+    const exited = once(child as ChildProcess, "exit");
+    child?.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+  });
+
+  it("refuses a bad setting with one line that names it, and no stack trace", async () => {
+    child = spawn(process.execPath, ENTRY, { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, "exit");
+
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('Configuration error: PORT must be an integer from 0 to 65535; received "http".');
+  });
+});
+
+describe("production mode", () => {
+  it("turns off Sandbox and introspection", async () => {
+    const service = await startService({ port: 0, region: "us-east-1", production: true, upstream: { kind: "emulator" } });
+    try {
+      const introspection = await postGraphQL(service.url, "{ __schema { queryType { name } } }");
+      expect(introspection.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
+      const page = await (await fetch(service.url, { headers: { accept: "text/html" } })).text();
+      expect(page).not.toContain("embeddable-sandbox");
+      const data = await postGraphQL(service.url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
+      expect(data.data).toEqual({ userAccessTask: { app: "Slack" } });
+    } finally {
+      await service.stop();
+    }
+  });
+});

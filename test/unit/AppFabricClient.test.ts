@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { AppFabricClient, type AppFabricClientOptions } from "../../src/appfabric/AppFabricClient.js";
+import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError } from "../../src/appfabric/errors.js";
+import { EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { verifySignature } from "../../src/emulator/verifySignature.js";
+
+const SIGNING_DATE = new Date("2026-11-21T12:00:00Z");
+const BUNDLE = "arn:aws:appfabric:eu-west-1:111122223333:appbundle/a1b2c3d4-0000-4000-8000-00000000b0d1";
+const TASK_ID = "3f0c9e5e-6b1d-4b8a-9a55-2f4c1d0e7a21";
+
+interface RecordedRequest {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A fetch that records what it was asked to send and answers with `respond`. */
+function recordingFetch(respond: (request: RecordedRequest, signal: AbortSignal) => Promise<Response> | Response) {
+  const requests: RecordedRequest[] = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const request = {
+      url: String(input),
+      method: init?.method ?? "GET",
+      headers: Object.fromEntries(new Headers(init?.headers)),
+      body: String(init?.body),
+    };
+    requests.push(request);
+    return respond(request, init?.signal ?? new AbortController().signal);
+  };
+  return { fetch, requests };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+function client(fetch: typeof globalThis.fetch, overrides: Partial<AppFabricClientOptions> = {}) {
+  return new AppFabricClient({
+    endpoint: new URL("https://appfabric.eu-west-1.amazonaws.com"),
+    region: "eu-west-1",
+    appBundleIdentifier: BUNDLE,
+    credentials: EMULATOR_CREDENTIALS,
+    fetch,
+    now: () => SIGNING_DATE,
+    ...overrides,
+  });
+}
+
+describe("AppFabricClient.batchGetUserAccessTasks", () => {
+  it("POSTs the JSON body to /useraccess/batchget, SigV4-signed for appfabric in the configured region", async () => {
+    const recorder = recordingFetch(() => json(200, { userAccessResultsList: [{ taskId: TASK_ID, app: "Slack" }] }));
+    const items = await client(recorder.fetch).batchGetUserAccessTasks([TASK_ID]);
+
+    expect(items).toEqual([{ taskId: TASK_ID, app: "Slack" }]);
+    const [request] = recorder.requests;
+    expect(request?.method).toBe("POST");
+    expect(request?.url).toBe("https://appfabric.eu-west-1.amazonaws.com/useraccess/batchget");
+    expect(JSON.parse(request?.body ?? "")).toEqual({ appBundleIdentifier: BUNDLE, taskIdList: [TASK_ID] });
+    expect(request?.headers["content-type"]).toBe("application/json");
+    expect(request?.headers["x-amz-date"]).toBe("20261121T120000Z");
+    expect(request?.headers["authorization"]).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAEMULATOR00000000\/20261121\/eu-west-1\/appfabric\/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
+  });
+
+  it("sends a signature that verifies over exactly the bytes sent", async () => {
+    const recorder = recordingFetch(() => json(200, {}));
+    await client(recorder.fetch).batchGetUserAccessTasks([TASK_ID]);
+    const [request] = recorder.requests;
+    const url = new URL(request?.url ?? "");
+
+    const verify = (body: string) =>
+      verifySignature(
+        { method: "POST", path: url.pathname, headers: { ...request?.headers, host: url.host }, body },
+        { region: "eu-west-1", credentialsFor: () => EMULATOR_CREDENTIALS, now: () => SIGNING_DATE },
+      );
+    await expect(verify(request?.body ?? "")).resolves.toBeUndefined();
+    await expect(verify((request?.body ?? "").replace(TASK_ID, TASK_ID.replace("3f", "4f")))).resolves.toMatchObject({ errorType: "InvalidSignatureException" });
+  });
+
+  it("signs the session token of temporary credentials", async () => {
+    const recorder = recordingFetch(() => json(200, {}));
+    await client(recorder.fetch, { credentials: { ...EMULATOR_CREDENTIALS, sessionToken: "token-123" } }).batchGetUserAccessTasks([TASK_ID]);
+    const headers = recorder.requests[0]?.headers ?? {};
+
+    expect(headers["x-amz-security-token"]).toBe("token-123");
+    expect(headers["authorization"]).toContain("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token,");
+  });
+
+  it("asks the credential provider on each call, leaving caching and refresh to the provider", async () => {
+    let resolved = 0;
+    const provider = async () => {
+      resolved += 1;
+      return EMULATOR_CREDENTIALS;
+    };
+    const recorder = recordingFetch(() => json(200, {}));
+    const appFabric = client(recorder.fetch, { credentials: provider });
+    await appFabric.batchGetUserAccessTasks([TASK_ID]);
+    await appFabric.batchGetUserAccessTasks([TASK_ID]);
+    expect(resolved).toBe(2);
+  });
+
+  it("keeps the endpoint's base path (a proxy or VPC endpoint)", async () => {
+    const recorder = recordingFetch(() => json(200, {}));
+    await client(recorder.fetch, { endpoint: new URL("http://127.0.0.1:9999/appfabric/") }).batchGetUserAccessTasks([TASK_ID]);
+    expect(recorder.requests[0]?.url).toBe("http://127.0.0.1:9999/appfabric/useraccess/batchget");
+  });
+
+  it("answers [] when AWS leaves userAccessResultsList out", async () => {
+    await expect(client(recordingFetch(() => json(200, {})).fetch).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([]);
+  });
+
+  it("throws AppFabricServiceError for an error status", async () => {
+    const fetch = recordingFetch(() => json(429, { message: "slow down" }, { "x-amzn-errortype": "ThrottlingException", "retry-after": "2" })).fetch;
+    const error = await client(fetch).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AppFabricServiceError);
+    expect(error).toMatchObject({ name: "ThrottlingException", details: { statusCode: 429, retryAfterSeconds: 2 } });
+  });
+
+  it.each([
+    { what: "a body that is not JSON", body: "{not json" },
+    { what: "a list that is not a list", body: '{"userAccessResultsList": "x"}' },
+    { what: "list items that are not objects", body: '{"userAccessResultsList": [1, 2]}' },
+  ])("throws an unreadable-response error for $what", async ({ body }) => {
+    const fetch = recordingFetch(() => new Response(body, { status: 200, headers: { "x-amzn-requestid": "req-3" } })).fetch;
+    const error = await client(fetch).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AppFabricTransportError);
+    expect(error).toMatchObject({ failure: "unreadable", $metadata: { httpStatusCode: 200, requestId: "req-3" } });
+  });
+
+  it("times out an attempt that does not answer in timeoutMs", async () => {
+    const hang = recordingFetch(
+      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
+    const error = await client(hang.fetch, { timeoutMs: 20 }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ failure: "timeout", name: "TimeoutError", message: "AppFabric did not answer within 20 ms" });
+  });
+
+  it("throws CredentialsUnavailableError and sends nothing when no credentials can be found", async () => {
+    const recorder = recordingFetch(() => json(200, {}));
+    const failing = async () => {
+      throw new Error("Could not load credentials from any providers");
+    };
+    const error = await client(recorder.fetch, { credentials: failing }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(CredentialsUnavailableError);
+    expect(recorder.requests).toEqual([]);
+  });
+});
