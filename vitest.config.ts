@@ -7,6 +7,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
   },
   test: {
+    reporters: ["default", "./test/support/SummaryReporter.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       // Real HTTP on loopback: the service and the emulator each on an ephemeral port.
