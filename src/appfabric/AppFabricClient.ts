@@ -75,31 +75,14 @@ export class AppFabricClient {
   async #post(path: string, payload: object): Promise<{ body: unknown; metadata: { httpStatusCode: number; requestId?: string } }> {
     const url = new URL(this.#endpoint.pathname.replace(/\/$/, "") + path, this.#endpoint);
     const body = JSON.stringify(payload);
-    // fetch sends the URL's own host (it ignores a `host` header), so that is the host we sign.
-    const signed = await this.#signer
-      .sign(
-      {
-        method: "POST",
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port ? Number(url.port) : undefined,
-        path: url.pathname,
-        query: {},
-        headers: { host: url.host, "content-type": "application/json" },
-        body,
-      },
-      { signingDate: this.#now() },
-    )
-      .catch((error: unknown) => {
-        throw new CredentialsUnavailableError(error);
-      });
+    const headers = await this.#sign(url, body);
 
     let response: Response;
     let text: string;
     try {
       response = await this.#fetch(url, {
         method: "POST",
-        headers: signed.headers,
+        headers,
         body,
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
@@ -108,14 +91,37 @@ export class AppFabricClient {
       throw toTransportError(error, this.#timeoutMs);
     }
 
-    const headers = Object.fromEntries(response.headers);
-    if (!response.ok) throw parseServiceError(response.status, headers, text);
-    const metadata = { httpStatusCode: response.status, requestId: headers["x-amzn-requestid"] };
+    const responseHeaders = Object.fromEntries(response.headers);
+    if (!response.ok) throw parseServiceError(response.status, responseHeaders, text);
+    const metadata = { httpStatusCode: response.status, requestId: responseHeaders["x-amzn-requestid"] };
     try {
       return { body: JSON.parse(text) as unknown, metadata };
     } catch (error) {
       const cause = error instanceof Error ? error : undefined;
       throw new AppFabricTransportError("unreadable", "AppFabric's answer is not valid JSON", { cause, metadata });
+    }
+  }
+
+  /** The headers to send, SigV4-signed. A failure here is the credential chain's: nothing was sent. */
+  async #sign(url: URL, body: string): Promise<Record<string, string>> {
+    try {
+      const signed = await this.#signer.sign(
+        {
+          method: "POST",
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port ? Number(url.port) : undefined,
+          path: url.pathname,
+          query: {},
+          // fetch sends the URL's own host (it ignores a `host` header), so that is the host signed.
+          headers: { host: url.host, "content-type": "application/json" },
+          body,
+        },
+        { signingDate: this.#now() },
+      );
+      return signed.headers;
+    } catch (error) {
+      throw new CredentialsUnavailableError(error);
     }
   }
 }
