@@ -15,10 +15,6 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
-/**
- * Reads the results of AWS AppFabric user-access tasks. Every id asked for in one operation is batched
- * into as few `BatchGetUserAccessTasks` calls (of at most 50 ids each) as the operation allows.
- */
 export type Query = {
   __typename?: 'Query';
   /**
@@ -34,19 +30,11 @@ export type Query = {
 };
 
 
-/**
- * Reads the results of AWS AppFabric user-access tasks. Every id asked for in one operation is batched
- * into as few `BatchGetUserAccessTasks` calls (of at most 50 ids each) as the operation allows.
- */
 export type QueryUserAccessTaskArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/**
- * Reads the results of AWS AppFabric user-access tasks. Every id asked for in one operation is batched
- * into as few `BatchGetUserAccessTasks` calls (of at most 50 ids each) as the operation allows.
- */
 export type QueryUserAccessTasksArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
@@ -62,7 +50,10 @@ export type ResultStatus =
   /** The task is still collecting data from the application. */
   | 'IN_PROGRESS';
 
-/** An error reported by the application for one task. */
+/**
+ * An error reported by the application for one task. A value type, shareable with other subgraphs that
+ * report AppFabric task errors.
+ */
 export type TaskError = {
   __typename?: 'TaskError';
   /** The application's error code. */
@@ -73,7 +64,9 @@ export type TaskError = {
 
 /**
  * What one SaaS application reported for one user: AppFabric's `UserAccessResultItem`, field names
- * unchanged. Other subgraphs can reference it by `taskId`, which is unique across AppFabric.
+ * unchanged. An entity keyed by `taskId` (unique across AppFabric): other subgraphs return
+ * `{ taskId }` references and the router resolves them here, batched like the root fields. Fields
+ * tagged `personal-data` carry personal data.
  */
 export type UserAccessTask = {
   __typename?: 'UserAccessTask';

@@ -4,10 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { postGraphQL } from "../support/harness.js";
-
-const ENTRY = ["--import", "tsx", "src/index.ts"];
-/** The environment of a machine with no AWS settings at all. */
-const BARE_ENV = { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "/tmp", NODE_ENV: "development" };
+import { BARE_ENV, spawnEntry } from "../support/spawnEntry.js";
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -15,17 +12,10 @@ afterEach(() => {
   child = undefined;
 });
 
-/** Starts `src/index.ts` as `npm start` does; resolves with its output once it says it is ready. */
-async function startEntry(env: Record<string, string>): Promise<{ output: () => string; url: URL }> {
-  child = spawn(process.execPath, ENTRY, { env: { ...BARE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  for (let waited = 0; !/ready at (\S+)/.test(output); waited += 50) {
-    if (waited > 15_000 || child.exitCode !== null) throw new Error(`the service did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { output: () => output, url: new URL(/ready at (\S+)/.exec(output)?.[1] ?? "") };
+async function startEntry(env: Record<string, string>) {
+  const entry = await spawnEntry("src/index.ts", env);
+  child = entry.child;
+  return entry;
 }
 
 describe("starting the service", () => {
@@ -60,7 +50,7 @@ describe("starting the service", () => {
   });
 
   it("refuses a bad setting with one line that names it, and no stack trace", async () => {
-    child = spawn(process.execPath, ENTRY, { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = await once(child, "exit");

@@ -1,0 +1,176 @@
+import { composeServices } from "@apollo/composition";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { loadTypeDefs } from "../../src/server/buildSchema.js";
+import { startService } from "../../src/startService.js";
+import { errorAt, postGraphQL, startHarness, TASK_COUNT, type Harness } from "../support/harness.js";
+import { spawnEntry } from "../support/spawnEntry.js";
+import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../supergraph/accessReviewsSubgraph.js";
+import { startGateway } from "../supergraph/startGateway.js";
+
+const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => syntheticTaskId(from + i));
+const reference = (taskId: string) => ({ __typename: "UserAccessTask", taskId });
+const callSizes = (harness: Harness) => harness.emulator.calls.map((call) => call.taskIdList.length).sort((a, b) => b - a);
+const UNKNOWN = syntheticTaskId(TASK_COUNT + 1);
+
+const ENTITIES = `query($representations: [_Any!]!) {
+  _entities(representations: $representations) { ... on UserAccessTask { taskId app resultStatus } }
+}`;
+type EntitiesData = { _entities: Array<{ taskId: string; app: string } | null> };
+
+describe("composition", () => {
+  it("composes with another subgraph that references UserAccessTask by taskId, with no errors or hints", () => {
+    const result = composeServices([
+      { name: "user-access", typeDefs: loadTypeDefs(), url: "http://user-access.example/" },
+      { name: "access-reviews", typeDefs: ACCESS_REVIEWS_TYPEDEFS, url: "http://access-reviews.example/" },
+    ]);
+
+    expect(result.errors).toBeUndefined();
+    expect(result.hints).toEqual([]);
+    const supergraph = result.supergraphSdl ?? "";
+    expect(supergraph).toMatch(/type UserAccessTask[\s\S]*@join__type\(graph: USER_ACCESS, key: "taskId"\)/);
+    expect(supergraph).toContain('email: String @join__field(graph: USER_ACCESS) @tag(name: "personal-data")');
+  });
+});
+
+describe("entity resolution in the subgraph", () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.emulator.reset());
+
+  it("resolves 75 references in one _entities call with calls of 50 and 25", async () => {
+    const response = await harness.query<EntitiesData>(ENTITIES, { representations: ids(75).map(reference) });
+
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities.map((task) => task?.taskId)).toEqual(ids(75));
+    expect(callSizes(harness)).toEqual([50, 25]);
+  });
+
+  it("answers a reference AppFabric does not know with null and NOT_FOUND at [_entities, i]; its neighbours resolve", async () => {
+    const [a = "", b = ""] = ids(2);
+    const response = await harness.query<EntitiesData>(ENTITIES, { representations: [a, UNKNOWN, b].map(reference) });
+
+    expect(response.data?._entities.map((task) => task?.taskId ?? null)).toEqual([a, null, b]);
+    expect(response.errors).toHaveLength(1);
+    expect(errorAt(response, "_entities", 1)?.extensions).toEqual({ code: "NOT_FOUND", retryable: false });
+  });
+
+  it("answers a malformed reference with BAD_USER_INPUT at its index and never sends it", async () => {
+    const [a = ""] = ids(1);
+    const response = await harness.query<EntitiesData>(ENTITIES, { representations: [reference("task-1"), reference(a)] });
+
+    expect(errorAt(response, "_entities", 0)?.extensions?.["code"]).toBe("BAD_USER_INPUT");
+    expect(response.data?._entities[1]?.taskId).toBe(a);
+    expect(harness.emulator.calls.map((call) => call.taskIdList)).toEqual([[a]]);
+  });
+
+  it("maps an upstream failure for references exactly as for root fields", async () => {
+    harness.emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "2" }, times: 1 });
+    const response = await harness.query<EntitiesData>(ENTITIES, { representations: ids(3).map(reference) });
+
+    expect(response.data?._entities).toEqual([null, null, null]);
+    for (const index of [0, 1, 2]) {
+      expect(errorAt(response, "_entities", index)?.extensions).toMatchObject({ code: "THROTTLED", retryable: true, retryAfterSeconds: 2 });
+    }
+  });
+
+  it("shares calls between userAccessTasks and entity references in one operation", async () => {
+    const response = await harness.query(
+      `query($ids: [ID!]!, $representations: [_Any!]!) {
+        userAccessTasks(ids: $ids) { taskId }
+        _entities(representations: $representations) { ... on UserAccessTask { taskId } }
+      }`,
+      { ids: ids(30), representations: ids(50, 25).map(reference) },
+    );
+
+    expect(response.errors).toBeUndefined();
+    // 75 distinct ids (30 + 50 with 5 in common): two calls, not one per field.
+    expect(callSizes(harness)).toEqual([50, 25]);
+  });
+
+  it("serves _service { sdl } with the federation @link, also in production where introspection is off", async () => {
+    const production = await startService({ port: 0, region: "us-east-1", production: true, upstream: { kind: "emulator" } });
+    try {
+      for (const url of [harness.service.url, production.url]) {
+        const response = await postGraphQL<{ _service: { sdl: string } }>(url, "{ _service { sdl } }");
+        expect(response.errors).toBeUndefined();
+        expect(response.data?._service.sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.5"');
+        expect(response.data?._service.sdl).toMatch(/type UserAccessTask\s+@key\(fields: "taskId"\)/);
+      }
+    } finally {
+      await production.stop();
+    }
+  });
+});
+
+describe("a running supergraph: Apollo Gateway over this subgraph and access reviews", () => {
+  let harness: Harness;
+  let reviews: Awaited<ReturnType<typeof startAccessReviewsSubgraph>>;
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+
+  beforeAll(async () => {
+    harness = await startHarness();
+    reviews = await startAccessReviewsSubgraph([
+      { id: "quarterly", title: "Q4 access review", reviewer: "Security team", taskIds: ids(75) },
+      { id: "leaver", title: "Leaver check", reviewer: "IT", taskIds: [syntheticTaskId(0), UNKNOWN, syntheticTaskId(1)] },
+    ]);
+    gateway = await startGateway([
+      { name: "user-access", url: harness.service.url },
+      { name: "access-reviews", url: reviews.url },
+    ]);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await reviews?.stop();
+    await harness?.close();
+  });
+  beforeEach(() => harness.emulator.reset());
+
+  it("answers a query that crosses both subgraphs, 75 task references in calls of 50 and 25", async () => {
+    const response = await postGraphQL<{ accessReview: { title: string; tasks: Array<{ taskId: string; app: string; resultStatus: string }> } }>(
+      gateway.url,
+      `{ accessReview(id: "quarterly") { title reviewer tasks { taskId app resultStatus } } }`,
+    );
+
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.accessReview.title).toBe("Q4 access review");
+    expect(response.data?.accessReview.tasks.map((task) => task.taskId)).toEqual(ids(75));
+    expect(response.data?.accessReview.tasks[2]).toEqual({ taskId: syntheticTaskId(2), app: "App 2", resultStatus: "FAILED" });
+    expect(callSizes(harness)).toEqual([50, 25]);
+  });
+
+  // The reference object belongs to the access-reviews subgraph, so the gateway keeps it and nulls
+  // the fields this subgraph could not resolve; the error says why, at the task's path.
+  it("answers a task AppFabric does not know with null fields and NOT_FOUND at its path; the review and other tasks answer", async () => {
+    const response = await postGraphQL<{ accessReview: { tasks: Array<{ app: string } | null> } }>(
+      gateway.url,
+      `{ accessReview(id: "leaver") { title tasks { app } } }`,
+    );
+
+    expect(response.data).toEqual({ accessReview: { title: "Leaver check", tasks: [{ app: "App 0" }, { app: null }, { app: "App 1" }] } });
+    expect(response.errors?.map((error) => ({ path: error.path, code: error.extensions?.["code"], service: error.extensions?.["serviceName"] }))).toEqual([
+      { path: ["accessReview", "tasks", 1], code: "NOT_FOUND", service: "user-access" },
+    ]);
+    expect(harness.emulator.calls).toHaveLength(1);
+  });
+});
+
+describe("npm run supergraph", () => {
+  it("starts both subgraphs and a gateway on the emulator, answering a query that crosses them", async () => {
+    const { child, output, url } = await spawnEntry("test/supergraph/main.ts", { PORT: "0" });
+    try {
+      expect(output()).toContain("no AWS calls");
+      const response = await postGraphQL<{ accessReviews: Array<{ title: string; tasks: Array<{ app: string }> }> }>(
+        url,
+        "{ accessReviews { title tasks { app } } }",
+      );
+      expect(response.errors).toBeUndefined();
+      expect(response.data?.accessReviews[0]?.tasks.map((task) => task.app)).toEqual(["Slack", "Okta", "Zoom", "Box", "Asana", "Jira"]);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
