@@ -10,20 +10,24 @@ try {
   process.exit(1);
 }
 
-const service = await startService(config);
-console.log(`AppFabric user-access subgraph ready at ${service.url.href}`);
-if (service.upstream.kind === "emulator") {
-  console.log(`Upstream: the embedded AppFabric emulator at ${service.upstream.endpoint.href}. No AWS calls are made.`);
-  console.log("Set APPFABRIC_APP_BUNDLE (and AWS credentials) to use the real AppFabric.");
-  console.log(`Open ${service.url.href} in a browser: Sandbox starts on an example query over these demo task ids:`);
-  for (const taskId of service.demoTaskIds) console.log(`  ${taskId}`);
+const onEmulator = config.upstream.kind === "emulator";
+const service = await startService(config, { prettyLogs: onEmulator && process.stdout.isTTY === true });
+const { logger } = service;
+logger.info({ url: service.url.href, upstream: service.upstream.kind }, `AppFabric user-access subgraph ready at ${service.url.href}`);
+if (onEmulator) {
+  logger.info(`Upstream: the embedded AppFabric emulator at ${service.upstream.endpoint.href}. No AWS calls are made.`);
+  logger.info("Set APPFABRIC_APP_BUNDLE (and AWS credentials) to use the real AppFabric.");
+  if (!config.production) logger.info(`Open ${service.url.href} in a browser: Sandbox starts on an example query over the demo task ids.`);
+  logger.info({ demoTaskIds: service.demoTaskIds }, `Demo task ids: ${service.demoTaskIds.join(", ")}`);
 } else {
-  console.log(`Upstream: AWS AppFabric at ${service.upstream.endpoint.href}`);
-  if (!config.production) console.log(`Open ${service.url.href} in a browser for Sandbox.`);
+  logger.info(`Upstream: AWS AppFabric at ${service.upstream.endpoint.href}`);
+  if (!config.production) logger.info(`Open ${service.url.href} in a browser for Sandbox.`);
 }
 
+// Drain in-flight requests, then exit 0: what a platform's SIGTERM expects.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    logger.info({ signal }, "Stopping: draining in-flight requests");
     void service.stop().then(() => process.exit(0));
   });
 }

@@ -1,10 +1,15 @@
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import type { Logger } from "pino";
 import { AppFabricClient } from "./appfabric/AppFabricClient.js";
 import { defaultEndpoint } from "./appfabric/constants.js";
 import type { Config } from "./config.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./emulator/demoData.js";
+import { createCallObserver } from "./observability/createCallObserver.js";
+import { createLogger } from "./observability/createLogger.js";
+import { Metrics } from "./observability/Metrics.js";
+import { createReadinessCheck } from "./server/createReadinessCheck.js";
 import { startServer } from "./server/startServer.js";
 
 export interface ServiceOverrides {
@@ -12,6 +17,10 @@ export interface ServiceOverrides {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   fetch?: typeof globalThis.fetch;
   timeoutMs?: number;
+  /** Instead of a JSON logger at the configured level (tests collect the lines). */
+  logger?: Logger;
+  /** Human-readable log lines (a terminal on the emulator). */
+  prettyLogs?: boolean;
 }
 
 export interface RunningService {
@@ -20,6 +29,7 @@ export interface RunningService {
   upstream: { kind: "aws" | "emulator"; endpoint: URL };
   /** Ids the emulator knows (emulator mode only). */
   demoTaskIds: string[];
+  logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -29,24 +39,39 @@ export interface RunningService {
  * emulator's key so that the whole path, SigV4 included, runs as it would against AWS.
  */
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: overrides.prettyLogs ?? false });
+  const metrics = new Metrics();
   const emulator = config.upstream.kind === "emulator" ? await AppFabricEmulator.start({ region: config.region }) : undefined;
   const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
+  // One provider for signing and readiness: it caches and refreshes credentials itself.
+  const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
   const client = new AppFabricClient({
     endpoint,
     region: config.region,
     appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
-    credentials: emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain()),
+    credentials,
     fetch: overrides.fetch,
     timeoutMs: overrides.timeoutMs,
+    observer: createCallObserver(logger, metrics),
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
   try {
-    const server = await startServer({ source: client, port: config.port, production: config.production, exampleTaskIds: demoTaskIds });
+    const server = await startServer({
+      source: client,
+      port: config.port,
+      host: config.host,
+      production: config.production,
+      exampleTaskIds: demoTaskIds,
+      logger,
+      metrics,
+      readiness: createReadinessCheck({ endpoint, credentials, fetch: overrides.fetch }),
+    });
     return {
       url: server.url,
       upstream: { kind: emulator ? "emulator" : "aws", endpoint },
       demoTaskIds,
+      logger,
       stop: async () => {
         await server.stop();
         await emulator?.close();

@@ -2,7 +2,7 @@ import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { BATCH_GET_USER_ACCESS_TASKS_PATH, DEFAULT_TIMEOUT_MS, SIGNING_SERVICE } from "./constants.js";
-import { AppFabricTransportError, CredentialsUnavailableError } from "./errors.js";
+import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, type ResponseMetadata } from "./errors.js";
 import { isRecord } from "./isRecord.js";
 import { parseServiceError } from "./parseServiceError.js";
 import type { BatchGetUserAccessTasksRequest, UserAccessResultItem } from "./types.js";
@@ -25,6 +25,29 @@ export interface AppFabricClientOptions {
   timeoutMs?: number;
   /** Signing clock; injected for deterministic signatures in tests. */
   now?: () => Date;
+  /** Told when each call starts and ends, for logs and metrics. */
+  observer?: AppFabricCallObserver;
+}
+
+/** Watches AppFabric calls. Its methods must not throw. */
+export interface AppFabricCallObserver {
+  callStarted(operation: AppFabricCallEvent["operation"]): void;
+  callEnded(event: AppFabricCallEvent): void;
+}
+
+/** One finished AppFabric call, as logs and metrics see it. Carries no ids, names or emails. */
+export interface AppFabricCallEvent {
+  operation: "BatchGetUserAccessTasks";
+  /** How many task ids the call carried. */
+  ids: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The HTTP status, or what happened instead of one. */
+  outcome: number | "timeout" | "connection" | "unreadable" | "credentials";
+  /** The AWS error type of an error answer. */
+  errorType?: string;
+  awsRequestId?: string;
+  durationMs: number;
 }
 
 /**
@@ -39,6 +62,7 @@ export class AppFabricClient {
   readonly #appBundleIdentifier: string;
   readonly #timeoutMs: number;
   readonly #now: () => Date;
+  readonly #observer: AppFabricCallObserver | undefined;
 
   constructor(options: AppFabricClientOptions) {
     this.#signer = new SignatureV4({
@@ -52,6 +76,7 @@ export class AppFabricClient {
     this.#appBundleIdentifier = options.appBundleIdentifier;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#now = options.now ?? (() => new Date());
+    this.#observer = options.observer;
   }
 
   /**
@@ -63,7 +88,9 @@ export class AppFabricClient {
       appBundleIdentifier: this.#appBundleIdentifier,
       taskIdList: [...taskIdList],
     };
-    const { body, metadata } = await this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request);
+    const { body, metadata } = await this.#observed("BatchGetUserAccessTasks", taskIdList.length, () =>
+      this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request),
+    );
     const list = isRecord(body) ? body["userAccessResultsList"] : undefined;
     if (list === undefined) return [];
     if (!Array.isArray(list) || !list.every(isRecord)) {
@@ -72,7 +99,33 @@ export class AppFabricClient {
     return list as UserAccessResultItem[];
   }
 
-  async #post(path: string, payload: object): Promise<{ body: unknown; metadata: { httpStatusCode: number; requestId?: string } }> {
+  /** Runs one call and tells the observer when it starts and how it ends. */
+  async #observed<T extends { metadata: ResponseMetadata }>(
+    operation: AppFabricCallEvent["operation"],
+    ids: number,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    this.#observer?.callStarted(operation);
+    const started = performance.now();
+    const report = (event: Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId">) =>
+      this.#observer?.callEnded({ operation, ids, attempt: 1, durationMs: performance.now() - started, ...event });
+    try {
+      const result = await call();
+      report({ outcome: result.metadata.httpStatusCode ?? 200, awsRequestId: result.metadata.requestId });
+      return result;
+    } catch (error) {
+      if (error instanceof AppFabricServiceError) {
+        report({ outcome: error.details.statusCode, errorType: error.details.errorType, awsRequestId: error.details.requestId });
+      } else if (error instanceof AppFabricTransportError) {
+        report({ outcome: error.failure, awsRequestId: error.$metadata.requestId });
+      } else {
+        report({ outcome: error instanceof CredentialsUnavailableError ? "credentials" : "connection" });
+      }
+      throw error;
+    }
+  }
+
+  async #post(path: string, payload: object): Promise<{ body: unknown; metadata: ResponseMetadata }> {
     const url = new URL(this.#endpoint.pathname.replace(/\/$/, "") + path, this.#endpoint);
     const body = JSON.stringify(payload);
     const headers = await this.#sign(url, body);

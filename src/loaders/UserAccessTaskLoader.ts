@@ -20,9 +20,21 @@ export interface UserAccessTaskSource {
  */
 export class UserAccessTaskLoader {
   readonly #loader: DataLoader<string, UserAccessResultItem>;
+  #idsRequested = 0;
 
   constructor(source: UserAccessTaskSource) {
-    this.#loader = new DataLoader((taskIds) => loadBatch(source, taskIds), { maxBatchSize: MAX_TASK_IDS_PER_BATCH });
+    this.#loader = new DataLoader(
+      (taskIds) => {
+        this.#idsRequested += taskIds.length;
+        return loadBatch(source, taskIds);
+      },
+      { maxBatchSize: MAX_TASK_IDS_PER_BATCH },
+    );
+  }
+
+  /** How many ids this loader has asked AppFabric for (distinct, unless a failed call was retried). */
+  get idsRequested(): number {
+    return this.#idsRequested;
   }
 
   /**

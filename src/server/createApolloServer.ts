@@ -1,4 +1,4 @@
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
@@ -14,8 +14,10 @@ export interface ApolloServerOptions {
   production: boolean;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
-  /** Where faults of this service are reported. Default: stderr. */
-  logError?: (message: string, error: unknown) => void;
+  /** Where faults of this service are reported. */
+  logError: (message: string, error: unknown) => void;
+  /** More plugins: the HTTP server's drain, observers. */
+  plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
 /** The subgraph's Apollo Server. The schema is built once, here, not per request. */
@@ -27,8 +29,9 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     stopOnTerminationSignals: false,
     // Every error a client sees is deliberate and says what went wrong; stacks stay in the logs.
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(options.logError ?? ((message, error) => console.error(message, error))),
+    formatError: createFormatError(options.logError),
     plugins: [
+      ...(options.plugins ?? []),
       // Federated traces for the router (error messages masked in traces, Apollo's default).
       ApolloServerPluginInlineTrace(),
       options.production
@@ -44,6 +47,6 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
 }
 
 /** A fresh context for one operation: its own loader, so no cache is shared between callers. */
-export function createContext(source: UserAccessTaskSource): GraphQLContext {
-  return { userAccessTasks: new UserAccessTaskLoader(source) };
+export function createContext(source: UserAccessTaskSource, requestId: string): GraphQLContext {
+  return { requestId, userAccessTasks: new UserAccessTaskLoader(source) };
 }

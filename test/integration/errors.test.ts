@@ -4,6 +4,7 @@ import type { Fault } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { postGraphQL, startHarness, type GraphQLResponse, type Harness } from "../support/harness.js";
+import { testConfig } from "../support/testConfig.js";
 
 const ONE = `query($id: ID!) { userAccessTask(id: $id) { taskId } }`;
 const ID = syntheticTaskId(1);
@@ -166,12 +167,7 @@ describe("failures of configuration, answered by the emulator as AWS would", () 
       });
     });
     const service = await startService(
-      {
-        port: 0,
-        region: "us-east-1",
-        production: false,
-        upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: new URL(`http://127.0.0.1:${closedPort}`) },
-      },
+      testConfig({ upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: new URL(`http://127.0.0.1:${closedPort}`) } }),
       { credentials: EMULATOR_CREDENTIALS },
     );
     try {

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { postGraphQL } from "../support/harness.js";
-import { BARE_ENV, spawnEntry } from "../support/spawnEntry.js";
+import { BARE_ENV, spawnEntry, withTsx } from "../support/spawnEntry.js";
+import { testConfig } from "../support/testConfig.js";
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -13,7 +14,7 @@ afterEach(() => {
 });
 
 async function startEntry(env: Record<string, string>) {
-  const entry = await spawnEntry("src/index.ts", env);
+  const entry = await spawnEntry(withTsx("src/index.ts"), env);
   child = entry.child;
   return entry;
 }
@@ -60,9 +61,29 @@ describe("starting the service", () => {
   });
 });
 
+describe("the production build", () => {
+  it("builds to plain JavaScript that starts with production defaults", { timeout: 120_000 }, async () => {
+    const build = spawn("npm", ["run", "build"], { stdio: "ignore" });
+    expect((await once(build, "exit"))[0]).toBe(0);
+
+    const refused = spawn(process.execPath, ["dist/index.js"], { env: { ...BARE_ENV, NODE_ENV: "production" }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    refused.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    expect((await once(refused, "exit"))[0]).toBe(1);
+    expect(stderr).toContain("APPFABRIC_APP_BUNDLE must be set in production");
+
+    const entry = await spawnEntry(["dist/index.js"], { NODE_ENV: "production", APPFABRIC_EMULATOR: "true", PORT: "0" });
+    child = entry.child;
+    const response = await postGraphQL(entry.url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
+    expect(response.data).toEqual({ userAccessTask: { app: "Slack" } });
+    expect(await (await fetch(entry.url, { headers: { accept: "text/html" } })).text()).not.toContain("embeddable-sandbox");
+    expect(entry.output()).toMatch(/^\{"level":30/); // JSON log lines, not pretty ones
+  });
+});
+
 describe("production mode", () => {
   it("turns off Sandbox and introspection", async () => {
-    const service = await startService({ port: 0, region: "us-east-1", production: true, upstream: { kind: "emulator" } });
+    const service = await startService(testConfig({ production: true }));
     try {
       const introspection = await postGraphQL(service.url, "{ __schema { queryType { name } } }");
       expect(introspection.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");

@@ -4,9 +4,10 @@ import { syntheticTaskId } from "../../src/emulator/demoData.js";
 import { loadTypeDefs } from "../../src/server/buildSchema.js";
 import { startService } from "../../src/startService.js";
 import { errorAt, postGraphQL, startHarness, TASK_COUNT, type Harness } from "../support/harness.js";
-import { spawnEntry } from "../support/spawnEntry.js";
+import { spawnEntry, withTsx } from "../support/spawnEntry.js";
 import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../supergraph/accessReviewsSubgraph.js";
 import { startGateway } from "../supergraph/startGateway.js";
+import { testConfig } from "../support/testConfig.js";
 
 const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => syntheticTaskId(from + i));
 const reference = (taskId: string) => ({ __typename: "UserAccessTask", taskId });
@@ -92,7 +93,7 @@ describe("entity resolution in the subgraph", () => {
   });
 
   it("serves _service { sdl } with the federation @link, also in production where introspection is off", async () => {
-    const production = await startService({ port: 0, region: "us-east-1", production: true, upstream: { kind: "emulator" } });
+    const production = await startService(testConfig({ production: true }));
     try {
       for (const url of [harness.service.url, production.url]) {
         const response = await postGraphQL<{ _service: { sdl: string } }>(url, "{ _service { sdl } }");
@@ -160,7 +161,7 @@ describe("a running supergraph: Apollo Gateway over this subgraph and access rev
 
 describe("npm run supergraph", () => {
   it("starts both subgraphs and a gateway on the emulator, answering a query that crosses them", async () => {
-    const { child, output, url } = await spawnEntry("test/supergraph/main.ts", { PORT: "0" });
+    const { child, output, url } = await spawnEntry(withTsx("test/supergraph/main.ts"), { PORT: "0" });
     try {
       expect(output()).toContain("no AWS calls");
       const response = await postGraphQL<{ accessReviews: Array<{ title: string; tasks: Array<{ app: string }> }> }>(

@@ -3,7 +3,7 @@
  * AppFabric emulator), the demo access-reviews subgraph, and Apollo Gateway composing the two from
  * their `_service { sdl }`, with Sandbox on a query that crosses them.
  */
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, type Config } from "../../src/config.js";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { startAccessReviewsSubgraph } from "./accessReviewsSubgraph.js";
@@ -28,16 +28,16 @@ query Reviews {
 }
 `;
 
-let port: number;
+let config: Config;
 try {
-  port = loadConfig({ PORT: process.env["PORT"] }).port;
+  config = loadConfig({ PORT: process.env["PORT"], LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`Configuration error: ${error.message}`);
   process.exit(1);
 }
 
-const userAccess = await startService({ port: 0, region: "us-east-1", production: false, upstream: { kind: "emulator" } });
+const userAccess = await startService({ ...config, port: 0, host: "127.0.0.1" });
 const accessReviews = await startAccessReviewsSubgraph([
   { id: "leaver-jordan", title: "Leaver check: Jordan Rivers", reviewer: "IT operations", taskIds: DEMO_TASKS.flatMap((task) => task.taskId ?? []) },
   { id: "quarterly-slack-okta", title: "Quarterly review: Slack and Okta", reviewer: "Security team", taskIds: userAccess.demoTaskIds.slice(0, 2) },
@@ -47,7 +47,7 @@ const gateway = await startGateway(
     { name: "user-access", url: userAccess.url },
     { name: "access-reviews", url: accessReviews.url },
   ],
-  { port, exampleQuery: EXAMPLE_QUERY },
+  { port: config.port, exampleQuery: EXAMPLE_QUERY },
 );
 
 console.log(`Supergraph (Apollo Gateway) ready at ${gateway.url.href}: open it for Sandbox.`);

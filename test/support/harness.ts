@@ -1,7 +1,9 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
+import type { Logger } from "pino";
 import { AppFabricEmulator, type EmulatorOptions } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTasks } from "../../src/emulator/demoData.js";
 import { startService, type RunningService } from "../../src/startService.js";
+import { testConfig } from "./testConfig.js";
 
 /** The response of one GraphQL request, as a client reads it. */
 export interface GraphQLResponse<TData = Record<string, unknown>> {
@@ -26,6 +28,8 @@ export interface HarnessOptions {
   /** What the service signs with. Default: the key the emulator accepts. */
   credentials?: AwsCredentialIdentity;
   timeoutMs?: number;
+  /** Instead of silence: a logger whose lines the test reads. */
+  logger?: Logger;
 }
 
 /** 150 synthetic tasks: enough for three calls of 50 and some left unasked. */
@@ -38,13 +42,8 @@ export const TASK_COUNT = 150;
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(TASK_COUNT), ...options.emulator });
   const service = await startService(
-    {
-      port: 0,
-      region: "us-east-1",
-      production: false,
-      upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
-    },
-    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, timeoutMs: options.timeoutMs },
+    testConfig({ upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url } }),
+    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, timeoutMs: options.timeoutMs, logger: options.logger },
   );
   return {
     emulator,

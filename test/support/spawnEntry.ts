@@ -14,12 +14,16 @@ export interface SpawnedEntry {
   url: URL;
 }
 
+/** Node arguments that run a TypeScript entry point as `npm start` does. */
+export const withTsx = (entry: string) => ["--import", "tsx", entry];
+
 /**
- * Runs a TypeScript entry point as `npm start` does (node with tsx), and resolves once it prints
- * "ready at <url>". The caller kills it.
+ * Runs node with `nodeArgs` (e.g. `withTsx("src/index.ts")` or `["dist/index.js"]`) and resolves once
+ * it logs "ready at <url>". The caller kills it.
  */
-export async function spawnEntry(entry: string, env: Record<string, string>): Promise<SpawnedEntry> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { env: { ...BARE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export async function spawnEntry(nodeArgs: string[], env: Record<string, string>): Promise<SpawnedEntry> {
+  const entry = nodeArgs.join(" ");
+  const child = spawn(process.execPath, nodeArgs, { env: { ...BARE_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));

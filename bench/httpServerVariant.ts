@@ -1,0 +1,44 @@
+/**
+ * One HTTP integration of the same Apollo Server, for `bench/compareHttpServers.ts`: `standalone`
+ * (node:http, Apollo's startStandaloneServer), `express` (Express 5) or `fastify` (Fastify 5). Loads
+ * are answered in memory, so what differs between variants is only the HTTP layer. Prints the port.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startStandaloneServer } from "@apollo/server/standalone";
+import { expressMiddleware } from "@as-integrations/express5";
+import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import express from "express";
+import Fastify from "fastify";
+import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskLoader.js";
+import { createApolloServer, createContext } from "../src/server/createApolloServer.js";
+
+const inMemory: UserAccessTaskSource = {
+  batchGetUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "Slack", resultStatus: "COMPLETED" })),
+};
+const context = async () => createContext(inMemory, "bench");
+const variant = process.argv[2];
+const apollo = createApolloServer({ production: true, logError: () => undefined });
+
+let port: number;
+if (variant === "standalone") {
+  const { url } = await startStandaloneServer(apollo, { listen: { port: 0, host: "127.0.0.1" }, context });
+  port = Number(new URL(url).port);
+} else if (variant === "express") {
+  await apollo.start();
+  const app = express();
+  app.use("/", express.json(), expressMiddleware(apollo, { context }));
+  const server = createServer(app).listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  port = (server.address() as AddressInfo).port;
+} else if (variant === "fastify") {
+  const app = Fastify();
+  apollo.addPlugin(fastifyApolloDrainPlugin(app));
+  await apollo.start();
+  await app.register(fastifyApollo(apollo), { path: "/", context });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  port = (app.server.address() as AddressInfo).port;
+} else {
+  throw new Error(`Expected a variant (standalone, express, fastify); received "${variant}".`);
+}
+process.stdout.write(`${port}\n`);

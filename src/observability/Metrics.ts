@@ -1,0 +1,102 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AppFabricCallEvent } from "../appfabric/AppFabricClient.js";
+
+/** Operation names are client-chosen: only this many distinct ones get their own label value. */
+const MAX_OPERATION_NAMES = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * The service's Prometheus metrics, on a registry of its own (so two services in one process, as in
+ * tests, do not collide). Served at `/metrics` with Node's default process metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #knownOperationNames = new Set<string>();
+
+  readonly #operations = new Counter({
+    name: "graphql_operations_total",
+    help: "GraphQL operations answered, by operation name and outcome (ok, partial, error).",
+    labelNames: ["operation_name", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly #operationTaskIds = new Histogram({
+    name: "graphql_operation_task_ids",
+    help: "Distinct task ids one GraphQL operation loaded.",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
+  readonly #calls = new Counter({
+    name: "appfabric_calls_total",
+    help: "AppFabric calls, by operation and status (an HTTP status, or timeout, connection, unreadable, credentials).",
+    labelNames: ["operation", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly #batchSize = new Histogram({
+    name: "appfabric_batch_size",
+    help: "Task ids per AppFabric call (one DataLoader batch, at most 50).",
+    labelNames: ["operation"] as const,
+    buckets: [1, 2, 5, 10, 20, 30, 40, 50],
+    registers: [this.registry],
+  });
+  readonly #callDuration = new Histogram({
+    name: "appfabric_call_duration_seconds",
+    help: "AppFabric call latency, from signing to the last byte of the answer.",
+    labelNames: ["operation"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly #retries = new Counter({
+    name: "appfabric_retries_total",
+    help: "AppFabric calls that were attempts after the first.",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+  readonly #throttles = new Counter({
+    name: "appfabric_throttles_total",
+    help: "AppFabric answers that were throttling (HTTP 429).",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+  readonly #inFlight = new Gauge({
+    name: "appfabric_calls_in_flight",
+    help: "AppFabric calls under way now.",
+    labelNames: ["operation"] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A call is about to be sent. */
+  callStarted(operation: AppFabricCallEvent["operation"]): void {
+    this.#inFlight.inc({ operation });
+  }
+
+  /** A call ended; pairs with `callStarted`. */
+  callEnded(event: AppFabricCallEvent): void {
+    const { operation } = event;
+    this.#inFlight.dec({ operation });
+    this.#calls.inc({ operation, status: String(event.outcome) });
+    this.#batchSize.observe({ operation }, event.ids);
+    this.#callDuration.observe({ operation }, event.durationMs / 1000);
+    if (event.attempt > 1) this.#retries.inc({ operation });
+    if (event.outcome === 429) this.#throttles.inc({ operation });
+  }
+
+  /** An operation was answered. */
+  operationAnswered(operationName: string | undefined, outcome: "ok" | "partial" | "error", taskIds: number): void {
+    this.#operations.inc({ operation_name: this.#operationNameLabel(operationName), outcome });
+    if (taskIds > 0) this.#operationTaskIds.observe(taskIds);
+  }
+
+  /** Keeps label cardinality bounded: anonymous, odd or too many names fold into one value each. */
+  #operationNameLabel(name: string | undefined): string {
+    if (!name) return "(anonymous)";
+    if (!OPERATION_NAME.test(name)) return "(invalid)";
+    if (this.#knownOperationNames.has(name)) return name;
+    if (this.#knownOperationNames.size >= MAX_OPERATION_NAMES) return "(other)";
+    this.#knownOperationNames.add(name);
+    return name;
+  }
+}

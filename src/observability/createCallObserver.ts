@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import type { AppFabricCallObserver } from "../appfabric/AppFabricClient.js";
+import type { Metrics } from "./Metrics.js";
+
+/** Feeds every AppFabric call into the metrics and writes one log line for it. */
+export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricCallObserver {
+  return {
+    callStarted: (operation) => metrics.callStarted(operation),
+    callEnded: (event) => {
+      metrics.callEnded(event);
+      const failed = typeof event.outcome !== "number" || event.outcome >= 400;
+      logger[failed ? "warn" : "info"](
+        {
+          operation: event.operation,
+          ids: event.ids,
+          attempt: event.attempt,
+          status: event.outcome,
+          errorType: event.errorType,
+          awsRequestId: event.awsRequestId,
+          durationMs: Math.round(event.durationMs * 10) / 10,
+        },
+        "appfabric call",
+      );
+    },
+  };
+}

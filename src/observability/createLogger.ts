@@ -1,0 +1,36 @@
+import { pino, type Logger, type LevelWithSilent } from "pino";
+
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  /** Human-readable lines (pino-pretty) instead of JSON: for a terminal, not for log shippers. */
+  pretty: boolean;
+  /** Where JSON lines go; stdout when absent. Tests pass a stream that collects them. */
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * Paths pino blanks whatever the code logs, as a second line of defence behind "never log them":
+ * credentials, request headers that carry them, and the personal fields of a task.
+ */
+const REDACT_PATHS = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  "credentials",
+  "*.credentials",
+  "secretAccessKey",
+  "*.secretAccessKey",
+  "sessionToken",
+  "*.sessionToken",
+  ...["email", "userId", "userFullName", "userFirstName", "userLastName"].flatMap((field) => [field, `*.${field}`]),
+];
+
+/** The service's structured logger: JSON lines, one object per event. */
+export function createLogger(options: LoggerOptions): Logger {
+  const base = { level: options.level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: undefined };
+  if (options.pretty) {
+    return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" } } });
+  }
+  return options.destination ? pino(base, options.destination) : pino(base);
+}
