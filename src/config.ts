@@ -1,5 +1,6 @@
 import type { LevelWithSilent } from "pino";
-import { isAppBundleIdentifier } from "./appfabric/constants.js";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
+import { parseFaultRules, type EmulatorFaultRule } from "./emulator/parseFaultRules.js";
 
 /** The service's settings, read from the environment once at start and validated. */
 export interface Config {
@@ -13,8 +14,43 @@ export interface Config {
   region: string;
   /** Where calls go: the real AppFabric or, when no app bundle is configured, the embedded emulator. */
   upstream: { kind: "aws"; appBundleIdentifier: string; endpoint?: URL } | { kind: "emulator" };
-  /** `NODE_ENV=production`: Sandbox and introspection off. */
+  /** `NODE_ENV=production`: no stack traces, and Sandbox and introspection off unless enabled. */
   production: boolean;
+  /** Introspection and Sandbox. */
+  introspection: boolean;
+  appFabric: {
+    /** Per-attempt timeout. */
+    timeoutMs: number;
+    /** Attempts per call, the first included. */
+    maxAttempts: number;
+    /** AppFabric attempts in flight at once in this process. */
+    maxConcurrency: number;
+  };
+  limits: {
+    /** The most one GraphQL operation may take, retries included. */
+    operationTimeoutMs: number;
+    /** Distinct task ids one operation may ask for. */
+    maxTaskIdsPerOperation: number;
+    /** Largest request body accepted. */
+    maxRequestBytes: number;
+  };
+  /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
+  corsOrigins: string[];
+  auth: {
+    /** When set, every GraphQL request must carry it in `router-authorization`. */
+    routerSecret?: string;
+    /** When set, every GraphQL request must carry a valid `Authorization: Bearer` JWT. */
+    jwt?: JwtConfig;
+  };
+  /** The embedded emulator's behaviour (emulator mode only). */
+  emulator: { latencyMs: number; faults: EmulatorFaultRule[] };
+}
+
+/** How incoming JWTs are verified: against a JWKS URL or one public key, and always issuer and audience. */
+export interface JwtConfig {
+  key: { jwksUrl: URL } | { publicKeyPem: string };
+  issuer: string;
+  audience: string;
 }
 
 /** A setting that is present but wrong. Its message names the variable and what was expected. */
@@ -37,13 +73,113 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env): Config {
   const production = env["NODE_ENV"] === "production";
   return {
-    port: readPort(env),
+    port: readInteger(env, "PORT", DEFAULT_PORT, 0, 65535),
     host: nonEmpty(env["HOST"]) ?? DEFAULT_HOST,
     logLevel: readLogLevel(env),
     region: readRegion(env),
     upstream: readUpstream(env, production),
     production,
+    introspection: readBoolean(env, "GRAPHQL_INTROSPECTION", !production),
+    appFabric: {
+      timeoutMs: readInteger(env, "APPFABRIC_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1, 120_000),
+      maxAttempts: readInteger(env, "APPFABRIC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 10),
+      maxConcurrency: readInteger(env, "APPFABRIC_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, 1024),
+    },
+    limits: {
+      operationTimeoutMs: readInteger(env, "OPERATION_TIMEOUT_MS", 15_000, 1, 300_000),
+      maxTaskIdsPerOperation: readInteger(env, "MAX_TASK_IDS_PER_OPERATION", 500, 1, 100_000),
+      maxRequestBytes: readInteger(env, "MAX_REQUEST_BYTES", 100 * 1024, 1024, 100 * 1024 * 1024),
+    },
+    corsOrigins: readOrigins(env),
+    auth: readAuth(env),
+    emulator: {
+      latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
+      faults: readFaults(env),
+    },
   };
+}
+
+function readInteger(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `an integer from ${min} to ${max}`, raw);
+  return value;
+}
+
+function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  if (raw !== "true" && raw !== "false") throw new ConfigError(variable, "true or false", raw);
+  return raw === "true";
+}
+
+function readOrigins(env: Env): string[] {
+  const raw = nonEmpty(env["CORS_ORIGINS"]);
+  if (raw === undefined) return [];
+  return raw.split(",").map((entry) => {
+    const origin = entry.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.origin !== origin) {
+      throw new ConfigError("CORS_ORIGINS", "a comma-separated list of origins such as https://app.example.com (scheme, host and port only)", origin);
+    }
+    return origin;
+  });
+}
+
+function readAuth(env: Env): Config["auth"] {
+  const routerSecret = nonEmpty(env["ROUTER_SECRET"]);
+  if (routerSecret !== undefined && routerSecret.length < 16) {
+    throw new ConfigError("ROUTER_SECRET", "at least 16 characters", `${routerSecret.length} characters`);
+  }
+  const jwksUrl = nonEmpty(env["AUTH_JWKS_URL"]);
+  const publicKeyPem = nonEmpty(env["AUTH_JWT_PUBLIC_KEY"]);
+  const issuer = nonEmpty(env["AUTH_JWT_ISSUER"]);
+  const audience = nonEmpty(env["AUTH_JWT_AUDIENCE"]);
+  if (jwksUrl === undefined && publicKeyPem === undefined) {
+    if (issuer !== undefined || audience !== undefined) {
+      throw new ConfigError("AUTH_JWKS_URL", "set (or AUTH_JWT_PUBLIC_KEY) when AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is", "");
+    }
+    return routerSecret === undefined ? {} : { routerSecret };
+  }
+  if (jwksUrl !== undefined && publicKeyPem !== undefined) {
+    throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "unset when AUTH_JWKS_URL is set (choose one key source)", "[a PEM key]");
+  }
+  if (issuer === undefined) throw new ConfigError("AUTH_JWT_ISSUER", "set when JWT verification is on", "");
+  if (audience === undefined) throw new ConfigError("AUTH_JWT_AUDIENCE", "set when JWT verification is on", "");
+  let key: JwtConfig["key"];
+  if (jwksUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(jwksUrl);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      throw new ConfigError("AUTH_JWKS_URL", "an http(s) URL of a JSON Web Key Set", jwksUrl);
+    }
+    key = { jwksUrl: url };
+  } else {
+    const pem = (publicKeyPem ?? "").replaceAll("\\n", "\n");
+    if (!pem.includes("-----BEGIN PUBLIC KEY-----")) {
+      throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "a PEM public key (-----BEGIN PUBLIC KEY-----…)", "[not a PEM public key]");
+    }
+    key = { publicKeyPem: pem };
+  }
+  return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience } };
+}
+
+function readFaults(env: Env): EmulatorFaultRule[] {
+  const raw = nonEmpty(env["APPFABRIC_EMULATOR_FAULTS"]);
+  if (raw === undefined) return [];
+  const parsed = parseFaultRules(raw);
+  if (typeof parsed === "string") throw new ConfigError("APPFABRIC_EMULATOR_FAULTS", `a JSON list of fault rules (see the README): ${parsed}`, raw);
+  return parsed;
 }
 
 function readLogLevel(env: Env): LevelWithSilent {
@@ -52,14 +188,6 @@ function readLogLevel(env: Env): LevelWithSilent {
   const level = LOG_LEVELS.find((candidate) => candidate === raw.toLowerCase());
   if (level === undefined) throw new ConfigError("LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")}`, raw);
   return level;
-}
-
-function readPort(env: Env): number {
-  const raw = nonEmpty(env["PORT"]);
-  if (raw === undefined) return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port > 65535) throw new ConfigError("PORT", "an integer from 0 to 65535", raw);
-  return port;
 }
 
 function readRegion(env: Env): string {

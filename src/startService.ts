@@ -16,7 +16,6 @@ export interface ServiceOverrides {
   /** Instead of the default Node provider chain (AWS mode only). */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   fetch?: typeof globalThis.fetch;
-  timeoutMs?: number;
   /** Instead of a JSON logger at the configured level (tests collect the lines). */
   logger?: Logger;
   /** Human-readable log lines (a terminal on the emulator). */
@@ -41,7 +40,10 @@ export interface RunningService {
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: overrides.prettyLogs ?? false });
   const metrics = new Metrics();
-  const emulator = config.upstream.kind === "emulator" ? await AppFabricEmulator.start({ region: config.region }) : undefined;
+  const emulator =
+    config.upstream.kind === "emulator"
+      ? await AppFabricEmulator.start({ region: config.region, latencyMs: config.emulator.latencyMs, faults: config.emulator.faults })
+      : undefined;
   const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
   // One provider for signing and readiness: it caches and refreshes credentials itself.
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
@@ -51,17 +53,15 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
     credentials,
     fetch: overrides.fetch,
-    timeoutMs: overrides.timeoutMs,
+    ...config.appFabric,
     observer: createCallObserver(logger, metrics),
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
   try {
     const server = await startServer({
+      config,
       source: client,
-      port: config.port,
-      host: config.host,
-      production: config.production,
       exampleTaskIds: demoTaskIds,
       logger,
       metrics,

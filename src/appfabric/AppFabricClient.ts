@@ -1,8 +1,16 @@
+import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from "@smithy/core/retry";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import { BATCH_GET_USER_ACCESS_TASKS_PATH, DEFAULT_TIMEOUT_MS, SIGNING_SERVICE } from "./constants.js";
-import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, type ResponseMetadata } from "./errors.js";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorType, StandardRetryToken } from "@smithy/types";
+import pLimit, { type LimitFunction } from "p-limit";
+import { BATCH_GET_USER_ACCESS_TASKS_PATH, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT_MS, SIGNING_SERVICE } from "./constants.js";
+import {
+  AppFabricServiceError,
+  AppFabricTransportError,
+  CredentialsUnavailableError,
+  type ResponseMetadata,
+  type TransportFailure,
+} from "./errors.js";
 import { isRecord } from "./isRecord.js";
 import { parseServiceError } from "./parseServiceError.js";
 import type { BatchGetUserAccessTasksRequest, UserAccessResultItem } from "./types.js";
@@ -23,6 +31,10 @@ export interface AppFabricClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Per-attempt timeout covering connect, headers and body. */
   timeoutMs?: number;
+  /** Attempts per call, the first included (AWS SDK standard retries). */
+  maxAttempts?: number;
+  /** Attempts in flight at once in this process; more wait in a queue. */
+  maxConcurrency?: number;
   /** Signing clock; injected for deterministic signatures in tests. */
   now?: () => Date;
   /** Told when each call starts and ends, for logs and metrics. */
@@ -30,6 +42,15 @@ export interface AppFabricClientOptions {
 }
 
 /** Watches AppFabric calls. Its methods must not throw. */
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * The operation's deadline. When it aborts, nothing more is sent for the call: a queued attempt is
+   * dropped, an attempt in flight is cancelled, and no retry follows.
+   */
+  signal?: AbortSignal;
+}
+
 export interface AppFabricCallObserver {
   callStarted(operation: AppFabricCallEvent["operation"]): void;
   callEnded(event: AppFabricCallEvent): void;
@@ -43,7 +64,7 @@ export interface AppFabricCallEvent {
   /** 1 for the first attempt. */
   attempt: number;
   /** The HTTP status, or what happened instead of one. */
-  outcome: number | "timeout" | "connection" | "unreadable" | "credentials";
+  outcome: number | TransportFailure | "credentials";
   /** The AWS error type of an error answer. */
   errorType?: string;
   awsRequestId?: string;
@@ -53,7 +74,13 @@ export interface AppFabricCallEvent {
 /**
  * A minimal AppFabric client: builds the restJson1 request, signs it with SigV4 and turns every
  * outcome into either parsed data, an `AppFabricServiceError` (AWS said no) or an
- * `AppFabricTransportError` (no usable answer). It does not retry.
+ * `AppFabricTransportError` (no usable answer).
+ *
+ * Retries are AWS SDKs' own: smithy's `StandardRetryStrategy` (at most `maxAttempts`, full-jitter
+ * backoff from 50 ms, or 1 s when throttled, `Retry-After` honoured within backoff + 5 s, and one retry
+ * quota of 500 tokens for the whole client, so a struggling AppFabric is not hammered). Only
+ * throttling and transient failures are retried. Every attempt takes a slot of `maxConcurrency`; a
+ * retry waiting out its backoff holds none.
  */
 export class AppFabricClient {
   readonly #signer: SignatureV4;
@@ -63,6 +90,8 @@ export class AppFabricClient {
   readonly #timeoutMs: number;
   readonly #now: () => Date;
   readonly #observer: AppFabricCallObserver | undefined;
+  readonly #retryStrategy: StandardRetryStrategy;
+  readonly #limit: LimitFunction;
 
   constructor(options: AppFabricClientOptions) {
     this.#signer = new SignatureV4({
@@ -77,19 +106,23 @@ export class AppFabricClient {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#now = options.now ?? (() => new Date());
     this.#observer = options.observer;
+    this.#retryStrategy = new StandardRetryStrategy(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.#limit = pLimit(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
   }
 
   /**
    * `BatchGetUserAccessTasks` for 1..50 lower-case task ids. Results come back in no promised order
    * and not necessarily one per id: callers match them by `taskId`.
    */
-  async batchGetUserAccessTasks(taskIdList: readonly string[]): Promise<UserAccessResultItem[]> {
+  async batchGetUserAccessTasks(taskIdList: readonly string[], options: CallOptions = {}): Promise<UserAccessResultItem[]> {
     const request: BatchGetUserAccessTasksRequest = {
       appBundleIdentifier: this.#appBundleIdentifier,
       taskIdList: [...taskIdList],
     };
-    const { body, metadata } = await this.#observed("BatchGetUserAccessTasks", taskIdList.length, () =>
-      this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request),
+    const { body, metadata } = await this.#withRetries("BatchGetUserAccessTasks", options.signal, (attempt) =>
+      this.#observed("BatchGetUserAccessTasks", taskIdList.length, attempt, () =>
+        this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request, options.signal),
+      ),
     );
     const list = isRecord(body) ? body["userAccessResultsList"] : undefined;
     if (list === undefined) return [];
@@ -99,16 +132,44 @@ export class AppFabricClient {
     return list as UserAccessResultItem[];
   }
 
-  /** Runs one call and tells the observer when it starts and how it ends. */
+  /**
+   * Runs `attempt` until it succeeds or the retry strategy says stop; each attempt waits for a
+   * concurrency slot. The last failure is what the caller sees.
+   */
+  async #withRetries<T>(operation: string, deadline: AbortSignal | undefined, attempt: (attempt: number) => Promise<T>): Promise<T> {
+    let token: StandardRetryToken = await this.#retryStrategy.acquireInitialRetryToken(operation);
+    for (let attemptNumber = 1; ; attemptNumber++) {
+      try {
+        const result = await this.#limit(() => {
+          if (deadline?.aborted) throw deadlineError();
+          return attempt(attemptNumber);
+        });
+        this.#retryStrategy.recordSuccess(token);
+        return result;
+      } catch (error) {
+        const errorType = retryErrorType(error);
+        if (deadline?.aborted || errorType === undefined) throw error;
+        try {
+          // The strategy sleeps out the backoff itself; the deadline cuts that sleep short.
+          token = await abortable(this.#retryStrategy.refreshRetryTokenForRetry(token, { errorType, retryAfterHint: retryAfterHint(error) }), deadline);
+        } catch {
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** Runs one attempt and tells the observer when it starts and how it ends. */
   async #observed<T extends { metadata: ResponseMetadata }>(
     operation: AppFabricCallEvent["operation"],
     ids: number,
+    attempt: number,
     call: () => Promise<T>,
   ): Promise<T> {
     this.#observer?.callStarted(operation);
     const started = performance.now();
     const report = (event: Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId">) =>
-      this.#observer?.callEnded({ operation, ids, attempt: 1, durationMs: performance.now() - started, ...event });
+      this.#observer?.callEnded({ operation, ids, attempt, durationMs: performance.now() - started, ...event });
     try {
       const result = await call();
       report({ outcome: result.metadata.httpStatusCode ?? 200, awsRequestId: result.metadata.requestId });
@@ -125,7 +186,7 @@ export class AppFabricClient {
     }
   }
 
-  async #post(path: string, payload: object): Promise<{ body: unknown; metadata: ResponseMetadata }> {
+  async #post(path: string, payload: object, deadline: AbortSignal | undefined): Promise<{ body: unknown; metadata: ResponseMetadata }> {
     const url = new URL(this.#endpoint.pathname.replace(/\/$/, "") + path, this.#endpoint);
     const body = JSON.stringify(payload);
     const headers = await this.#sign(url, body);
@@ -137,11 +198,11 @@ export class AppFabricClient {
         method: "POST",
         headers,
         body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: deadline ? AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), deadline]) : AbortSignal.timeout(this.#timeoutMs),
       });
       text = await response.text();
     } catch (error) {
-      throw toTransportError(error, this.#timeoutMs);
+      throw deadline?.aborted ? deadlineError(error) : toTransportError(error, this.#timeoutMs);
     }
 
     const responseHeaders = Object.fromEntries(response.headers);
@@ -177,6 +238,37 @@ export class AppFabricClient {
       throw new CredentialsUnavailableError(error);
     }
   }
+}
+
+/** What the retry strategy needs to know of a failure; undefined for failures never retried. */
+function retryErrorType(error: unknown): RetryErrorType | undefined {
+  if (!(error instanceof AppFabricServiceError || error instanceof AppFabricTransportError)) return undefined;
+  if (isThrottlingError(error)) return "THROTTLING";
+  if (isTransientError(error)) return "TRANSIENT";
+  return isServerError(error) ? "SERVER_ERROR" : "CLIENT_ERROR";
+}
+
+function retryAfterHint(error: unknown): Date | undefined {
+  const seconds = error instanceof AppFabricServiceError ? error.details.retryAfterSeconds : undefined;
+  return seconds === undefined ? undefined : new Date(Date.now() + seconds * 1000);
+}
+
+/** The operation ran out of time; nothing more is sent for it. */
+function deadlineError(cause?: unknown): AppFabricTransportError {
+  return new AppFabricTransportError("deadline", "The operation's deadline passed before AppFabric answered", {
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlineError());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {

@@ -14,6 +14,12 @@ export const MAX_APP_BUNDLE_LENGTH = 1011;
 /** The per-attempt timeout when none is configured. */
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
+/** Attempts per call, the first included, as AWS SDKs' standard retry mode. */
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** AppFabric attempts in flight at once per process. */
+export const DEFAULT_MAX_CONCURRENCY = 8;
+
 export const BATCH_GET_USER_ACCESS_TASKS_PATH = "/useraccess/batchget";
 
 /** AWS's public endpoint for a region. */

@@ -41,7 +41,8 @@ export class AppFabricServiceError extends Error {
   }
 }
 
-export type TransportFailure = "timeout" | "connection" | "unreadable";
+/** timeout: one attempt took too long; deadline: the whole operation's time ran out. */
+export type TransportFailure = "timeout" | "deadline" | "connection" | "unreadable";
 
 /**
  * No usable answer came back: the attempt timed out, the connection failed, or the body could not be
@@ -58,6 +59,7 @@ export class AppFabricTransportError extends Error {
 
   constructor(failure: TransportFailure, message: string, options: { cause?: Error; metadata?: ResponseMetadata; code?: string } = {}) {
     super(message, { cause: options.cause });
+    // TimeoutError is smithy's name for a retryable timeout; a passed deadline must not be retried.
     this.name = failure === "timeout" ? "TimeoutError" : "AppFabricTransportError";
     this.failure = failure;
     this.$metadata = options.metadata ?? {};

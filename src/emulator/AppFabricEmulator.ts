@@ -25,6 +25,10 @@ export interface EmulatorOptions {
   /** Default 127.0.0.1 and a free port. */
   host?: string;
   port?: number;
+  /** Added to every answer, as a stand-in for AWS's round trip. Default 0. */
+  latencyMs?: number;
+  /** Faults in force from the start (e.g. from `APPFABRIC_EMULATOR_FAULTS`). */
+  faults?: readonly FaultRule[];
 }
 
 /** One request the emulator received on a known route, with what it answered. */
@@ -48,14 +52,24 @@ export type Fault =
   /** Drop the connection without answering. */
   | { kind: "reset" }
   /** Answer 200 with a body that is not JSON. */
-  | { kind: "malformed" };
+  | { kind: "malformed" }
+  /** Answer 200, promise more body than is sent, then close the connection. */
+  | { kind: "truncated" }
+  /** Answer 200 with the headers and half the body at once, the rest after `ms`. */
+  | { kind: "slowBody"; ms: number };
 
 export interface FaultRule {
   fault: Fault;
   /** Which calls it hits; all when absent. */
   when?: (call: Pick<ReceivedCall, "taskIdList" | "appBundleIdentifier">) => boolean;
+  /** Only calls that carry this task id. */
+  taskId?: string;
+  /** Matching calls to let through before it starts. */
+  skip?: number;
   /** How many calls it hits before it is used up; unlimited when absent. */
   times?: number;
+  /** The chance (0..1) that it hits a matching call; 1 when absent. */
+  probability?: number;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -82,7 +96,7 @@ export class AppFabricEmulator {
   /** Starts listening; resolves once the port is bound. */
   static async start(options: EmulatorOptions = {}): Promise<AppFabricEmulator> {
     const calls: ReceivedCall[] = [];
-    const faults: FaultRule[] = [];
+    const faults: FaultRule[] = (options.faults ?? []).map((rule) => ({ ...rule }));
     const handler = new RequestHandler(options, calls, faults);
     const server = createServer((request, response) => {
       handler.handle(request, response).catch((error: unknown) => {
@@ -124,6 +138,7 @@ class RequestHandler {
   readonly #credentials: Map<string, AwsCredentialIdentity>;
   readonly #random: () => number;
   readonly #now: () => Date;
+  readonly #latencyMs: number;
   readonly #calls: ReceivedCall[];
   readonly #faults: FaultRule[];
 
@@ -136,6 +151,7 @@ class RequestHandler {
     this.#credentials = new Map((options.credentials ?? [EMULATOR_CREDENTIALS]).map((credentials) => [credentials.accessKeyId, credentials]));
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => new Date());
+    this.#latencyMs = options.latencyMs ?? 0;
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -148,6 +164,7 @@ class RequestHandler {
 
     const headers = lowerCaseHeaders(request);
     const call = this.#record(body, headers);
+    if (this.#latencyMs > 0) await sleep(this.#latencyMs);
     const answer = (status: number): void => {
       call.status = status;
     };
@@ -176,7 +193,7 @@ class RequestHandler {
       answer(200);
       return send(response, 200, '{"userAccessResultsList": [{"taskId": ');
     }
-    if (fault?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === "delay") await sleep(fault.ms);
 
     const validated = validateBatchGetRequest(body);
     if (!("taskIdList" in validated)) {
@@ -194,8 +211,22 @@ class RequestHandler {
 
     const found = [...new Set(validated.taskIdList)].flatMap((taskId) => this.#tasks.get(taskId) ?? []);
     const result: BatchGetUserAccessTasksResponse = { userAccessResultsList: shuffle(found, this.#random) };
+    const text = JSON.stringify(result);
     answer(200);
-    return send(response, 200, JSON.stringify(result));
+    if (fault?.kind === "truncated") {
+      response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text) + 100), "x-amzn-requestid": randomUUID() });
+      response.write(text.slice(0, Math.floor(text.length / 2)));
+      setImmediate(() => request.socket.destroy());
+      return;
+    }
+    if (fault?.kind === "slowBody") {
+      response.writeHead(200, { "content-type": "application/json", "x-amzn-requestid": randomUUID() });
+      response.write(text.slice(0, Math.floor(text.length / 2)));
+      await sleep(fault.ms);
+      response.end(text.slice(Math.floor(text.length / 2)));
+      return;
+    }
+    return send(response, 200, text);
   }
 
   #record(body: string, headers: Record<string, string>): ReceivedCall {
@@ -213,11 +244,20 @@ class RequestHandler {
     return call;
   }
 
+  /** The first rule that matches this call, is not used up, has skipped enough, and wins its draw. */
   #takeFault(call: ReceivedCall): Fault | undefined {
-    const rule = this.#faults.find((candidate) => (candidate.times ?? 1) > 0 && (candidate.when?.(call) ?? true));
-    if (rule === undefined) return undefined;
-    if (rule.times !== undefined) rule.times -= 1;
-    return rule.fault;
+    for (const rule of this.#faults) {
+      if ((rule.times ?? 1) <= 0) continue;
+      if (!(rule.when?.(call) ?? true) || (rule.taskId !== undefined && !call.taskIdList.includes(rule.taskId))) continue;
+      if ((rule.skip ?? 0) > 0) {
+        rule.skip = (rule.skip ?? 0) - 1;
+        continue;
+      }
+      if (rule.probability !== undefined && this.#random() >= rule.probability) continue;
+      if (rule.times !== undefined) rule.times -= 1;
+      return rule.fault;
+    }
+    return undefined;
   }
 }
 
@@ -261,6 +301,10 @@ function sendError(
 ): void {
   const typeHeader: Record<string, string> = errorType === undefined ? {} : { "x-amzn-errortype": `${errorType}:${namespace}` };
   send(response, status, JSON.stringify({ message, ...members }), { ...typeHeader, ...headers });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Fisher–Yates, so every order is possible, as AWS promises none. */

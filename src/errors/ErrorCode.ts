@@ -3,6 +3,10 @@
  * add a member here (and to the README's table) before answering with a new code.
  */
 export enum ErrorCode {
+  /** The HTTP request itself is unusable: not JSON, wrong content type, too large (Apollo's code too). */
+  BAD_REQUEST = "BAD_REQUEST",
+  /** No valid credentials for this service: router secret or JWT missing or wrong (HTTP 401). */
+  UNAUTHENTICATED = "UNAUTHENTICATED",
   /** The request is invalid: a malformed task id, or AppFabric's ValidationException. */
   BAD_USER_INPUT = "BAD_USER_INPUT",
   /** AppFabric refused the service's credentials or permissions (any 403). */

@@ -6,7 +6,8 @@ import { toGraphQLError } from "../errors/toGraphQLError.js";
 
 /** What the loader needs from the AppFabric client: one `BatchGetUserAccessTasks` call. */
 export interface UserAccessTaskSource {
-  batchGetUserAccessTasks(taskIdList: readonly string[]): Promise<UserAccessResultItem[]>;
+  /** `signal` is the operation's deadline: when it aborts, the call gives up. */
+  batchGetUserAccessTasks(taskIdList: readonly string[], options?: { signal?: AbortSignal }): Promise<UserAccessResultItem[]>;
 }
 
 /**
@@ -22,11 +23,11 @@ export class UserAccessTaskLoader {
   readonly #loader: DataLoader<string, UserAccessResultItem>;
   #idsRequested = 0;
 
-  constructor(source: UserAccessTaskSource) {
+  constructor(source: UserAccessTaskSource, options: { deadline?: AbortSignal } = {}) {
     this.#loader = new DataLoader(
       (taskIds) => {
         this.#idsRequested += taskIds.length;
-        return loadBatch(source, taskIds);
+        return loadBatch(source, taskIds, options.deadline);
       },
       { maxBatchSize: MAX_TASK_IDS_PER_BATCH },
     );
@@ -54,10 +55,10 @@ export class UserAccessTaskLoader {
  * `NOT_FOUND`. A failed call rejects as a whole: DataLoader then fails exactly this chunk's ids and
  * does not cache the failure, so a later load in the same operation may try again.
  */
-async function loadBatch(source: UserAccessTaskSource, taskIds: readonly string[]): Promise<Array<UserAccessResultItem | Error>> {
+async function loadBatch(source: UserAccessTaskSource, taskIds: readonly string[], deadline?: AbortSignal): Promise<Array<UserAccessResultItem | Error>> {
   let items: UserAccessResultItem[];
   try {
-    items = await source.batchGetUserAccessTasks(taskIds);
+    items = await source.batchGetUserAccessTasks(taskIds, { signal: deadline });
   } catch (error) {
     throw toGraphQLError(error);
   }

@@ -2,16 +2,22 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { createFormatError } from "../errors/formatError.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskLoader.js";
 import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
+import { taskIdLimitPlugin } from "./taskIdLimitPlugin.js";
 
 export interface ApolloServerOptions {
-  /** Production: no Sandbox, no introspection, no stack traces in responses. */
+  /** Production: field suggestions off in validation errors (they reveal the schema). */
   production: boolean;
+  /** Introspection and Sandbox on. */
+  introspection: boolean;
+  /** Distinct task ids one operation may ask for. */
+  maxTaskIdsPerOperation: number;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
   /** Where faults of this service are reported. */
@@ -20,21 +26,37 @@ export interface ApolloServerOptions {
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
-/** The subgraph's Apollo Server. The schema is built once, here, not per request. */
+/**
+ * The subgraph's Apollo Server. The schema is built once, here, not per request. graphql-armor caps
+ * aliases, depth, tokens, directives and cost per operation; `taskIdLimitPlugin` caps the task ids.
+ */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GraphQLContext> {
+  const armor = new ApolloArmor({
+    maxAliases: { n: 20 },
+    maxDepth: { n: 8 },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 30 },
+    costLimit: { maxCost: 5000 },
+    blockFieldSuggestion: { enabled: options.production },
+  }).protect();
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
-    introspection: !options.production,
+    validationRules: armor.validationRules,
+    allowBatchedHttpRequests: false,
+    introspection: options.introspection,
     // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
     stopOnTerminationSignals: false,
     // Every error a client sees is deliberate and says what went wrong; stacks stay in the logs.
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(options.logError),
     plugins: [
+      // Typed for Apollo's BaseContext; they read no context, so they serve this one as they are.
+      ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
+      taskIdLimitPlugin(options.maxTaskIdsPerOperation),
       ...(options.plugins ?? []),
       // Federated traces for the router (error messages masked in traces, Apollo's default).
       ApolloServerPluginInlineTrace(),
-      options.production
+      !options.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
             embed: true,
@@ -46,7 +68,10 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   });
 }
 
-/** A fresh context for one operation: its own loader, so no cache is shared between callers. */
-export function createContext(source: UserAccessTaskSource, requestId: string): GraphQLContext {
-  return { requestId, userAccessTasks: new UserAccessTaskLoader(source) };
+/**
+ * A fresh context for one operation: its own loader, so no cache is shared between callers, and the
+ * operation's deadline, after which nothing more is sent to AppFabric for it.
+ */
+export function createContext(source: UserAccessTaskSource, requestId: string, deadline?: AbortSignal): GraphQLContext {
+  return { requestId, userAccessTasks: new UserAccessTaskLoader(source, { deadline }) };
 }

@@ -23,7 +23,8 @@ function onlyError(response: GraphQLResponse<unknown>) {
 describe("AppFabric failures reach clients as precise codes", () => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startHarness({ timeoutMs: 300 });
+    // One attempt: these tests are about mapping; retries have their own fault matrix.
+    harness = await startHarness({ appFabric: { timeoutMs: 300, maxAttempts: 1 } });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.emulator.reset());
@@ -108,7 +109,7 @@ describe("AppFabric failures reach clients as precise codes", () => {
 
 describe("failures of configuration, answered by the emulator as AWS would", () => {
   async function queryWith(options: Parameters<typeof startHarness>[0]) {
-    const harness = await startHarness(options);
+    const harness = await startHarness({ ...options, appFabric: { maxAttempts: 1 } });
     try {
       return { response: await harness.query(ONE, { id: ID }), calls: harness.emulator.calls };
     } finally {

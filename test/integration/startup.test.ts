@@ -5,7 +5,7 @@ import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { postGraphQL } from "../support/harness.js";
 import { BARE_ENV, spawnEntry, withTsx } from "../support/spawnEntry.js";
-import { testConfig } from "../support/testConfig.js";
+import { productionConfig } from "../support/testConfig.js";
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -83,7 +83,7 @@ describe("the production build", () => {
 
 describe("production mode", () => {
   it("turns off Sandbox and introspection", async () => {
-    const service = await startService(testConfig({ production: true }));
+    const service = await startService(productionConfig());
     try {
       const introspection = await postGraphQL(service.url, "{ __schema { queryType { name } } }");
       expect(introspection.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");

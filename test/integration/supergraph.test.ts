@@ -7,7 +7,7 @@ import { errorAt, postGraphQL, startHarness, TASK_COUNT, type Harness } from "..
 import { spawnEntry, withTsx } from "../support/spawnEntry.js";
 import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../supergraph/accessReviewsSubgraph.js";
 import { startGateway } from "../supergraph/startGateway.js";
-import { testConfig } from "../support/testConfig.js";
+import { productionConfig } from "../support/testConfig.js";
 
 const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => syntheticTaskId(from + i));
 const reference = (taskId: string) => ({ __typename: "UserAccessTask", taskId });
@@ -37,7 +37,7 @@ describe("composition", () => {
 describe("entity resolution in the subgraph", () => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ appFabric: { maxAttempts: 1 } });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.emulator.reset());
@@ -93,7 +93,7 @@ describe("entity resolution in the subgraph", () => {
   });
 
   it("serves _service { sdl } with the federation @link, also in production where introspection is off", async () => {
-    const production = await startService(testConfig({ production: true }));
+    const production = await startService(productionConfig());
     try {
       for (const url of [harness.service.url, production.url]) {
         const response = await postGraphQL<{ _service: { sdl: string } }>(url, "{ _service { sdl } }");

@@ -1,5 +1,6 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import type { Logger } from "pino";
+import type { Config } from "../../src/config.js";
 import { AppFabricEmulator, type EmulatorOptions } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTasks } from "../../src/emulator/demoData.js";
 import { startService, type RunningService } from "../../src/startService.js";
@@ -27,7 +28,8 @@ export interface HarnessOptions {
   appBundleIdentifier?: string;
   /** What the service signs with. Default: the key the emulator accepts. */
   credentials?: AwsCredentialIdentity;
-  timeoutMs?: number;
+  /** Client settings; the service's defaults otherwise. */
+  appFabric?: Partial<Config["appFabric"]>;
   /** Instead of silence: a logger whose lines the test reads. */
   logger?: Logger;
 }
@@ -40,10 +42,15 @@ export const TASK_COUNT = 150;
  * `APPFABRIC_ENDPOINT` pointing at the emulator, on another.
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const config = testConfig();
   const emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(TASK_COUNT), ...options.emulator });
   const service = await startService(
-    testConfig({ upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url } }),
-    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, timeoutMs: options.timeoutMs, logger: options.logger },
+    {
+      ...config,
+      upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
+      appFabric: { ...config.appFabric, ...options.appFabric },
+    },
+    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger },
   );
   return {
     emulator,

@@ -1,6 +1,9 @@
-import type { Config } from "../../src/config.js";
+import { loadConfig, type Config } from "../../src/config.js";
 
-/** A configuration for tests: a free loopback port, silent logs, the emulator unless told otherwise. */
-export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { port: 0, host: "127.0.0.1", logLevel: "silent", region: "us-east-1", production: false, upstream: { kind: "emulator" }, ...overrides };
+/** The service's defaults, with a free loopback port, silent logs and the emulator unless told otherwise. */
+export function testConfig(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Config {
+  return { ...loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env }), ...overrides };
 }
+
+/** Production as `NODE_ENV=production` gives it, on the emulator. */
+export const productionConfig = () => testConfig({}, { NODE_ENV: "production", APPFABRIC_EMULATOR: "true" });

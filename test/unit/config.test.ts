@@ -2,14 +2,59 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
 describe("loadConfig", () => {
-  it("defaults to port 4000, us-east-1 and the embedded emulator", () => {
-    expect(loadConfig({})).toEqual({ port: 4000, host: "0.0.0.0", logLevel: "info", region: "us-east-1", upstream: { kind: "emulator" }, production: false });
+  it("defaults to port 4000, us-east-1, the embedded emulator and the documented limits", () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: "0.0.0.0",
+      logLevel: "info",
+      region: "us-east-1",
+      upstream: { kind: "emulator" },
+      production: false,
+      introspection: true,
+      appFabric: { timeoutMs: 5000, maxAttempts: 3, maxConcurrency: 8 },
+      limits: { operationTimeoutMs: 15000, maxTaskIdsPerOperation: 500, maxRequestBytes: 102400 },
+      corsOrigins: [],
+      auth: {},
+      emulator: { latencyMs: 0, faults: [] },
+    });
+  });
+
+  it("turns introspection off in production unless it is asked for", () => {
+    expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true" }).introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);
+  });
+
+  it("reads limits, CORS origins, authentication and emulator faults", () => {
+    const config = loadConfig({
+      APPFABRIC_TIMEOUT_MS: "2000",
+      APPFABRIC_MAX_ATTEMPTS: "5",
+      APPFABRIC_MAX_CONCURRENCY: "4",
+      OPERATION_TIMEOUT_MS: "9000",
+      MAX_TASK_IDS_PER_OPERATION: "100",
+      MAX_REQUEST_BYTES: "2048",
+      CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
+      ROUTER_SECRET: "a-router-secret-of-some-length",
+      AUTH_JWKS_URL: "https://login.example.com/.well-known/jwks.json",
+      AUTH_JWT_ISSUER: "https://login.example.com/",
+      AUTH_JWT_AUDIENCE: "user-access",
+      APPFABRIC_EMULATOR_LATENCY_MS: "20",
+      APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"error","status":429,"retryAfter":"1"},"probability":0.1}]',
+    });
+    expect(config.appFabric).toEqual({ timeoutMs: 2000, maxAttempts: 5, maxConcurrency: 4 });
+    expect(config.limits).toEqual({ operationTimeoutMs: 9000, maxTaskIdsPerOperation: 100, maxRequestBytes: 2048 });
+    expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
+    expect(config.auth).toEqual({
+      routerSecret: "a-router-secret-of-some-length",
+      jwt: { key: { jwksUrl: new URL("https://login.example.com/.well-known/jwks.json") }, issuer: "https://login.example.com/", audience: "user-access" },
+    });
+    expect(config.emulator).toEqual({ latencyMs: 20, faults: [{ fault: { kind: "error", status: 429, retryAfter: "1" }, probability: 0.1 }] });
   });
 
   it("reads AWS mode, region and endpoint", () => {
     expect(
       loadConfig({
         PORT: "8080",
+        GRAPHQL_INTROSPECTION: "false",
         AWS_REGION: "eu-west-1",
         APPFABRIC_APP_BUNDLE: "arn:aws:appfabric:eu-west-1:111122223333:appbundle/x",
         APPFABRIC_ENDPOINT: "https://vpce-1.appfabric.eu-west-1.vpce.amazonaws.com",
@@ -17,7 +62,7 @@ describe("loadConfig", () => {
         HOST: "127.0.0.1",
         LOG_LEVEL: "warn",
       }),
-    ).toEqual({
+    ).toMatchObject({
       port: 8080,
       host: "127.0.0.1",
       logLevel: "warn",
@@ -55,6 +100,14 @@ describe("loadConfig", () => {
     { env: { AWS_DEFAULT_REGION: "us_east_1" }, message: 'AWS_DEFAULT_REGION must be an AWS region such as us-east-1; received "us_east_1".' },
     { env: { APPFABRIC_APP_BUNDLE: "my-bundle" }, message: expect.stringMatching(/^APPFABRIC_APP_BUNDLE must be an app bundle ARN .*; received "my-bundle"\.$/) },
     { env: { APPFABRIC_APP_BUNDLE: "arn:x", APPFABRIC_ENDPOINT: "appfabric.local" }, message: expect.stringMatching(/^APPFABRIC_ENDPOINT must be an http\(s\) URL/) },
+    { env: { APPFABRIC_MAX_ATTEMPTS: "0" }, message: 'APPFABRIC_MAX_ATTEMPTS must be an integer from 1 to 10; received "0".' },
+    { env: { CORS_ORIGINS: "*" }, message: expect.stringMatching(/^CORS_ORIGINS must be a comma-separated list of origins/) },
+    { env: { CORS_ORIGINS: "https://app.example.com/path" }, message: expect.stringMatching(/^CORS_ORIGINS must be/) },
+    { env: { ROUTER_SECRET: "short" }, message: 'ROUTER_SECRET must be at least 16 characters; received "5 characters".' },
+    { env: { AUTH_JWT_ISSUER: "https://login.example.com/" }, message: expect.stringMatching(/^AUTH_JWKS_URL must be set/) },
+    { env: { AUTH_JWKS_URL: "https://login.example.com/jwks", AUTH_JWT_AUDIENCE: "x" }, message: expect.stringMatching(/^AUTH_JWT_ISSUER must be set/) },
+    { env: { AUTH_JWT_PUBLIC_KEY: "not a key", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" }, message: expect.stringMatching(/^AUTH_JWT_PUBLIC_KEY must be a PEM public key/) },
+    { env: { APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"fire"}}]' }, message: expect.stringMatching(/^APPFABRIC_EMULATOR_FAULTS must be a JSON list of fault rules .*rule 1: fault.kind must be one of/) },
     { env: { LOG_LEVEL: "verbose" }, message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; received "verbose".' },
     { env: { APPFABRIC_EMULATOR: "yes" }, message: 'APPFABRIC_EMULATOR must be true or false; received "yes".' },
     { env: { APPFABRIC_EMULATOR: "true", APPFABRIC_APP_BUNDLE: "arn:x" }, message: expect.stringMatching(/^APPFABRIC_EMULATOR must be unset or false/) },
