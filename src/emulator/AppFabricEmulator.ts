@@ -39,7 +39,10 @@ export interface ReceivedCall {
   taskIdList: string[];
   /** The access key id that signed it, if any. */
   accessKeyId: string | undefined;
-  /** The HTTP status answered; 0 when the connection was dropped. */
+  /**
+   * The HTTP status answered; 0 while unanswered or when the emulator dropped the connection, 499
+   * when the client went away first (nginx's "client closed request").
+   */
   status: number;
 }
 
@@ -73,6 +76,7 @@ export interface FaultRule {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * An AppFabric stand-in on loopback: the real routes and wire format, SigV4 verified with the real
@@ -164,10 +168,14 @@ class RequestHandler {
 
     const headers = lowerCaseHeaders(request);
     const call = this.#record(body, headers);
-    if (this.#latencyMs > 0) await sleep(this.#latencyMs);
+    let droppedByEmulator = false;
+    response.on("close", () => {
+      if (!response.writableFinished && !droppedByEmulator && call.status === 0) call.status = CLIENT_CLOSED_REQUEST;
+    });
     const answer = (status: number): void => {
-      call.status = status;
+      if (call.status !== CLIENT_CLOSED_REQUEST) call.status = status;
     };
+    if (this.#latencyMs > 0) await sleep(this.#latencyMs);
 
     const rejection = await verifySignature(
       { method: request.method, path, headers, body },
@@ -186,6 +194,7 @@ class RequestHandler {
     }
     if (fault?.kind === "reset") {
       answer(0);
+      droppedByEmulator = true;
       request.socket.destroy();
       return;
     }
@@ -216,6 +225,7 @@ class RequestHandler {
     if (fault?.kind === "truncated") {
       response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text) + 100), "x-amzn-requestid": randomUUID() });
       response.write(text.slice(0, Math.floor(text.length / 2)));
+      droppedByEmulator = true;
       setImmediate(() => request.socket.destroy());
       return;
     }

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   credentials?: AwsCredentialIdentity;
   /** Client settings; the service's defaults otherwise. */
   appFabric?: Partial<Config["appFabric"]>;
+  /** Any other settings. */
+  config?: Partial<Config>;
   /** Instead of silence: a logger whose lines the test reads. */
   logger?: Logger;
 }
@@ -47,6 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const service = await startService(
     {
       ...config,
+      ...options.config,
       upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
       appFabric: { ...config.appFabric, ...options.appFabric },
     },

@@ -150,3 +150,84 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     expect(recorder.requests).toEqual([]);
   });
 });
+
+describe("AppFabricClient retries and limits", () => {
+  it("retries a throttled call and succeeds, as AWS SDKs do", async () => {
+    const statuses = [429, 200];
+    const recorder = recordingFetch(() => json(statuses.shift() ?? 200, { userAccessResultsList: [{ taskId: TASK_ID }] }, { "x-amzn-errortype": "ThrottlingException" }));
+    await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([{ taskId: TASK_ID }]);
+    expect(recorder.requests).toHaveLength(2);
+  });
+
+  it("does not retry what cannot succeed again (400, 403, 404, unreadable)", async () => {
+    for (const [status, body] of [[400, "{}"], [403, "{}"], [404, "{}"], [200, "not json"]] as const) {
+      const recorder = recordingFetch(() => new Response(body, { status }));
+      await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).rejects.toBeInstanceOf(Error);
+      expect(recorder.requests).toHaveLength(1);
+    }
+  });
+
+  it("stops after maxAttempts", async () => {
+    const recorder = recordingFetch(() => json(503, {}));
+    await expect(client(recorder.fetch, { maxAttempts: 2 }).batchGetUserAccessTasks([TASK_ID])).rejects.toMatchObject({ details: { statusCode: 503 } });
+    expect(recorder.requests).toHaveLength(2);
+  });
+
+  it("stops retrying when the retry quota is spent, so a failing AppFabric is not hammered", async () => {
+    const recorder = recordingFetch(() => json(500, {}, { "x-amzn-errortype": "InternalServerException" }));
+    const appFabric = client(recorder.fetch);
+    const attempts: number[] = [];
+    for (let call = 0; call < 20; call++) {
+      const before = recorder.requests.length;
+      await appFabric.batchGetUserAccessTasks([TASK_ID]).catch(() => undefined);
+      attempts.push(recorder.requests.length - before);
+    }
+    // 500 tokens, 14 per transient retry, no refund for failures: 17 calls get two retries, one gets one.
+    expect(attempts).toEqual([...Array(17).fill(3), 2, 1, 1]);
+  });
+
+  it("keeps at most maxConcurrency attempts in flight; the rest wait", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const fetch: typeof globalThis.fetch = async () => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      inFlight -= 1;
+      return json(200, {});
+    };
+    await Promise.all(Array.from({ length: 20 }, () => client(fetch, { maxConcurrency: 3 }).batchGetUserAccessTasks([TASK_ID])));
+    expect(peak).toBe(20); // twenty clients: twenty limits
+
+    const shared = client(fetch, { maxConcurrency: 3 });
+    peak = 0;
+    await Promise.all(Array.from({ length: 20 }, () => shared.batchGetUserAccessTasks([TASK_ID])));
+    expect(peak).toBe(3);
+  });
+
+  it("gives up at the deadline: an attempt in flight is cancelled and nothing is retried", async () => {
+    const hang = recordingFetch(
+      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
+    const started = Date.now();
+    const error = await client(hang.fetch).batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ failure: "deadline" });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(hang.requests).toHaveLength(1);
+  });
+
+  it("sends nothing for a call whose deadline passed while it waited for a slot", async () => {
+    const recorder = recordingFetch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return json(200, {});
+    });
+    const appFabric = client(recorder.fetch, { maxConcurrency: 1 });
+    const first = appFabric.batchGetUserAccessTasks([TASK_ID]);
+    const second = appFabric.batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(20) });
+
+    await expect(second).rejects.toMatchObject({ failure: "deadline" });
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(recorder.requests).toHaveLength(1);
+  });
+});
