@@ -26,15 +26,20 @@ export interface ApolloServerOptions {
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
+/** Tokens one operation may have: room for hundreds of inline ids, far below what hurts the parser. */
+const MAX_TOKENS = 2000;
+
 /**
  * The subgraph's Apollo Server. The schema is built once, here, not per request. graphql-armor caps
- * aliases, depth, tokens, directives and cost per operation; `taskIdLimitPlugin` caps the task ids.
+ * aliases, depth, directives and cost per operation, the parser caps tokens, and `taskIdLimitPlugin`
+ * caps the task ids.
  */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GraphQLContext> {
   const armor = new ApolloArmor({
     maxAliases: { n: 20 },
     maxDepth: { n: 8 },
-    maxTokens: { n: 2000 },
+    // graphql-js's own parser limit (parseOptions below) answers 400; armor's version answers 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 30 },
     costLimit: { maxCost: 5000 },
     blockFieldSuggestion: { enabled: options.production },
@@ -42,6 +47,7 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     validationRules: armor.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
     allowBatchedHttpRequests: false,
     introspection: options.introspection,
     // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
