@@ -77,8 +77,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     return reply.code(status).send(errorBody(httpErrorMessage(error, config.limits.maxRequestBytes), ErrorCode.BAD_REQUEST));
   });
+  let closing = false;
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    // While draining, each answered request also closes its keep-alive connection, so that the
+    // server can finish closing without waiting for clients to hang up.
+    if (closing) reply.header("connection", "close");
   });
   await app.register(fastifyCors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, maxAge: 600 });
 
@@ -109,7 +113,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as { port: number };
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-  return { url: new URL(`http://${shownHost}:${port}/`), stop: () => app.close() };
+  return {
+    url: new URL(`http://${shownHost}:${port}/`),
+    stop: async () => {
+      closing = true;
+      await app.close();
+    },
+  };
 }
 
 function httpErrorMessage(error: FastifyError, maxRequestBytes: number): string {

@@ -50,6 +50,18 @@ describe("starting the service", () => {
     expect((await exited)[0]).toBe(0);
   });
 
+  it("on SIGTERM, finishes the request in flight, then exits 0", async () => {
+    const slow = JSON.stringify([{ fault: { kind: "delay", ms: 800 } }]);
+    const { url } = await startEntry({ PORT: "0", APPFABRIC_EMULATOR_FAULTS: slow });
+    const inFlight = postGraphQL(url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const exited = once(child as ChildProcess, "exit");
+    child?.kill("SIGTERM");
+
+    expect((await inFlight).data).toEqual({ userAccessTask: { app: "Slack" } });
+    expect((await exited)[0]).toBe(0);
+  });
+
   it("refuses a bad setting with one line that names it, and no stack trace", async () => {
     child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
