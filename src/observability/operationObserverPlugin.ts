@@ -14,6 +14,7 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
       const started = performance.now();
       return {
         async willSendResponse({ response, operationName, contextValue }) {
+          contextValue.dispose();
           const result = response.body.kind === "single" ? response.body.singleResult : undefined;
           const errors = result?.errors ?? [];
           const outcome = errors.length === 0 ? "ok" : result?.data ? "partial" : "error";

@@ -6,4 +6,6 @@ export interface GraphQLContext {
   requestId: string;
   /** This operation's loader: its cache is never shared with another operation. */
   userAccessTasks: UserAccessTaskLoader;
+  /** Ends the operation's deadline timer once the response is sent. */
+  dispose(): void;
 }

@@ -106,7 +106,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     await graphql.register(fastifyApollo(apollo), {
       path: "/",
-      context: async (request) => createContext(options.source, request.id, AbortSignal.timeout(config.limits.operationTimeoutMs)),
+      context: async (request) => createContext(options.source, request.id, config.limits.operationTimeoutMs),
     });
   });
 
