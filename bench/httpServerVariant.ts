@@ -10,11 +10,11 @@ import { expressMiddleware } from "@as-integrations/express5";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import express from "express";
 import Fastify from "fastify";
-import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskLoader.js";
+import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskSource.js";
 import { createApolloServer, createContext } from "../src/server/createApolloServer.js";
 
 const inMemory: UserAccessTaskSource = {
-  batchGetUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "Slack", resultStatus: "COMPLETED" })),
+  loadUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "Slack", resultStatus: "COMPLETED" as const })),
 };
 const context = async () => createContext(inMemory, "bench");
 const variant = process.argv[2];

@@ -25,6 +25,8 @@ export interface Config {
     maxAttempts: number;
     /** AppFabric attempts in flight at once in this process. */
     maxConcurrency: number;
+    /** How long an id waits for ids of other operations to share its call; 0: per-operation batching only. */
+    coalesceMs: number;
   };
   limits: {
     /** The most one GraphQL operation may take, retries included. */
@@ -62,6 +64,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_PORT = 4000;
+/** Small against AppFabric's round trip (tens of ms), long enough for concurrent operations to meet. */
+const DEFAULT_COALESCE_MS = 2;
 const DEFAULT_HOST = "0.0.0.0";
 const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const DEFAULT_REGION = "us-east-1";
@@ -84,6 +88,7 @@ export function loadConfig(env: Env): Config {
       timeoutMs: readInteger(env, "APPFABRIC_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1, 120_000),
       maxAttempts: readInteger(env, "APPFABRIC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 10),
       maxConcurrency: readInteger(env, "APPFABRIC_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, 1024),
+      coalesceMs: readInteger(env, "APPFABRIC_COALESCE_MS", DEFAULT_COALESCE_MS, 0, 1000),
     },
     limits: {
       operationTimeoutMs: readInteger(env, "OPERATION_TIMEOUT_MS", 15_000, 1, 300_000),

@@ -5,6 +5,8 @@ import { AppFabricClient } from "./appfabric/AppFabricClient.js";
 import { defaultEndpoint } from "./appfabric/constants.js";
 import type { Config } from "./config.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
+import { CrossOperationBatcher } from "./loaders/CrossOperationBatcher.js";
+import { DirectSource } from "./loaders/DirectSource.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./emulator/demoData.js";
 import { createCallObserver } from "./observability/createCallObserver.js";
 import { createLogger } from "./observability/createLogger.js";
@@ -47,21 +49,24 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
   // One provider for signing and readiness: it caches and refreshes credentials itself.
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
+  const { coalesceMs, ...clientSettings } = config.appFabric;
   const client = new AppFabricClient({
     endpoint,
     region: config.region,
     appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
     credentials,
     fetch: overrides.fetch,
-    ...config.appFabric,
+    ...clientSettings,
     observer: createCallObserver(logger, metrics),
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
   try {
+    const source =
+      coalesceMs > 0 ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency }) : new DirectSource(client);
     const server = await startServer({
       config,
-      source: client,
+      source,
       exampleTaskIds: demoTaskIds,
       logger,
       metrics,

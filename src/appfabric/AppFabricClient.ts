@@ -8,6 +8,7 @@ import {
   AppFabricServiceError,
   AppFabricTransportError,
   CredentialsUnavailableError,
+  deadlineError,
   type ResponseMetadata,
   type TransportFailure,
 } from "./errors.js";
@@ -251,13 +252,6 @@ function retryErrorType(error: unknown): RetryErrorType | undefined {
 function retryAfterHint(error: unknown): Date | undefined {
   const seconds = error instanceof AppFabricServiceError ? error.details.retryAfterSeconds : undefined;
   return seconds === undefined ? undefined : new Date(Date.now() + seconds * 1000);
-}
-
-/** The operation ran out of time; nothing more is sent for it. */
-function deadlineError(cause?: unknown): AppFabricTransportError {
-  return new AppFabricTransportError("deadline", "The operation's deadline passed before AppFabric answered", {
-    cause: cause instanceof Error ? cause : undefined,
-  });
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts. */

@@ -67,6 +67,13 @@ export class AppFabricTransportError extends Error {
   }
 }
 
+/** The operation ran out of time; nothing more is sent for it. */
+export function deadlineError(cause?: unknown): AppFabricTransportError {
+  return new AppFabricTransportError("deadline", "The operation's deadline passed before AppFabric answered", {
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
 /**
  * The credential provider chain found no usable credentials, so nothing was sent. A configuration
  * problem of this service, not of the caller's request. The provider's own message stays in `cause`.

@@ -4,7 +4,7 @@ import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { createFormatError } from "../errors/formatError.js";
-import type { UserAccessTaskSource } from "../loaders/UserAccessTaskLoader.js";
+import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";

@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyError } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { ErrorCode } from "../errors/ErrorCode.js";
-import type { UserAccessTaskSource } from "../loaders/UserAccessTaskLoader.js";
+import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
 import { createApolloServer, createContext } from "./createApolloServer.js";

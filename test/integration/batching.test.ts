@@ -156,3 +156,35 @@ describe("batching over real HTTP", () => {
     expect(harness.emulator.calls).toHaveLength(1);
   });
 });
+
+describe("batching across concurrent operations", () => {
+  const concurrentSingleIdOperations = async (harness: Harness) => {
+    const asked = ids(0, 50);
+    const responses = await Promise.all(asked.map((id) => harness.query<{ userAccessTask: { taskId: string } }>(`query($id: ID!) { userAccessTask(id: $id) { taskId } }`, { id })));
+    expect(responses.map((response) => response.data?.userAccessTask.taskId)).toEqual(asked);
+    return harness.emulator.calls;
+  };
+
+  it("shares calls between 50 concurrent operations when coalescing is on (the default)", async () => {
+    // At most 4 calls go out before the first answers (200 ms later); every other id gathers
+    // meanwhile and leaves in the next call: 5 calls at most, however the requests arrive.
+    const harness = await startHarness({ emulator: { latencyMs: 200 }, appFabric: { maxConcurrency: 4 } });
+    try {
+      const calls = await concurrentSingleIdOperations(harness);
+      expect(calls.length).toBeLessThanOrEqual(5);
+      expect(calls.every((call) => call.taskIdList.length <= 50)).toBe(true);
+      expect(calls.flatMap((call) => call.taskIdList).sort()).toEqual(ids(0, 50).sort());
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it("sends one call per operation with APPFABRIC_COALESCE_MS=0", async () => {
+    const harness = await startHarness({ emulator: { latencyMs: 20 }, appFabric: { coalesceMs: 0 } });
+    try {
+      expect(await concurrentSingleIdOperations(harness)).toHaveLength(50);
+    } finally {
+      await harness.close();
+    }
+  });
+});

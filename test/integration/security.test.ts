@@ -103,7 +103,7 @@ describe("production mode", () => {
     const server = await startServer({
       config: { ...config, port: 0, host: "127.0.0.1" },
       source: {
-        batchGetUserAccessTasks: async () => {
+        loadUserAccessTasks: async () => {
           throw new TypeError("secret internals at /srv/app.js:42");
         },
       },

@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { UserAccessResultItem } from "../../src/appfabric/types.js";
 import { syntheticTaskId, syntheticTasks } from "../../src/emulator/demoData.js";
-import { UserAccessTaskLoader, type UserAccessTaskSource } from "../../src/loaders/UserAccessTaskLoader.js";
+import { DirectSource } from "../../src/loaders/DirectSource.js";
+import { UserAccessTaskLoader } from "../../src/loaders/UserAccessTaskLoader.js";
+import type { BatchGetter } from "../../src/loaders/UserAccessTaskSource.js";
 
 /** An in-memory AppFabric that records each call and answers in reverse order, as AWS may. */
-class RecordingSource implements UserAccessTaskSource {
+class RecordingSource implements BatchGetter {
   readonly calls: string[][] = [];
   readonly #tasks = new Map(syntheticTasks(200).map((task) => [task.taskId ?? "", task]));
   constructor(private readonly failWhen: (taskIds: readonly string[]) => Error | undefined = () => undefined) {}
@@ -25,7 +27,7 @@ const codeOf = (error: unknown) => (error instanceof GraphQLError ? error.extens
 describe("UserAccessTaskLoader", () => {
   it("coalesces 120 loads made in one tick into calls of 50, 50 and 20", async () => {
     const source = new RecordingSource();
-    const loader = new UserAccessTaskLoader(source);
+    const loader = new UserAccessTaskLoader(new DirectSource(source));
     const tasks = await Promise.all(ids(120).map((id) => loader.load(id)));
 
     expect(tasks.map((task) => task.taskId)).toEqual(ids(120));
@@ -34,7 +36,7 @@ describe("UserAccessTaskLoader", () => {
 
   it("lower-cases ids, so two spellings of an id are one key and one slot", async () => {
     const source = new RecordingSource();
-    const loader = new UserAccessTaskLoader(source);
+    const loader = new UserAccessTaskLoader(new DirectSource(source));
     const [id = ""] = ids(1);
     const [a, b] = await Promise.all([loader.load(id), loader.load(id.toUpperCase())]);
 
@@ -43,13 +45,13 @@ describe("UserAccessTaskLoader", () => {
   });
 
   it("matches results by taskId, not by position", async () => {
-    const loader = new UserAccessTaskLoader(new RecordingSource());
+    const loader = new UserAccessTaskLoader(new DirectSource(new RecordingSource()));
     const tasks = await Promise.all(ids(5).map((id) => loader.load(id)));
     expect(tasks.map((task) => task.taskId)).toEqual(ids(5));
   });
 
   it("rejects an id the source does not return with NOT_FOUND; its neighbours resolve", async () => {
-    const loader = new UserAccessTaskLoader(new RecordingSource());
+    const loader = new UserAccessTaskLoader(new DirectSource(new RecordingSource()));
     const [known, missing] = await Promise.allSettled([loader.load(syntheticTaskId(1)), loader.load(syntheticTaskId(999))]);
 
     expect(known.status).toBe("fulfilled");
@@ -58,7 +60,7 @@ describe("UserAccessTaskLoader", () => {
 
   it("rejects a malformed id with BAD_USER_INPUT and never sends it", async () => {
     const source = new RecordingSource();
-    const loader = new UserAccessTaskLoader(source);
+    const loader = new UserAccessTaskLoader(new DirectSource(source));
     const results = await Promise.allSettled([loader.load("nope"), loader.load(syntheticTaskId(1)), loader.load("")]);
 
     expect(results.map((result) => (result.status === "rejected" ? codeOf(result.reason) : "ok"))).toEqual(["BAD_USER_INPUT", "ok", "BAD_USER_INPUT"]);
@@ -68,7 +70,7 @@ describe("UserAccessTaskLoader", () => {
   it("fails only the ids of a failed call, with the mapped error", async () => {
     const throttled = new AppFabricServiceError({ statusCode: 429, errorType: "ThrottlingException" });
     const source = new RecordingSource((taskIds) => (taskIds.includes(syntheticTaskId(60)) ? throttled : undefined));
-    const loader = new UserAccessTaskLoader(source);
+    const loader = new UserAccessTaskLoader(new DirectSource(source));
     const results = await Promise.allSettled(ids(120).map((id) => loader.load(id)));
 
     const codes = results.map((result) => (result.status === "rejected" ? codeOf(result.reason) : "ok"));
@@ -80,7 +82,7 @@ describe("UserAccessTaskLoader", () => {
   it("does not cache a failed call: a later load of the same id asks again", async () => {
     let failures = 1;
     const source = new RecordingSource(() => (failures-- > 0 ? new AppFabricServiceError({ statusCode: 500 }) : undefined));
-    const loader = new UserAccessTaskLoader(source);
+    const loader = new UserAccessTaskLoader(new DirectSource(source));
     const [id = ""] = ids(1);
 
     await expect(loader.load(id)).rejects.toMatchObject({ extensions: { code: "UPSTREAM_ERROR" } });
@@ -91,8 +93,8 @@ describe("UserAccessTaskLoader", () => {
   it("shares no cache between two loaders (two operations)", async () => {
     const source = new RecordingSource();
     const [id = ""] = ids(1);
-    await new UserAccessTaskLoader(source).load(id);
-    await new UserAccessTaskLoader(source).load(id);
+    await new UserAccessTaskLoader(new DirectSource(source)).load(id);
+    await new UserAccessTaskLoader(new DirectSource(source)).load(id);
     expect(source.calls).toEqual([[id], [id]]);
   });
 });

@@ -11,7 +11,7 @@ describe("loadConfig", () => {
       upstream: { kind: "emulator" },
       production: false,
       introspection: true,
-      appFabric: { timeoutMs: 5000, maxAttempts: 3, maxConcurrency: 8 },
+      appFabric: { timeoutMs: 5000, maxAttempts: 3, maxConcurrency: 8, coalesceMs: 2 },
       limits: { operationTimeoutMs: 15000, maxTaskIdsPerOperation: 500, maxRequestBytes: 102400 },
       corsOrigins: [],
       auth: {},
@@ -29,6 +29,7 @@ describe("loadConfig", () => {
       APPFABRIC_TIMEOUT_MS: "2000",
       APPFABRIC_MAX_ATTEMPTS: "5",
       APPFABRIC_MAX_CONCURRENCY: "4",
+      APPFABRIC_COALESCE_MS: "0",
       OPERATION_TIMEOUT_MS: "9000",
       MAX_TASK_IDS_PER_OPERATION: "100",
       MAX_REQUEST_BYTES: "2048",
@@ -40,7 +41,7 @@ describe("loadConfig", () => {
       APPFABRIC_EMULATOR_LATENCY_MS: "20",
       APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"error","status":429,"retryAfter":"1"},"probability":0.1}]',
     });
-    expect(config.appFabric).toEqual({ timeoutMs: 2000, maxAttempts: 5, maxConcurrency: 4 });
+    expect(config.appFabric).toEqual({ timeoutMs: 2000, maxAttempts: 5, maxConcurrency: 4, coalesceMs: 0 });
     expect(config.limits).toEqual({ operationTimeoutMs: 9000, maxTaskIdsPerOperation: 100, maxRequestBytes: 2048 });
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
     expect(config.auth).toEqual({

@@ -1,0 +1,19 @@
+import type { BatchGetter, UserAccessTaskSource } from "./UserAccessTaskSource.js";
+import { matchByTaskId } from "./UserAccessTaskSource.js";
+
+/**
+ * Per-operation batching only (`APPFABRIC_COALESCE_MS=0`): each loader batch is one AppFabric call,
+ * cancelled by the operation's deadline, and a failed call fails every id it carried.
+ */
+export class DirectSource implements UserAccessTaskSource {
+  constructor(private readonly client: BatchGetter) {}
+
+  async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
+    try {
+      return matchByTaskId(taskIds, await this.client.batchGetUserAccessTasks(taskIds, options));
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return taskIds.map(() => failure);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { AppFabricServiceError } from "../../src/appfabric/errors.js";
+import type { UserAccessResultItem } from "../../src/appfabric/types.js";
+import { syntheticTaskId, syntheticTasks } from "../../src/emulator/demoData.js";
+import { CrossOperationBatcher } from "../../src/loaders/CrossOperationBatcher.js";
+import { UserAccessTaskLoader } from "../../src/loaders/UserAccessTaskLoader.js";
+import type { BatchGetter } from "../../src/loaders/UserAccessTaskSource.js";
+
+/** An in-memory AppFabric that records calls, answers after `latencyMs`, and tracks concurrency. */
+class SlowAppFabric implements BatchGetter {
+  readonly calls: string[][] = [];
+  inFlight = 0;
+  peakInFlight = 0;
+  readonly #tasks = new Map(syntheticTasks(500).map((task) => [task.taskId ?? "", task]));
+  constructor(
+    private readonly latencyMs = 20,
+    private readonly failWhen: (taskIds: readonly string[]) => boolean = () => false,
+  ) {}
+
+  async batchGetUserAccessTasks(taskIds: readonly string[]): Promise<UserAccessResultItem[]> {
+    this.calls.push([...taskIds]);
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+    await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    this.inFlight -= 1;
+    if (this.failWhen(taskIds)) throw new AppFabricServiceError({ statusCode: 500, errorType: "InternalServerException" });
+    return taskIds.flatMap((taskId) => this.#tasks.get(taskId) ?? []).reverse();
+  }
+}
+
+const id = syntheticTaskId;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A new operation: its own loader over the shared batcher. */
+const operation = (batcher: CrossOperationBatcher, deadline?: AbortSignal) => new UserAccessTaskLoader(batcher, { deadline });
+
+describe("CrossOperationBatcher", () => {
+  it("shares one call among operations that ask within the window", async () => {
+    const appFabric = new SlowAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, n) => operation(batcher).load(id(n))));
+
+    expect(answers.map((task) => task.taskId)).toEqual(Array.from({ length: 10 }, (_, n) => id(n)));
+    expect(appFabric.calls).toHaveLength(1);
+    expect(appFabric.calls[0]).toHaveLength(10);
+  });
+
+  it("waits for company only up to the window", async () => {
+    const appFabric = new SlowAppFabric(0);
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+    const started = performance.now();
+    await operation(batcher).load(id(1));
+    expect(performance.now() - started).toBeLessThan(100);
+    await sleep(20);
+    await operation(batcher).load(id(2));
+    expect(appFabric.calls).toEqual([[id(1)], [id(2)]]);
+  });
+
+  it("never asks twice for an id already in a call: later operations share its answer", async () => {
+    const appFabric = new SlowAppFabric(30);
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const first = operation(batcher).load(id(7));
+    await sleep(10); // the first call is out by now
+    const second = operation(batcher).load(id(7));
+
+    expect((await first).taskId).toBe(id(7));
+    expect((await second).taskId).toBe(id(7));
+    expect(appFabric.calls).toEqual([[id(7)]]);
+  });
+
+  it("gives each operation only the ids it asked for", async () => {
+    const appFabric = new SlowAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+    const a = operation(batcher);
+    const b = operation(batcher);
+    const [a1, a2, b1] = await Promise.all([a.load(id(1)), a.load(id(2)), b.load(id(3))]);
+
+    expect([a1.taskId, a2.taskId, b1.taskId]).toEqual([id(1), id(2), id(3)]);
+    expect(a.idsRequested).toBe(2);
+    expect(b.idsRequested).toBe(1);
+    expect(appFabric.calls).toHaveLength(1);
+  });
+
+  it("keeps calls at 50 ids or fewer and at most maxInFlight at once; the rest gather into the next calls", async () => {
+    const appFabric = new SlowAppFabric(20);
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 2 });
+    const loads = Array.from({ length: 230 }, (_, n) => operation(batcher).load(id(n)));
+    await Promise.all(loads);
+
+    expect(appFabric.calls.every((call) => call.length <= 50)).toBe(true);
+    expect(appFabric.calls.flat().sort()).toEqual(Array.from({ length: 230 }, (_, n) => id(n)).sort());
+    expect(appFabric.calls).toHaveLength(5); // ceil(230 / 50): nothing sent half-empty while slots were busy
+    expect(appFabric.peakInFlight).toBe(2);
+  });
+
+  it("fails only the ids of a failed call, for every operation that asked for them", async () => {
+    const appFabric = new SlowAppFabric(10, (taskIds) => taskIds.includes(id(60)));
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const a = operation(batcher);
+    const b = operation(batcher);
+    const results = await Promise.allSettled([...Array.from({ length: 100 }, (_, n) => a.load(id(n))), b.load(id(60)), b.load(id(10))]);
+    const failed = results.map((result) => result.status === "rejected");
+
+    const failedCall = appFabric.calls.find((call) => call.includes(id(60))) ?? [];
+    expect(failed.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, n) => failedCall.includes(id(n))));
+    expect(failed.slice(100)).toEqual([true, failedCall.includes(id(10))]);
+  });
+
+  it("ends an operation's wait at its deadline; the shared call still answers the others", async () => {
+    const appFabric = new SlowAppFabric(100);
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const hurried = operation(batcher, AbortSignal.timeout(20)).load(id(5));
+    const patient = operation(batcher).load(id(5));
+
+    await expect(hurried).rejects.toMatchObject({ extensions: { code: "UPSTREAM_UNAVAILABLE" } });
+    await expect(patient).resolves.toMatchObject({ taskId: id(5) });
+    expect(appFabric.calls).toHaveLength(1);
+  });
+});
