@@ -29,6 +29,8 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Faults in force from the start (e.g. from `APPFABRIC_EMULATOR_FAULTS`). */
   faults?: readonly FaultRule[];
+  /** Keep every call in `calls` (default). Long benchmarks turn it off and read `callCount`. */
+  recordCalls?: boolean;
 }
 
 /** One request the emulator received on a known route, with what it answered. */
@@ -76,6 +78,11 @@ export interface FaultRule {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+
+interface Counters {
+  calls: number;
+  connections: number;
+}
 const CLIENT_CLOSED_REQUEST = 499;
 
 /**
@@ -89,23 +96,39 @@ export class AppFabricEmulator {
   readonly calls: ReceivedCall[];
   readonly #server: Server;
   readonly #faults: FaultRule[];
+  readonly #counters: Counters;
 
-  private constructor(server: Server, url: URL, calls: ReceivedCall[], faults: FaultRule[]) {
+  private constructor(server: Server, url: URL, calls: ReceivedCall[], faults: FaultRule[], counters: Counters) {
     this.#server = server;
     this.url = url;
     this.calls = calls;
     this.#faults = faults;
+    this.#counters = counters;
+  }
+
+  /** Calls received on known routes, recorded or not. */
+  get callCount(): number {
+    return this.#counters.calls;
+  }
+
+  /** TCP connections clients opened: few for many calls means they keep connections alive. */
+  get connectionsOpened(): number {
+    return this.#counters.connections;
   }
 
   /** Starts listening; resolves once the port is bound. */
   static async start(options: EmulatorOptions = {}): Promise<AppFabricEmulator> {
     const calls: ReceivedCall[] = [];
     const faults: FaultRule[] = (options.faults ?? []).map((rule) => ({ ...rule }));
-    const handler = new RequestHandler(options, calls, faults);
+    const counters: Counters = { calls: 0, connections: 0 };
+    const handler = new RequestHandler(options, calls, faults, counters);
     const server = createServer((request, response) => {
       handler.handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) sendError(response, 500, "InternalServerException", `Emulator fault: ${String(error)}`);
       });
+    });
+    server.on("connection", () => {
+      counters.connections += 1;
     });
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -113,7 +136,7 @@ export class AppFabricEmulator {
       server.listen(options.port ?? 0, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    return new AppFabricEmulator(server, new URL(`http://${host}:${port}`), calls, faults);
+    return new AppFabricEmulator(server, new URL(`http://${host}:${port}`), calls, faults, counters);
   }
 
   /** Adds a fault rule; the first matching rule with calls left answers a call. */
@@ -145,10 +168,14 @@ class RequestHandler {
   readonly #latencyMs: number;
   readonly #calls: ReceivedCall[];
   readonly #faults: FaultRule[];
+  readonly #counters: Counters;
+  readonly #recordCalls: boolean;
 
-  constructor(options: EmulatorOptions, calls: ReceivedCall[], faults: FaultRule[]) {
+  constructor(options: EmulatorOptions, calls: ReceivedCall[], faults: FaultRule[], counters: Counters) {
     this.#calls = calls;
     this.#faults = faults;
+    this.#counters = counters;
+    this.#recordCalls = options.recordCalls ?? true;
     this.#region = options.region ?? "us-east-1";
     this.#tasks = new Map((options.tasks ?? DEMO_TASKS).map((task) => [task.taskId ?? "", task]));
     this.#appBundles = new Set(options.appBundles ?? [DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID]);
@@ -250,7 +277,8 @@ class RequestHandler {
     const appBundleIdentifier = isRecord(parsed) && typeof parsed["appBundleIdentifier"] === "string" ? parsed["appBundleIdentifier"] : undefined;
     const accessKeyId = /Credential=([^/\s]+)\//.exec(headers["authorization"] ?? "")?.[1];
     const call: ReceivedCall = { operation: "BatchGetUserAccessTasks", appBundleIdentifier, taskIdList, accessKeyId, status: 0 };
-    this.#calls.push(call);
+    this.#counters.calls += 1;
+    if (this.#recordCalls) this.#calls.push(call);
     return call;
   }
 

@@ -51,9 +51,10 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 
   async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
-    const answers = taskIds.map((taskId) => this.#join(taskId).promise);
+    const answers = taskIds.map((taskId) => this.#join(taskId).promise.catch((error: unknown) => asError(error)));
     this.#schedule();
-    return Promise.all(answers.map((answer) => untilAborted(answer, options.signal).catch((error: unknown) => asError(error))));
+    // One deadline listener for the whole batch, not one per id.
+    return untilAborted(Promise.all(answers), options.signal).catch((error: unknown) => taskIds.map(() => asError(error)));
   }
 
   /** The shared wait for one id: the call it is in, the one it waits for, or a new place in line. */

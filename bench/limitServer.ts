@@ -1,0 +1,23 @@
+/**
+ * The limit row of `npm run bench`: the same Fastify server, schema and resolvers, with loads answered
+ * by constants in memory, so no upstream is involved. Prints its URL.
+ */
+import { Writable } from "node:stream";
+import { loadConfig } from "../src/config.js";
+import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskSource.js";
+import { createLogger } from "../src/observability/createLogger.js";
+import { Metrics } from "../src/observability/Metrics.js";
+import { startServer } from "../src/server/startServer.js";
+
+const constants: UserAccessTaskSource = {
+  loadUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "App", resultStatus: "COMPLETED" as const })),
+};
+const server = await startServer({
+  config: loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", PORT: process.env["PORT"] ?? "0", HOST: "127.0.0.1" }),
+  source: constants,
+  // The same log lines as the service (info), thrown away: the limit pays what the service pays.
+  logger: createLogger({ level: "info", pretty: false, destination: new Writable({ write: (_c, _e, done) => done() }) }),
+  metrics: new Metrics(),
+  readiness: async () => ({ ready: true, checks: { credentials: "ok", endpoint: "ok" } }),
+});
+process.stdout.write(`ready at ${server.url.href}\n`);
