@@ -16,7 +16,8 @@ import { createApolloServer, createContext } from "../src/server/createApolloSer
 const inMemory: UserAccessTaskSource = {
   loadUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "Slack", resultStatus: "COMPLETED" as const })),
 };
-const context = async () => createContext(inMemory, "bench");
+const context = async () =>
+  createContext({ source: inMemory, starter: { startUserAccessTasks: async () => [] }, requestId: "bench", deadlineMs: 15_000 });
 const variant = process.argv[2];
 const apollo = createApolloServer({ production: true, introspection: false, maxTaskIdsPerOperation: 500, logError: () => undefined });
 

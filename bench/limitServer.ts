@@ -15,6 +15,7 @@ const constants: UserAccessTaskSource = {
 const server = await startServer({
   config: loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", PORT: process.env["PORT"] ?? "0", HOST: "127.0.0.1" }),
   source: constants,
+  starter: { startUserAccessTasks: async () => [] },
   // The same log lines as the service (info), thrown away: the limit pays what the service pays.
   logger: createLogger({ level: "info", pretty: false, destination: new Writable({ write: (_c, _e, done) => done() }) }),
   metrics: new Metrics(),

@@ -67,6 +67,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     const server = await startServer({
       config,
       source,
+      starter: client,
       exampleTaskIds: demoTaskIds,
       logger,
       metrics,

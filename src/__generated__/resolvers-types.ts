@@ -15,6 +15,21 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Starts one user-access task per application of the app bundle, for the person with this email, and
+   * returns them. Poll `userAccessTasks` with the returned task ids until every task is `COMPLETED`,
+   * `FAILED` or `EXPIRED`. An application whose task could not start has an `error` and no `taskId`.
+   */
+  startUserAccessTasks: Array<UserAccessTaskItem>;
+};
+
+
+export type MutationStartUserAccessTasksArgs = {
+  email: Scalars['String']['input'];
+};
+
 export type Query = {
   __typename?: 'Query';
   /**
@@ -94,6 +109,19 @@ export type UserAccessTask = {
   userLastName?: Maybe<Scalars['String']['output']>;
   /** The user's status as the application reports it, e.g. `ACTIVE` or `SUSPENDED`; free text set by the app. */
   userStatus?: Maybe<Scalars['String']['output']>;
+};
+
+/** A task started by `startUserAccessTasks`: AppFabric's `UserAccessTaskItem`, field names unchanged. */
+export type UserAccessTaskItem = {
+  __typename?: 'UserAccessTaskItem';
+  /** The name of the application. */
+  app: Scalars['String']['output'];
+  /** Why the task could not start for this application. */
+  error?: Maybe<TaskError>;
+  /** The id of the started task; absent when the task could not start. */
+  taskId?: Maybe<Scalars['ID']['output']>;
+  /** The id of the application tenant. */
+  tenantId: Scalars['String']['output'];
 };
 
 
@@ -190,23 +218,31 @@ export type FederationReferenceTypes = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ResultStatus: ResultStatus;
   TaskError: ResolverTypeWrapper<TaskError>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   UserAccessTask: ResolverTypeWrapper<UserAccessResultItem>;
+  UserAccessTaskItem: ResolverTypeWrapper<UserAccessTaskItem>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  Mutation: Record<PropertyKey, never>;
+  String: Scalars['String']['output'];
   Query: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
   TaskError: TaskError;
-  String: Scalars['String']['output'];
   UserAccessTask: UserAccessResultItem;
+  UserAccessTaskItem: UserAccessTaskItem;
   Boolean: Scalars['Boolean']['output'];
+};
+
+export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  startUserAccessTasks?: Resolver<Array<ResolversTypes['UserAccessTaskItem']>, ParentType, ContextType, RequireFields<MutationStartUserAccessTasksArgs, 'email'>>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -235,9 +271,18 @@ export type UserAccessTaskResolvers<ContextType = GraphQLContext, ParentType ext
   userStatus?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type UserAccessTaskItemResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserAccessTaskItem'] = ResolversParentTypes['UserAccessTaskItem']> = {
+  app?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['TaskError']>, ParentType, ContextType>;
+  taskId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
+  Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   TaskError?: TaskErrorResolvers<ContextType>;
   UserAccessTask?: UserAccessTaskResolvers<ContextType>;
+  UserAccessTaskItem?: UserAccessTaskItemResolvers<ContextType>;
 };
 

@@ -3,7 +3,14 @@ import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorType, StandardRetryToken } from "@smithy/types";
 import pLimit, { type LimitFunction } from "p-limit";
-import { BATCH_GET_USER_ACCESS_TASKS_PATH, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT_MS, SIGNING_SERVICE } from "./constants.js";
+import {
+  BATCH_GET_USER_ACCESS_TASKS_PATH,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_TIMEOUT_MS,
+  SIGNING_SERVICE,
+  START_USER_ACCESS_TASKS_PATH,
+} from "./constants.js";
 import {
   AppFabricServiceError,
   AppFabricTransportError,
@@ -14,7 +21,7 @@ import {
 } from "./errors.js";
 import { isRecord } from "./isRecord.js";
 import { parseServiceError } from "./parseServiceError.js";
-import type { BatchGetUserAccessTasksRequest, UserAccessResultItem } from "./types.js";
+import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, UserAccessResultItem, UserAccessTaskItem } from "./types.js";
 
 export interface AppFabricClientOptions {
   /** Base URL, e.g. `https://appfabric.us-east-1.amazonaws.com` or the emulator's. */
@@ -59,7 +66,7 @@ export interface AppFabricCallObserver {
 
 /** One finished AppFabric call, as logs and metrics see it. Carries no ids, names or emails. */
 export interface AppFabricCallEvent {
-  operation: "BatchGetUserAccessTasks";
+  operation: "BatchGetUserAccessTasks" | "StartUserAccessTasks";
   /** How many task ids the call carried. */
   ids: number;
   /** 1 for the first attempt. */
@@ -120,7 +127,7 @@ export class AppFabricClient {
       appBundleIdentifier: this.#appBundleIdentifier,
       taskIdList: [...taskIdList],
     };
-    const { body, metadata } = await this.#withRetries("BatchGetUserAccessTasks", options.signal, (attempt) =>
+    const { body, metadata } = await this.#withRetries("BatchGetUserAccessTasks", options.signal, RETRY_AS_THE_STRATEGY_DECIDES, (attempt) =>
       this.#observed("BatchGetUserAccessTasks", taskIdList.length, attempt, () =>
         this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request, options.signal),
       ),
@@ -134,10 +141,33 @@ export class AppFabricClient {
   }
 
   /**
+   * `StartUserAccessTasks` for one person: one task per application of the bundle. Not idempotent,
+   * so it is retried only when AWS throttled it (refused before doing anything): after a timeout or a
+   * 500 the tasks may have started, and a second call would start them again.
+   */
+  async startUserAccessTasks(email: string, options: CallOptions = {}): Promise<UserAccessTaskItem[]> {
+    const request: StartUserAccessTasksRequest = { appBundleIdentifier: this.#appBundleIdentifier, email };
+    const { body, metadata } = await this.#withRetries("StartUserAccessTasks", options.signal, RETRY_THROTTLING_ONLY, (attempt) =>
+      this.#observed("StartUserAccessTasks", 1, attempt, () => this.#post(START_USER_ACCESS_TASKS_PATH, request, options.signal)),
+    );
+    const list = isRecord(body) ? body["userAccessTasksList"] : undefined;
+    if (list === undefined) return [];
+    if (!Array.isArray(list) || !list.every((item) => isRecord(item) && typeof item["app"] === "string" && typeof item["tenantId"] === "string")) {
+      throw new AppFabricTransportError("unreadable", "AppFabric's answer has no readable userAccessTasksList", { metadata });
+    }
+    return list as UserAccessTaskItem[];
+  }
+
+  /**
    * Runs `attempt` until it succeeds or the retry strategy says stop; each attempt waits for a
    * concurrency slot. The last failure is what the caller sees.
    */
-  async #withRetries<T>(operation: string, deadline: AbortSignal | undefined, attempt: (attempt: number) => Promise<T>): Promise<T> {
+  async #withRetries<T>(
+    operation: string,
+    deadline: AbortSignal | undefined,
+    retryable: ReadonlySet<RetryErrorType>,
+    attempt: (attempt: number) => Promise<T>,
+  ): Promise<T> {
     let token: StandardRetryToken = await this.#retryStrategy.acquireInitialRetryToken(operation);
     for (let attemptNumber = 1; ; attemptNumber++) {
       try {
@@ -149,7 +179,7 @@ export class AppFabricClient {
         return result;
       } catch (error) {
         const errorType = retryErrorType(error);
-        if (deadline?.aborted || errorType === undefined) throw error;
+        if (deadline?.aborted || errorType === undefined || !retryable.has(errorType)) throw error;
         try {
           // The strategy sleeps out the backoff itself; the deadline cuts that sleep short.
           token = await abortable(this.#retryStrategy.refreshRetryTokenForRetry(token, { errorType, retryAfterHint: retryAfterHint(error) }), deadline);
@@ -240,6 +270,9 @@ export class AppFabricClient {
     }
   }
 }
+
+const RETRY_AS_THE_STRATEGY_DECIDES: ReadonlySet<RetryErrorType> = new Set(["THROTTLING", "TRANSIENT", "SERVER_ERROR", "CLIENT_ERROR"]);
+const RETRY_THROTTLING_ONLY: ReadonlySet<RetryErrorType> = new Set(["THROTTLING"]);
 
 /** What the retry strategy needs to know of a failure; undefined for failures never retried. */
 function retryErrorType(error: unknown): RetryErrorType | undefined {

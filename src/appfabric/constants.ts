@@ -21,6 +21,12 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 export const DEFAULT_MAX_CONCURRENCY = 8;
 
 export const BATCH_GET_USER_ACCESS_TASKS_PATH = "/useraccess/batchget";
+export const START_USER_ACCESS_TASKS_PATH = "/useraccess/start";
+
+/** AppFabric's limit on `StartUserAccessTasks`'s email. */
+export const MAX_EMAIL_LENGTH = 320;
+/** The form an email must have before it is sent: something@domain.tld, no spaces. */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** AWS's public endpoint for a region. */
 export function defaultEndpoint(region: string): URL {

@@ -36,6 +36,24 @@ export interface BatchGetUserAccessTasksResponse {
   userAccessResultsList?: UserAccessResultItem[];
 }
 
+export interface StartUserAccessTasksRequest {
+  appBundleIdentifier: string;
+  /** Sensitive. */
+  email: string;
+}
+
+/** One task `StartUserAccessTasks` started (or could not start) for one application. */
+export interface UserAccessTaskItem {
+  app: string;
+  tenantId: string;
+  taskId?: string;
+  error?: TaskError;
+}
+
+export interface StartUserAccessTasksResponse {
+  userAccessTasksList?: UserAccessTaskItem[];
+}
+
 /** One entry of a `ValidationException`'s `fieldList`. */
 export interface ValidationExceptionField {
   name: string;

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { BATCH_GET_USER_ACCESS_TASKS_PATH } from "../appfabric/constants.js";
+import { BATCH_GET_USER_ACCESS_TASKS_PATH, START_USER_ACCESS_TASKS_PATH } from "../appfabric/constants.js";
 import { isRecord } from "../appfabric/isRecord.js";
-import type { BatchGetUserAccessTasksResponse, UserAccessResultItem } from "../appfabric/types.js";
+import type { BatchGetUserAccessTasksResponse, StartUserAccessTasksResponse, UserAccessResultItem } from "../appfabric/types.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./demoData.js";
-import { validateBatchGetRequest } from "./validateBatchGetRequest.js";
+import { StartedTasks, type StartedTask } from "./startedTasks.js";
+import { validateBatchGetRequest, validateStartRequest } from "./validateRequests.js";
 import { verifySignature } from "./verifySignature.js";
 
 export interface EmulatorOptions {
@@ -31,11 +32,13 @@ export interface EmulatorOptions {
   faults?: readonly FaultRule[];
   /** Keep every call in `calls` (default). Long benchmarks turn it off and read `callCount`. */
   recordCalls?: boolean;
+  /** The time unit of started tasks' progress: they end 1 to 4 units after they start. Default 1000 ms. */
+  taskProgressMs?: number;
 }
 
 /** One request the emulator received on a known route, with what it answered. */
 export interface ReceivedCall {
-  operation: "BatchGetUserAccessTasks";
+  operation: "BatchGetUserAccessTasks" | "StartUserAccessTasks";
   appBundleIdentifier: string | undefined;
   /** As received, before validation. */
   taskIdList: string[];
@@ -85,6 +88,11 @@ interface Counters {
 }
 const CLIENT_CLOSED_REQUEST = 499;
 
+const OPERATIONS: Record<string, ReceivedCall["operation"]> = {
+  [BATCH_GET_USER_ACCESS_TASKS_PATH]: "BatchGetUserAccessTasks",
+  [START_USER_ACCESS_TASKS_PATH]: "StartUserAccessTasks",
+};
+
 /**
  * An AppFabric stand-in on loopback: the real routes and wire format, SigV4 verified with the real
  * signer, AWS's validation and error shapes, unknown ids left out and results shuffled (AWS promises
@@ -98,12 +106,20 @@ export class AppFabricEmulator {
   readonly #faults: FaultRule[];
   readonly #counters: Counters;
 
-  private constructor(server: Server, url: URL, calls: ReceivedCall[], faults: FaultRule[], counters: Counters) {
+  readonly #started: StartedTasks;
+
+  private constructor(server: Server, url: URL, calls: ReceivedCall[], faults: FaultRule[], counters: Counters, started: StartedTasks) {
+    this.#started = started;
     this.#server = server;
     this.url = url;
     this.calls = calls;
     this.#faults = faults;
     this.#counters = counters;
+  }
+
+  /** Every task `StartUserAccessTasks` started here, with where it ends up. */
+  get startedTasks(): StartedTask[] {
+    return this.#started.list();
   }
 
   /** Calls received on known routes, recorded or not. */
@@ -121,7 +137,8 @@ export class AppFabricEmulator {
     const calls: ReceivedCall[] = [];
     const faults: FaultRule[] = (options.faults ?? []).map((rule) => ({ ...rule }));
     const counters: Counters = { calls: 0, connections: 0 };
-    const handler = new RequestHandler(options, calls, faults, counters);
+    const started = new StartedTasks(options.taskProgressMs ?? 1000);
+    const handler = new RequestHandler(options, calls, faults, counters, started);
     const server = createServer((request, response) => {
       handler.handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) sendError(response, 500, "InternalServerException", `Emulator fault: ${String(error)}`);
@@ -136,7 +153,7 @@ export class AppFabricEmulator {
       server.listen(options.port ?? 0, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    return new AppFabricEmulator(server, new URL(`http://${host}:${port}`), calls, faults, counters);
+    return new AppFabricEmulator(server, new URL(`http://${host}:${port}`), calls, faults, counters, started);
   }
 
   /** Adds a fault rule; the first matching rule with calls left answers a call. */
@@ -171,7 +188,10 @@ class RequestHandler {
   readonly #counters: Counters;
   readonly #recordCalls: boolean;
 
-  constructor(options: EmulatorOptions, calls: ReceivedCall[], faults: FaultRule[], counters: Counters) {
+  readonly #started: StartedTasks;
+
+  constructor(options: EmulatorOptions, calls: ReceivedCall[], faults: FaultRule[], counters: Counters, started: StartedTasks) {
+    this.#started = started;
     this.#calls = calls;
     this.#faults = faults;
     this.#counters = counters;
@@ -189,12 +209,13 @@ class RequestHandler {
     const body = await readBody(request);
     if (body === undefined) return sendError(response, 413, "ValidationException", "Request body too large.", { reason: "other" });
     const path = request.url ?? "/";
-    if (request.method !== "POST" || new URL(path, "http://emulator.invalid").pathname !== BATCH_GET_USER_ACCESS_TASKS_PATH) {
+    const operation = request.method === "POST" ? OPERATIONS[new URL(path, "http://emulator.invalid").pathname] : undefined;
+    if (operation === undefined) {
       return sendError(response, 404, "UnknownOperationException", `No operation at ${request.method} ${path}.`);
     }
 
     const headers = lowerCaseHeaders(request);
-    const call = this.#record(body, headers);
+    const call = this.#record(operation, body, headers);
     let droppedByEmulator = false;
     response.on("close", () => {
       if (!response.writableFinished && !droppedByEmulator && call.status === 0) call.status = CLIENT_CLOSED_REQUEST;
@@ -205,7 +226,7 @@ class RequestHandler {
     if (this.#latencyMs > 0) await sleep(this.#latencyMs);
 
     const rejection = await verifySignature(
-      { method: request.method, path, headers, body },
+      { method: "POST", path, headers, body },
       { region: this.#region, credentialsFor: (id) => this.#credentials.get(id), now: this.#now },
     );
     if (rejection) {
@@ -231,8 +252,8 @@ class RequestHandler {
     }
     if (fault?.kind === "delay") await sleep(fault.ms);
 
-    const validated = validateBatchGetRequest(body);
-    if (!("taskIdList" in validated)) {
+    const validated = operation === "BatchGetUserAccessTasks" ? validateBatchGetRequest(body) : validateStartRequest(body);
+    if ("reason" in validated) {
       answer(400);
       const { message, ...fields } = validated;
       return sendError(response, 400, "ValidationException", message, fields, {}, "http://internal.amazon.com/coral/com.amazon.coral.validate/");
@@ -245,28 +266,35 @@ class RequestHandler {
       });
     }
 
-    const found = [...new Set(validated.taskIdList)].flatMap((taskId) => this.#tasks.get(taskId) ?? []);
-    const result: BatchGetUserAccessTasksResponse = { userAccessResultsList: shuffle(found, this.#random) };
-    const text = JSON.stringify(result);
-    answer(200);
+    let status: number;
+    let text: string;
+    if ("taskIdList" in validated) {
+      const found = [...new Set(validated.taskIdList)].flatMap((taskId) => this.#tasks.get(taskId) ?? this.#started.view(taskId) ?? []);
+      const result: BatchGetUserAccessTasksResponse = { userAccessResultsList: shuffle(found, this.#random) };
+      [status, text] = [200, JSON.stringify(result)];
+    } else {
+      const result: StartUserAccessTasksResponse = { userAccessTasksList: this.#started.start(validated.email) };
+      [status, text] = [201, JSON.stringify(result)];
+    }
+    answer(status);
     if (fault?.kind === "truncated") {
-      response.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text) + 100), "x-amzn-requestid": randomUUID() });
+      response.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text) + 100), "x-amzn-requestid": randomUUID() });
       response.write(text.slice(0, Math.floor(text.length / 2)));
       droppedByEmulator = true;
       setImmediate(() => request.socket.destroy());
       return;
     }
     if (fault?.kind === "slowBody") {
-      response.writeHead(200, { "content-type": "application/json", "x-amzn-requestid": randomUUID() });
+      response.writeHead(status, { "content-type": "application/json", "x-amzn-requestid": randomUUID() });
       response.write(text.slice(0, Math.floor(text.length / 2)));
       await sleep(fault.ms);
       response.end(text.slice(Math.floor(text.length / 2)));
       return;
     }
-    return send(response, 200, text);
+    return send(response, status, text);
   }
 
-  #record(body: string, headers: Record<string, string>): ReceivedCall {
+  #record(operation: ReceivedCall["operation"], body: string, headers: Record<string, string>): ReceivedCall {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -276,7 +304,7 @@ class RequestHandler {
     const taskIdList = isRecord(parsed) && Array.isArray(parsed["taskIdList"]) ? parsed["taskIdList"].map(String) : [];
     const appBundleIdentifier = isRecord(parsed) && typeof parsed["appBundleIdentifier"] === "string" ? parsed["appBundleIdentifier"] : undefined;
     const accessKeyId = /Credential=([^/\s]+)\//.exec(headers["authorization"] ?? "")?.[1];
-    const call: ReceivedCall = { operation: "BatchGetUserAccessTasks", appBundleIdentifier, taskIdList, accessKeyId, status: 0 };
+    const call: ReceivedCall = { operation, appBundleIdentifier, taskIdList, accessKeyId, status: 0 };
     this.#counters.calls += 1;
     if (this.#recordCalls) this.#calls.push(call);
     return call;

@@ -1,4 +1,5 @@
 import type { UserAccessTaskResolvers } from "../__generated__/resolvers-types.js";
+import { setTaskCacheHint } from "./cacheHints.js";
 
 /**
  * `UserAccessTask` is AppFabric's `UserAccessResultItem` as it stands; only the two fields below need
@@ -8,4 +9,9 @@ export const UserAccessTask: UserAccessTaskResolvers = {
   __resolveReference: ({ taskId }, { userAccessTasks }) => userAccessTasks.load(taskId),
   // Results are matched by taskId, so an item reaching here always has one.
   taskId: (item) => item.taskId ?? "",
+  // An object field: without its own hint it would make every answer that selects it uncacheable.
+  taskError: (item, _args, _context, info) => {
+    setTaskCacheHint(info, [item]);
+    return item.taskError ?? null;
+  },
 };

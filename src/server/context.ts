@@ -1,4 +1,10 @@
+import type { UserAccessTaskItem } from "../appfabric/types.js";
 import type { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
+
+/** What the mutation needs from the AppFabric client. */
+export interface TaskStarter {
+  startUserAccessTasks(email: string, options?: { signal?: AbortSignal }): Promise<UserAccessTaskItem[]>;
+}
 
 /** What every resolver of one GraphQL operation shares. Built fresh per operation. */
 export interface GraphQLContext {
@@ -6,6 +12,8 @@ export interface GraphQLContext {
   requestId: string;
   /** This operation's loader: its cache is never shared with another operation. */
   userAccessTasks: UserAccessTaskLoader;
+  /** Starts tasks (the mutation), bounded by the operation's deadline. */
+  startUserAccessTasks(email: string): Promise<UserAccessTaskItem[]>;
   /** Ends the operation's deadline timer once the response is sent. */
   dispose(): void;
 }

@@ -7,7 +7,7 @@ import { createFormatError } from "../errors/formatError.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 import { buildSchema } from "./buildSchema.js";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext, TaskStarter } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
 import { taskIdLimitPlugin } from "./taskIdLimitPlugin.js";
 
@@ -74,16 +74,28 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   });
 }
 
+export interface ContextOptions {
+  source: UserAccessTaskSource;
+  starter: TaskStarter;
+  requestId: string;
+  /** The operation's deadline. */
+  deadlineMs: number;
+}
+
 /**
  * A fresh context for one operation: its own loader, so no cache is shared between callers, and the
  * operation's deadline, after which nothing more is sent to AppFabric for it. The deadline is a timer
  * that `dispose` clears, rather than `AbortSignal.timeout`, whose timer would outlive every operation
  * by the whole timeout (thousands of them under load).
  */
-export function createContext(source: UserAccessTaskSource, requestId: string, deadlineMs?: number): GraphQLContext {
-  if (deadlineMs === undefined) return { requestId, userAccessTasks: new UserAccessTaskLoader(source), dispose: () => undefined };
+export function createContext({ source, starter, requestId, deadlineMs }: ContextOptions): GraphQLContext {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException(`The operation's ${deadlineMs} ms deadline passed`, "TimeoutError")), deadlineMs);
   timer.unref();
-  return { requestId, userAccessTasks: new UserAccessTaskLoader(source, { deadline: deadline.signal }), dispose: () => clearTimeout(timer) };
+  return {
+    requestId,
+    userAccessTasks: new UserAccessTaskLoader(source, { deadline: deadline.signal }),
+    startUserAccessTasks: (email) => starter.startUserAccessTasks(email, { signal: deadline.signal }),
+    dispose: () => clearTimeout(timer),
+  };
 }

@@ -9,14 +9,17 @@ import { ErrorCode } from "../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
+import type { TaskStarter } from "./context.js";
 import { createApolloServer, createContext } from "./createApolloServer.js";
 import { createAuthenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 
 export interface StartServerOptions {
   config: Pick<Config, "port" | "host" | "production" | "introspection" | "limits" | "corsOrigins" | "auth">;
-  /** Where loads go: the AppFabric client. */
+  /** Where loads go: the AppFabric client, directly or through the cross-operation batcher. */
   source: UserAccessTaskSource;
+  /** Where the mutation goes: the AppFabric client. */
+  starter: TaskStarter;
   logger: Logger;
   metrics: Metrics;
   readiness: () => Promise<ReadinessReport>;
@@ -106,7 +109,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     await graphql.register(fastifyApollo(apollo), {
       path: "/",
-      context: async (request) => createContext(options.source, request.id, config.limits.operationTimeoutMs),
+      context: async (request) =>
+        createContext({ source: options.source, starter: options.starter, requestId: request.id, deadlineMs: config.limits.operationTimeoutMs }),
     });
   });
 

@@ -107,6 +107,7 @@ describe("production mode", () => {
           throw new TypeError("secret internals at /srv/app.js:42");
         },
       },
+      starter: { startUserAccessTasks: async () => [] },
       logger: logs.logger,
       metrics: new Metrics(),
       readiness: async () => ({ ready: true, checks: { credentials: "ok", endpoint: "ok" } }),

@@ -3,7 +3,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
-import { validateBatchGetRequest } from "../../src/emulator/validateBatchGetRequest.js";
+import { validateBatchGetRequest } from "../../src/emulator/validateRequests.js";
 import { verifySignature, type ReceivedRequest } from "../../src/emulator/verifySignature.js";
 
 const NOW = new Date("2026-11-21T12:00:00Z");

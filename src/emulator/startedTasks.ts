@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import type { ResultStatus, TaskError, UserAccessResultItem, UserAccessTaskItem } from "../appfabric/types.js";
+
+/** How one application of the demo bundle answers a start: when its task ends, and how. */
+interface AppPlan {
+  app: string;
+  tenantId: string;
+  tenantDisplayName: string;
+  /** The task's final status and when it is reached, in units of `taskProgressMs`. */
+  outcome?: { status: Exclude<ResultStatus, "IN_PROGRESS">; after: number; userStatus?: string; taskError?: TaskError };
+  /** The task could not start at all. */
+  startError?: TaskError;
+}
+
+/** The applications of the emulator's bundle: most complete, one fails, one expires, one cannot start. */
+const APPS: readonly AppPlan[] = [
+  { app: "Slack", tenantId: "T024BE7LD", tenantDisplayName: "Example Corp Slack", outcome: { status: "COMPLETED", after: 1, userStatus: "ACTIVE" } },
+  { app: "Okta", tenantId: "example.okta.com", tenantDisplayName: "Example Corp Okta", outcome: { status: "COMPLETED", after: 2, userStatus: "ACTIVE" } },
+  { app: "Zoom", tenantId: "zm-4471", tenantDisplayName: "Example Corp Zoom", outcome: { status: "COMPLETED", after: 3, userStatus: "SUSPENDED" } },
+  {
+    app: "Box",
+    tenantId: "box-90211",
+    tenantDisplayName: "Example Corp Box",
+    outcome: { status: "FAILED", after: 2.5, taskError: { errorCode: "AppAuthorizationExpired", errorMessage: "The app authorization for Box has expired; reconnect it in AppFabric." } },
+  },
+  { app: "Asana", tenantId: "1200000001", tenantDisplayName: "Example Corp Asana", outcome: { status: "EXPIRED", after: 4 } },
+  { app: "Jira", tenantId: "example.atlassian.net", tenantDisplayName: "Example Corp Jira", startError: { errorCode: "AppNotConnected", errorMessage: "Jira is not connected to this app bundle." } },
+];
+
+/** A task the emulator started: what it will say about it at any moment. */
+export interface StartedTask {
+  taskId: string;
+  app: string;
+  /** Where it ends up. */
+  finalStatus: Exclude<ResultStatus, "IN_PROGRESS">;
+}
+
+interface Running extends StartedTask {
+  plan: AppPlan;
+  email: string;
+  finishesAt: number;
+}
+
+/**
+ * The tasks `StartUserAccessTasks` started in the emulator. A task is IN_PROGRESS until its
+ * application's time comes (scaled by `unitMs`), then COMPLETED with the user's details, FAILED with
+ * a `taskError`, or EXPIRED, so that polling shows real change.
+ */
+export class StartedTasks {
+  readonly #running = new Map<string, Running>();
+  readonly #unitMs: number;
+  readonly #now: () => number;
+
+  constructor(unitMs: number, now: () => number = Date.now) {
+    this.#unitMs = unitMs;
+    this.#now = now;
+  }
+
+  /** Starts one task per application; returns AppFabric's answer items. */
+  start(email: string): UserAccessTaskItem[] {
+    const startedAt = this.#now();
+    return APPS.map((plan) => {
+      if (plan.startError || !plan.outcome) return { app: plan.app, tenantId: plan.tenantId, error: plan.startError };
+      const taskId = randomUUID();
+      this.#running.set(taskId, { taskId, app: plan.app, finalStatus: plan.outcome.status, plan, email, finishesAt: startedAt + plan.outcome.after * this.#unitMs });
+      return { app: plan.app, tenantId: plan.tenantId, taskId };
+    });
+  }
+
+  /** Every task started so far, for tests to compare with what a client shows. */
+  list(): StartedTask[] {
+    return [...this.#running.values()].map(({ taskId, app, finalStatus }) => ({ taskId, app, finalStatus }));
+  }
+
+  /** The result item for a started task as of now, or undefined for an id it never started. */
+  view(taskId: string): UserAccessResultItem | undefined {
+    const task = this.#running.get(taskId);
+    if (task === undefined) return undefined;
+    const base = { taskId, app: task.app, tenantId: task.plan.tenantId, tenantDisplayName: task.plan.tenantDisplayName, email: task.email };
+    const outcome = task.plan.outcome;
+    if (outcome === undefined || this.#now() < task.finishesAt) return { ...base, resultStatus: "IN_PROGRESS" };
+    if (outcome.status === "FAILED") return { ...base, resultStatus: "FAILED", taskError: outcome.taskError };
+    if (outcome.status === "EXPIRED") return { ...base, resultStatus: "EXPIRED" };
+    return { ...base, resultStatus: "COMPLETED", ...namesFrom(task.email), userId: `U${taskId.slice(0, 8).toUpperCase()}`, userStatus: outcome.userStatus };
+  }
+}
+
+/** A plausible name from an email's local part: jordan.rivers@… → Jordan Rivers. */
+function namesFrom(email: string): Pick<UserAccessResultItem, "userFullName" | "userFirstName" | "userLastName"> {
+  const parts = (email.split("@")[0] ?? "").split(/[._-]+/).filter(Boolean).map((part) => part[0]?.toUpperCase() + part.slice(1));
+  const [first = "", ...rest] = parts;
+  return { userFullName: parts.join(" "), userFirstName: first, userLastName: rest.join(" ") || undefined };
+}
