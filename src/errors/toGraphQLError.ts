@@ -70,7 +70,7 @@ function serviceError(error: AppFabricServiceError): GraphQLError {
     case ErrorCode.FORBIDDEN:
       message =
         `AppFabric refused this service's AWS credentials or permissions (${label}). ` +
-        "Check its credentials and that they allow appfabric:BatchGetUserAccessTasks on the app bundle.";
+        "Check its credentials and that they allow appfabric:BatchGetUserAccessTasks (and appfabric:StartUserAccessTasks to start lookups) on the app bundle.";
       break;
     case ErrorCode.NOT_FOUND:
       message = `AppFabric could not find ${details.resourceType ?? "the resource"}${

@@ -1,0 +1,22 @@
+/**
+ * `npm run web`: the example frontend against the service on its embedded emulator. Starts the
+ * service on PORT (default 4000) with CORS open to the page, and Vite's dev server on 5173.
+ */
+import { createServer } from "vite";
+import { loadConfig } from "../../src/config.js";
+import { startService } from "../../src/startService.js";
+
+const PAGE_ORIGIN = "http://localhost:5173";
+const config = loadConfig({ ...process.env, CORS_ORIGINS: PAGE_ORIGIN });
+if (config.upstream.kind !== "emulator") throw new Error("npm run web runs on the embedded emulator: unset APPFABRIC_APP_BUNDLE.");
+
+const service = await startService(config, { prettyLogs: process.stdout.isTTY === true });
+const vite = await createServer({ root: new URL(".", import.meta.url).pathname, define: { "import.meta.env.VITE_GRAPHQL_URL": JSON.stringify(service.url.href) } });
+await vite.listen();
+service.logger.info(`Example frontend ready at ${PAGE_ORIGIN}/ (service at ${service.url.href}, on the emulator: no AWS calls).`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.all([vite.close(), service.stop()]).then(() => process.exit(0));
+  });
+}

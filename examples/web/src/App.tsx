@@ -1,0 +1,114 @@
+import { useMutation, useQuery } from "@apollo/client/react";
+import { useEffect, useState, type FormEvent } from "react";
+import { graphql } from "./__generated__/gql.js";
+import { describeCode, describeError, errorCodes } from "./errorMessages.js";
+
+const START = graphql(`
+  mutation StartLookup($email: String!) {
+    startUserAccessTasks(email: $email) {
+      app
+      tenantId
+      taskId
+      error {
+        errorCode
+        errorMessage
+      }
+    }
+  }
+`);
+
+const POLL = graphql(`
+  query PollTasks($ids: [ID!]!) {
+    userAccessTasks(ids: $ids) {
+      taskId
+      app
+      resultStatus
+      userFullName
+      userStatus
+      taskError {
+        errorCode
+        errorMessage
+      }
+    }
+  }
+`);
+
+const FINAL = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
+const POLL_INTERVAL_MS = 1000;
+
+/** Type an email, start one task per app, and watch the tasks until every one is final. */
+export function App() {
+  const [email, setEmail] = useState("");
+  const [start, started] = useMutation(START);
+  const items = started.data?.startUserAccessTasks ?? [];
+  const ids = items.flatMap((item) => (item.taskId ? [item.taskId] : []));
+  const poll = useQuery(POLL, {
+    variables: { ids },
+    skip: ids.length === 0,
+    errorPolicy: "all",
+    notifyOnNetworkStatusChange: false,
+  });
+  const tasks = new Map((poll.data?.userAccessTasks ?? []).flatMap((task) => (task ? [[task.taskId, task] as const] : [])));
+  const allFinal = ids.length > 0 && ids.every((id) => FINAL.has(tasks.get(id)?.resultStatus ?? ""));
+  // Poll until every task is final, then stop: no request is wasted on answers that cannot change.
+  const { startPolling, stopPolling } = poll;
+  const polling = ids.length > 0 && !allFinal;
+  useEffect(() => {
+    if (polling) startPolling(POLL_INTERVAL_MS);
+    else stopPolling();
+  }, [polling, startPolling, stopPolling]);
+
+  const onSubmit = (event: FormEvent) => {
+    event.preventDefault();
+    void start({ variables: { email } }).catch(() => undefined);
+  };
+  const pollCodes = errorCodes(poll.error).filter((code) => code !== "NOT_FOUND");
+
+  return (
+    <main>
+      <h1>Who has access to what?</h1>
+      <p className="summary">Starts an AWS AppFabric user-access lookup in every connected app and shows each app's answer as it arrives.</p>
+      <form onSubmit={onSubmit}>
+        <input data-testid="email" type="email" required placeholder="name@example.com" value={email} onChange={(event) => setEmail(event.target.value)} />
+        <button data-testid="start" type="submit" disabled={started.loading}>
+          {started.loading ? "Starting…" : "Start lookup"}
+        </button>
+      </form>
+      {started.error && <p className="notice" data-testid="start-error">{describeError(started.error)}</p>}
+      {pollCodes.length > 0 && <p className="notice" data-testid="poll-error">{describeCode(pollCodes[0] ?? "")}</p>}
+      {items.length > 0 && (
+        <>
+          <p className="summary" data-testid="progress">
+            {allFinal ? "All apps have answered." : `Waiting for ${ids.filter((id) => !FINAL.has(tasks.get(id)?.resultStatus ?? "")).length} of ${ids.length} apps…`}
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>App</th>
+                <th>Status</th>
+                <th>User</th>
+                <th>Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((item) => {
+                const task = item.taskId ? tasks.get(item.taskId) : undefined;
+                const status = item.taskId ? (task?.resultStatus ?? "IN_PROGRESS") : "NOT_STARTED";
+                return (
+                  <tr key={`${item.app}/${item.tenantId}`} data-testid="task-row" data-app={item.app} data-task-id={item.taskId ?? ""} data-status={status}>
+                    <td>{item.app}</td>
+                    <td>
+                      <span className={`badge ${status}`}>{status.replace("_", " ").toLowerCase()}</span>
+                    </td>
+                    <td>{task?.userFullName ? `${task.userFullName}${task.userStatus ? ` (${task.userStatus.toLowerCase()})` : ""}` : ""}</td>
+                    <td>{item.error?.errorMessage ?? task?.taskError?.errorMessage ?? ""}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
+      )}
+    </main>
+  );
+}

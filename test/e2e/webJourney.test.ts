@@ -1,0 +1,110 @@
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { extname, join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DEMO_TASKS } from "../../src/emulator/demoData.js";
+import { startHarness, type Harness } from "../support/harness.js";
+
+/** Debian's Chromium (`.ci/run` installs it); no browser is downloaded. */
+const CHROMIUM = "/usr/bin/chromium";
+const WEB_ROOT = new URL("../../examples/web/", import.meta.url).pathname;
+const RESULTS = new URL("../../test-results/", import.meta.url).pathname;
+const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+
+/** Serves the built page, as any static host would. */
+async function serveStatic(root: string): Promise<Server> {
+  const server = createServer(async (request, response) => {
+    const path = new URL(request.url ?? "/", "http://page.invalid").pathname;
+    const file = join(root, path === "/" ? "index.html" : path);
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+describe("the example page in Chromium", () => {
+  let page: Page;
+  let browser: Browser;
+  let harness: Harness;
+  let site: Server;
+  let pageUrl: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does.`);
+    const outDir = await mkdtemp(join(tmpdir(), "web-"));
+    await build({ root: WEB_ROOT, logLevel: "warn", build: { outDir, emptyOutDir: true } });
+    site = await serveStatic(outDir);
+    const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    // Tasks end 1 to 4 units after they start: 300 ms units make the journey take about a second.
+    harness = await startHarness({ emulator: { taskProgressMs: 300, tasks: DEMO_TASKS }, config: { corsOrigins: [origin] } });
+    pageUrl = `${origin}/?api=${encodeURIComponent(harness.service.url.href)}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await harness?.close();
+    await new Promise((resolve) => site?.close(resolve));
+  });
+  beforeEach(async (context) => {
+    harness.emulator.reset();
+    page = await browser.newPage();
+    // A screenshot of the page when a test fails, for whoever reads the CI log.
+    context.onTestFailed(async () => {
+      await mkdir(RESULTS, { recursive: true });
+      await page.screenshot({ path: join(RESULTS, `${context.task.name.replaceAll(/\W+/g, "-")}.png`), fullPage: true });
+    });
+  });
+
+  it("starts a lookup for an email and polls until every task is final, as the emulator started them", async () => {
+    await page.goto(pageUrl);
+    await page.getByTestId("email").fill("casey.morgan@example.com");
+    await page.getByTestId("start").click();
+
+    const rows = page.getByTestId("task-row");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(6);
+    await expect
+      .poll(() => rows.evaluateAll((elements) => elements.every((row) => row.getAttribute("data-status") !== "IN_PROGRESS")), { timeout: 20_000 })
+      .toBe(true);
+
+    const shown = await rows.evaluateAll((elements) =>
+      elements.map((row) => ({ app: row.getAttribute("data-app"), taskId: row.getAttribute("data-task-id"), status: row.getAttribute("data-status") })),
+    );
+    const started = harness.emulator.startedTasks;
+    expect(shown.filter((row) => row.taskId)).toEqual(started.map((task) => ({ app: task.app, taskId: task.taskId, status: task.finalStatus })));
+    expect(shown.find((row) => !row.taskId)).toEqual({ app: "Jira", taskId: "", status: "NOT_STARTED" });
+    await expect.poll(() => page.getByTestId("progress").textContent()).toBe("All apps have answered.");
+    await expect.poll(() => page.locator("tr[data-app='Slack']").textContent()).toContain("Casey Morgan");
+
+    // Polling stopped once every task was final: no more calls come in.
+    const calls = harness.emulator.calls.length;
+    await page.waitForTimeout(2_500);
+    expect(harness.emulator.calls.length).toBe(calls);
+
+    await mkdir(RESULTS, { recursive: true });
+    await page.screenshot({ path: join(RESULTS, "web-journey.png"), fullPage: true });
+  });
+
+  it("says in plain words what went wrong, from extensions.code", async () => {
+    harness.emulator.injectFault({ fault: { kind: "error", status: 403, errorType: "AccessDeniedException" } });
+    await page.goto(pageUrl);
+    await page.getByTestId("email").fill("casey.morgan@example.com");
+    await page.getByTestId("start").click();
+
+    await expect.poll(() => page.getByTestId("start-error").textContent(), { timeout: 10_000 }).toBe(
+      "This service may not read AppFabric. Ask an administrator to check its permissions.",
+    );
+  });
+});
