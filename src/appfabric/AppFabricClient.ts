@@ -16,6 +16,7 @@ import {
   AppFabricTransportError,
   CredentialsUnavailableError,
   deadlineError,
+  untilDeadline,
   type ResponseMetadata,
   type TransportFailure,
 } from "./errors.js";
@@ -182,7 +183,7 @@ export class AppFabricClient {
         if (deadline?.aborted || errorType === undefined || !retryable.has(errorType)) throw error;
         try {
           // The strategy sleeps out the backoff itself; the deadline cuts that sleep short.
-          token = await abortable(this.#retryStrategy.refreshRetryTokenForRetry(token, { errorType, retryAfterHint: retryAfterHint(error) }), deadline);
+          token = await untilDeadline(this.#retryStrategy.refreshRetryTokenForRetry(token, { errorType, retryAfterHint: retryAfterHint(error) }), deadline);
         } catch {
           throw error;
         }
@@ -285,17 +286,6 @@ function retryErrorType(error: unknown): RetryErrorType | undefined {
 function retryAfterHint(error: unknown): Date | undefined {
   const seconds = error instanceof AppFabricServiceError ? error.details.retryAfterSeconds : undefined;
   return seconds === undefined ? undefined : new Date(Date.now() + seconds * 1000);
-}
-
-/** `promise`, or a rejection as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(deadlineError());
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {

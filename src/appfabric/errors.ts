@@ -74,6 +74,17 @@ export function deadlineError(cause?: unknown): AppFabricTransportError {
   });
 }
 
+/** `promise`, or `deadlineError` as soon as the operation's `signal` aborts (one listener, removed after). */
+export function untilDeadline<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(deadlineError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(deadlineError(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /**
  * The credential provider chain found no usable credentials, so nothing was sent. A configuration
  * problem of this service, not of the caller's request. The provider's own message stays in `cause`.

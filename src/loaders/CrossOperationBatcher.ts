@@ -1,5 +1,5 @@
 import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
-import { deadlineError } from "../appfabric/errors.js";
+import { untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { matchByTaskId, type BatchGetter, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
@@ -54,7 +54,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     const answers = taskIds.map((taskId) => this.#join(taskId).promise.catch((error: unknown) => asError(error)));
     this.#schedule();
     // One deadline listener for the whole batch, not one per id.
-    return untilAborted(Promise.all(answers), options.signal).catch((error: unknown) => taskIds.map(() => asError(error)));
+    return untilDeadline(Promise.all(answers), options.signal).catch((error: unknown) => taskIds.map(() => asError(error)));
   }
 
   /** The shared wait for one id: the call it is in, the one it waits for, or a new place in line. */
@@ -113,17 +113,6 @@ function deferred(): Waiting {
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
-}
-
-/** `promise`, or the deadline error as soon as the operation's signal aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(deadlineError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(deadlineError(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 function asError(error: unknown): Error {

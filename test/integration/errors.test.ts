@@ -1,8 +1,8 @@
-import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Fault } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
+import { freePort } from "../support/freePort.js";
 import { postGraphQL, startHarness, type GraphQLResponse, type Harness } from "../support/harness.js";
 import { testConfig } from "../support/testConfig.js";
 
@@ -161,12 +161,7 @@ describe("failures of configuration, answered by the emulator as AWS would", () 
   });
 
   it("answers UPSTREAM_UNAVAILABLE when nothing listens at the endpoint", async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => resolve(port));
-      });
-    });
+    const closedPort = await freePort();
     const service = await startService(
       testConfig({ upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: new URL(`http://127.0.0.1:${closedPort}`) } }),
       { credentials: EMULATOR_CREDENTIALS },

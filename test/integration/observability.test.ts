@@ -1,8 +1,8 @@
-import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS, syntheticTaskId, syntheticTasks } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { collectLogs } from "../support/collectLogs.js";
+import { freePort } from "../support/freePort.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { testConfig } from "../support/testConfig.js";
 
@@ -16,15 +16,6 @@ function sample(metrics: string, name: string, labels: Record<string, string> = 
     if (wanted.every((label) => present.includes(label))) return Number(match[3]);
   }
   return 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const call = { operation: "BatchGetUserAccessTasks" };

@@ -112,7 +112,7 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
 
   it("throws AppFabricServiceError for an error status", async () => {
     const fetch = recordingFetch(() => json(429, { message: "slow down" }, { "x-amzn-errortype": "ThrottlingException", "retry-after": "2" })).fetch;
-    const error = await client(fetch).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+    const error = await client(fetch, { maxAttempts: 1 }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(AppFabricServiceError);
     expect(error).toMatchObject({ name: "ThrottlingException", details: { statusCode: 429, retryAfterSeconds: 2 } });
