@@ -10,22 +10,17 @@
  * Then a soak: 500 clients on the coalesced service for BENCH_SOAK_SECONDS (60), RSS sampled each
  * second. Loopback only; bounded in time; writes bench/results/bench.{md,json}.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { cpus, totalmem } from "node:os";
 import autocannon from "autocannon";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../src/emulator/demoData.js";
+import { buildService, freePort, healthy, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess, TASKS, upstreamCalls } from "./serviceProcess.js";
 
 const UPSTREAM_MS = Number(process.env["BENCH_UPSTREAM_MS"] ?? 20);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 10);
 const SOAK_SECONDS = Number(process.env["BENCH_SOAK_SECONDS"] ?? 60);
-const TASKS = 10_000;
-const ONE = "query One($id: ID!) { userAccessTask(id: $id) { taskId app resultStatus } }";
 const LIST = "query List($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId app resultStatus } }";
-const randomId = () => syntheticTaskId(Math.floor(Math.random() * TASKS));
 
 const ROWS = [
   { name: "single id", clients: 1, list: false },
@@ -53,62 +48,10 @@ interface Result {
   errors: number;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, "127.0.0.1");
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-/** Waits until the server on `url` answers /health. */
-async function healthy(url: URL): Promise<URL> {
-  for (let tries = 0; tries < 300; tries++) {
-    try {
-      if ((await fetch(new URL("/health", url))).ok) return url;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url.href} never became healthy`);
-}
-
-async function startService(name: string, emulatorUrl: string, coalesceMs: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["dist/index.js"], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      NODE_ENV: "production",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      // Production's level: one line per operation and per call, written to /dev/null below.
-      LOG_LEVEL: "info",
-      APPFABRIC_APP_BUNDLE: DEMO_APP_BUNDLE_ARN,
-      APPFABRIC_ENDPOINT: emulatorUrl,
-      APPFABRIC_COALESCE_MS: coalesceMs,
-      AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-      AWS_REGION: "us-east-1",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return { name, url: await healthy(new URL(`http://127.0.0.1:${port}/`)), child };
-}
-
 async function startLimit(): Promise<Server> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "bench/limitServer.ts"], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] });
   return { name: "limit", url: await healthy(new URL(`http://127.0.0.1:${port}/`)), child };
-}
-
-/** The sum of appfabric_calls_total in a service's /metrics (0 for the limit server). */
-async function upstreamCalls(server: Server): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", server.url))).text();
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith("appfabric_calls_total{"))
-    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
 function rssMb(pid: number | undefined): number {
@@ -129,7 +72,7 @@ async function load(server: Server, clients: number, list: boolean, seconds: num
         headers: { "content-type": "application/json" },
         setupRequest: (request) => ({
           ...request,
-          body: JSON.stringify(list ? { query: LIST, variables: { ids: Array.from({ length: 120 }, randomId) } } : { query: ONE, variables: { id: randomId() } }),
+          body: JSON.stringify(list ? { query: LIST, variables: { ids: Array.from({ length: 120 }, randomId) } } : { query: ONE_ID_QUERY, variables: { id: randomId() } }),
         }),
         onResponse: (_status, body) => {
           if (body.includes('"errors"')) graphqlErrors += 1;
@@ -142,14 +85,14 @@ async function load(server: Server, clients: number, list: boolean, seconds: num
 
 async function measure(server: Server, row: (typeof ROWS)[number]): Promise<Result> {
   await load(server, row.clients, row.list, 2); // warm-up
-  const callsBefore = await upstreamCalls(server);
+  const callsBefore = await upstreamCalls(server.url);
   let peakRssMb = 0;
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, rssMb(server.child.pid))), 200);
   const result = await load(server, row.clients, row.list, SECONDS);
   clearInterval(sampler);
   peakRssMb = Math.max(peakRssMb, rssMb(server.child.pid));
   const ops = result.requests.total;
-  const calls = (await upstreamCalls(server)) - callsBefore;
+  const calls = (await upstreamCalls(server.url)) - callsBefore;
   return {
     server: server.name,
     row: row.name,
@@ -164,18 +107,16 @@ async function measure(server: Server, row: (typeof ROWS)[number]): Promise<Resu
 }
 
 // The services run as production does: the build in dist/ (the limit server and emulator via tsx).
-const build = spawn("npm", ["run", "build"], { stdio: "inherit" });
-if ((await once(build, "exit"))[0] !== 0) throw new Error("npm run build failed");
-
-const emulator = fork("bench/emulatorProcess.ts", [String(UPSTREAM_MS)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-const [{ url: emulatorUrl }] = (await once(emulator, "message")) as [{ url: string }];
+await buildService();
+const { url: emulatorUrl, child: emulator } = await startEmulatorProcess(UPSTREAM_MS);
 const stats = async () => {
   emulator.send("stats");
   const [message] = (await once(emulator, "message")) as [{ calls: number; connections: number }];
   return message;
 };
 
-const servers = [await startLimit(), await startService("per-op", emulatorUrl, "0"), await startService("coalesced", emulatorUrl, "2")];
+const startService = async (name: string, coalesceMs: string): Promise<Server> => ({ name, ...(await startServiceProcess(emulatorUrl, { APPFABRIC_COALESCE_MS: coalesceMs })) });
+const servers = [await startLimit(), await startService("per-op", "0"), await startService("coalesced", "2")];
 const results: Result[] = [];
 for (const row of ROWS) {
   for (const server of servers) {

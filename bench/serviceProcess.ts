@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { fork } from "node:child_process";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../src/emulator/demoData.js";
+
+/** Shared by the bench commands: the emulator process, the built service as a process, a random id. */
+
+export const TASKS = 10_000;
+export const ONE_ID_QUERY = "query One($id: ID!) { userAccessTask(id: $id) { taskId app resultStatus } }";
+export const randomId = () => syntheticTaskId(Math.floor(Math.random() * TASKS));
+
+/** The emulator (bench/emulatorProcess.ts) with `latencyMs`; resolves with its URL. */
+export async function startEmulatorProcess(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork("bench/emulatorProcess.ts", [String(latencyMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const [{ url }] = (await once(child, "message")) as [{ url: string }];
+  return { url, child };
+}
+
+export async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Waits until the server on `url` answers /health. */
+export async function healthy(url: URL): Promise<URL> {
+  for (let tries = 0; tries < 300; tries++) {
+    try {
+      if ((await fetch(new URL("/health", url))).ok) return url;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url.href} never became healthy`);
+}
+
+/** The built service (`node dist/index.js`, production, logs at info to /dev/null) against the emulator. */
+export async function startServiceProcess(emulatorUrl: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<{ url: URL; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeFlags, "dist/index.js"], {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      NODE_ENV: "production",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      APPFABRIC_APP_BUNDLE: DEMO_APP_BUNDLE_ARN,
+      APPFABRIC_ENDPOINT: emulatorUrl,
+      AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+      AWS_REGION: "us-east-1",
+      ...env,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return { url: await healthy(new URL(`http://127.0.0.1:${port}/`)), child };
+}
+
+/** The sum of appfabric_calls_total in a service's /metrics. */
+export async function upstreamCalls(url: URL): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", url))).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith("appfabric_calls_total{"))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+/** Builds dist/ so that the service runs as production does. */
+export async function buildService(): Promise<void> {
+  const build = spawn("npm", ["run", "build"], { stdio: "ignore" });
+  if ((await once(build, "exit"))[0] !== 0) throw new Error("npm run build failed");
+}
