@@ -10,14 +10,11 @@ import { expressMiddleware } from "@as-integrations/express5";
 import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import express from "express";
 import Fastify from "fastify";
-import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskSource.js";
 import { createApolloServer, createContext } from "../src/server/createApolloServer.js";
+import { constantSource, noStarter } from "./constantSource.js";
 
-const inMemory: UserAccessTaskSource = {
-  loadUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "Slack", resultStatus: "COMPLETED" as const })),
-};
 const context = async () =>
-  createContext({ source: inMemory, starter: { startUserAccessTasks: async () => [] }, requestId: "bench", deadlineMs: 15_000 });
+  createContext({ source: constantSource, starter: noStarter, requestId: "bench", deadlineMs: 15_000 });
 const variant = process.argv[2];
 const apollo = createApolloServer({ production: true, introspection: false, maxTaskIdsPerOperation: 500, logError: () => undefined });
 

@@ -4,18 +4,15 @@
  */
 import { Writable } from "node:stream";
 import { loadConfig } from "../src/config.js";
-import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskSource.js";
 import { createLogger } from "../src/observability/createLogger.js";
 import { Metrics } from "../src/observability/Metrics.js";
 import { startServer } from "../src/server/startServer.js";
+import { constantSource, noStarter } from "./constantSource.js";
 
-const constants: UserAccessTaskSource = {
-  loadUserAccessTasks: async (taskIds) => taskIds.map((taskId) => ({ taskId, app: "App", resultStatus: "COMPLETED" as const })),
-};
 const server = await startServer({
   config: loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", PORT: process.env["PORT"] ?? "0", HOST: "127.0.0.1" }),
-  source: constants,
-  starter: { startUserAccessTasks: async () => [] },
+  source: constantSource,
+  starter: noStarter,
   // The same log lines as the service (info), thrown away: the limit pays what the service pays.
   logger: createLogger({ level: "info", pretty: false, destination: new Writable({ write: (_c, _e, done) => done() }) }),
   metrics: new Metrics(),

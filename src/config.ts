@@ -124,13 +124,7 @@ function readOrigins(env: Env): string[] {
   if (raw === undefined) return [];
   return raw.split(",").map((entry) => {
     const origin = entry.trim();
-    let url: URL | undefined;
-    try {
-      url = new URL(origin);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || url.origin !== origin) {
+    if (parseUrl(origin)?.origin !== origin) {
       throw new ConfigError("CORS_ORIGINS", "a comma-separated list of origins such as https://app.example.com (scheme, host and port only)", origin);
     }
     return origin;
@@ -159,13 +153,8 @@ function readAuth(env: Env): Config["auth"] {
   if (audience === undefined) throw new ConfigError("AUTH_JWT_AUDIENCE", "set when JWT verification is on", "");
   let key: JwtConfig["key"];
   if (jwksUrl !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(jwksUrl);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    const url = parseHttpUrl(jwksUrl);
+    if (url === undefined) {
       throw new ConfigError("AUTH_JWKS_URL", "an http(s) URL of a JSON Web Key Set", jwksUrl);
     }
     key = { jwksUrl: url };
@@ -233,16 +222,24 @@ function readUpstream(env: Env, production: boolean): Config["upstream"] {
 }
 
 function readEndpoint(raw: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+  const url = parseHttpUrl(raw);
+  if (url === undefined || url.search || url.hash) {
     throw new ConfigError("APPFABRIC_ENDPOINT", "an http(s) URL without query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", raw);
   }
   return url;
+}
+
+function parseUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseHttpUrl(raw: string): URL | undefined {
+  const url = parseUrl(raw);
+  return url?.protocol === "https:" || url?.protocol === "http:" ? url : undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -3,11 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { BATCH_GET_USER_ACCESS_TASKS_PATH, START_USER_ACCESS_TASKS_PATH } from "../appfabric/constants.js";
-import { isRecord } from "../appfabric/isRecord.js";
 import type { BatchGetUserAccessTasksResponse, StartUserAccessTasksResponse, UserAccessResultItem } from "../appfabric/types.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./demoData.js";
 import { StartedTasks, type StartedTask } from "./startedTasks.js";
-import { validateBatchGetRequest, validateStartRequest } from "./validateRequests.js";
+import { parseBody, validateBatchGetRequest, validateStartRequest, type ParsedBody } from "./validateRequests.js";
 import { verifySignature } from "./verifySignature.js";
 
 export interface EmulatorOptions {
@@ -215,7 +214,8 @@ class RequestHandler {
     }
 
     const headers = lowerCaseHeaders(request);
-    const call = this.#record(operation, body, headers);
+    const parsed = parseBody(body);
+    const call = this.#record(operation, parsed, headers);
     let droppedByEmulator = false;
     response.on("close", () => {
       if (!response.writableFinished && !droppedByEmulator && call.status === 0) call.status = CLIENT_CLOSED_REQUEST;
@@ -252,7 +252,7 @@ class RequestHandler {
     }
     if (fault?.kind === "delay") await sleep(fault.ms);
 
-    const validated = operation === "BatchGetUserAccessTasks" ? validateBatchGetRequest(body) : validateStartRequest(body);
+    const validated = operation === "BatchGetUserAccessTasks" ? validateBatchGetRequest(parsed) : validateStartRequest(parsed);
     if ("reason" in validated) {
       answer(400);
       const { message, ...fields } = validated;
@@ -294,15 +294,10 @@ class RequestHandler {
     return send(response, status, text);
   }
 
-  #record(operation: ReceivedCall["operation"], body: string, headers: Record<string, string>): ReceivedCall {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = undefined;
-    }
-    const taskIdList = isRecord(parsed) && Array.isArray(parsed["taskIdList"]) ? parsed["taskIdList"].map(String) : [];
-    const appBundleIdentifier = isRecord(parsed) && typeof parsed["appBundleIdentifier"] === "string" ? parsed["appBundleIdentifier"] : undefined;
+  #record(operation: ReceivedCall["operation"], parsed: ParsedBody, headers: Record<string, string>): ReceivedCall {
+    const body = parsed.ok ? parsed.body : {};
+    const taskIdList = Array.isArray(body["taskIdList"]) ? body["taskIdList"].map(String) : [];
+    const appBundleIdentifier = typeof body["appBundleIdentifier"] === "string" ? body["appBundleIdentifier"] : undefined;
     const accessKeyId = /Credential=([^/\s]+)\//.exec(headers["authorization"] ?? "")?.[1];
     const call: ReceivedCall = { operation, appBundleIdentifier, taskIdList, accessKeyId, status: 0 };
     this.#counters.calls += 1;

@@ -13,8 +13,7 @@ export interface ValidationFailure {
  * bundle an ARN or UUID of 1..1011 characters, 1..50 task ids each a lower-case UUID. Every broken
  * constraint is listed in `fieldList`, in AWS's `Member must…` wording.
  */
-export function validateBatchGetRequest(bodyText: string): BatchGetUserAccessTasksRequest | ValidationFailure {
-  const parsed = parseBody(bodyText);
+export function validateBatchGetRequest(parsed: ParsedBody): BatchGetUserAccessTasksRequest | ValidationFailure {
   if (!parsed.ok) return parsed.failure;
   const { body } = parsed;
   const fieldList = bundleProblems(body);
@@ -39,8 +38,7 @@ export function validateBatchGetRequest(bodyText: string): BatchGetUserAccessTas
 }
 
 /** Validates a `StartUserAccessTasks` body: the bundle as above, and an email of 1..320 characters. */
-export function validateStartRequest(bodyText: string): StartUserAccessTasksRequest | ValidationFailure {
-  const parsed = parseBody(bodyText);
+export function validateStartRequest(parsed: ParsedBody): StartUserAccessTasksRequest | ValidationFailure {
   if (!parsed.ok) return parsed.failure;
   const { body } = parsed;
   const fieldList = bundleProblems(body);
@@ -54,7 +52,10 @@ export function validateStartRequest(bodyText: string): StartUserAccessTasksRequ
   return { appBundleIdentifier: body["appBundleIdentifier"] as string, email: email as string };
 }
 
-function parseBody(bodyText: string): { ok: true; body: Record<string, unknown> } | { ok: false; failure: ValidationFailure } {
+/** A request body read once: the JSON object, or why it is not one. */
+export type ParsedBody = { ok: true; body: Record<string, unknown> } | { ok: false; failure: ValidationFailure };
+
+export function parseBody(bodyText: string): ParsedBody {
   let body: unknown;
   try {
     body = JSON.parse(bodyText);

@@ -76,7 +76,12 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#waiting.size > 0 && this.#callsInFlight < this.#options.maxInFlight) {
-      const batch = [...this.#waiting.entries()].slice(0, MAX_TASK_IDS_PER_BATCH);
+      // The oldest 50, without copying the whole line (it can be long while every slot is busy).
+      const batch: Array<[string, Waiting]> = [];
+      for (const entry of this.#waiting) {
+        batch.push(entry);
+        if (batch.length === MAX_TASK_IDS_PER_BATCH) break;
+      }
       for (const [taskId, waiting] of batch) {
         this.#waiting.delete(taskId);
         this.#inFlight.set(taskId, waiting);

@@ -1,6 +1,8 @@
 import DataLoader from "dataloader";
+import { GraphQLError } from "graphql";
 import { MAX_TASK_IDS_PER_BATCH, isTaskId } from "../appfabric/constants.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
+import { ErrorCode } from "../errors/ErrorCode.js";
 import { invalidTaskIdError, taskNotFoundError } from "../errors/taskErrors.js";
 import { toGraphQLError } from "../errors/toGraphQLError.js";
 import type { UserAccessTaskSource } from "./UserAccessTaskSource.js";
@@ -56,5 +58,5 @@ function toLoadResult(result: UserAccessResultItem | undefined | Error, taskId: 
 }
 
 function isNotFound(error: unknown): boolean {
-  return typeof error === "object" && error !== null && "extensions" in error && (error as { extensions: { code?: unknown } }).extensions.code === "NOT_FOUND";
+  return error instanceof GraphQLError && error.extensions["code"] === ErrorCode.NOT_FOUND;
 }

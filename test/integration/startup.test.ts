@@ -63,7 +63,7 @@ describe("starting the service", () => {
   });
 
   it("refuses a bad setting with one line that names it, and no stack trace", async () => {
-    child = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, withTsx("src/index.ts"), { env: { ...BARE_ENV, PORT: "http" }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = await once(child, "exit");

@@ -3,10 +3,11 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
-import { validateBatchGetRequest } from "../../src/emulator/validateRequests.js";
+import { parseBody, validateBatchGetRequest as validateParsed } from "../../src/emulator/validateRequests.js";
 import { verifySignature, type ReceivedRequest } from "../../src/emulator/verifySignature.js";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
+const validateBatchGetRequest = (text: string) => validateParsed(parseBody(text));
 const BODY = JSON.stringify({ appBundleIdentifier: "a1b2c3d4-0000-4000-8000-00000000b0d1", taskIdList: ["3f0c9e5e-6b1d-4b8a-9a55-2f4c1d0e7a21"] });
 
 async function signed(options: { credentials?: AwsCredentialIdentity; region?: string; service?: string; date?: Date } = {}): Promise<ReceivedRequest> {
