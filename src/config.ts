@@ -1,5 +1,14 @@
+import { createPublicKey } from "node:crypto";
+import { isIP } from "node:net";
 import type { LevelWithSilent } from "pino";
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED_IDS,
+  DEFAULT_TIMEOUT_MS,
+  isAppBundleIdentifier,
+} from "./appfabric/constants.js";
+import { OPERATION_NAME } from "./observability/operationName.js";
 import { parseFaultRules, type EmulatorFaultRule } from "./emulator/parseFaultRules.js";
 
 /** The service's settings, read from the environment once at start and validated. */
@@ -27,6 +36,8 @@ export interface Config {
     maxConcurrency: number;
     /** How long an id waits for ids of other operations to share its call; 0: per-operation batching only. */
     coalesceMs: number;
+    /** Task ids that may wait for AppFabric in this process; more are refused at once (`OVERLOADED`). */
+    maxQueuedIds: number;
   };
   limits: {
     /** The most one GraphQL operation may take, retries included. */
@@ -35,7 +46,15 @@ export interface Config {
     maxTaskIdsPerOperation: number;
     /** Largest request body accepted. */
     maxRequestBytes: number;
+    /** The most a request (headers and body) may take to arrive; a stalled upload is cut off then. */
+    requestTimeoutMs: number;
+    /** Open connections the server keeps at once; more are refused by the socket layer. */
+    maxConnections: number;
+    /** On SIGTERM, how long in-flight requests may finish before every connection is closed. */
+    shutdownGraceMs: number;
   };
+  /** Operation names that get their own metric label value; every other name is counted as `(other)`. */
+  metricsOperationNames: string[];
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: string[];
   auth: {
@@ -67,6 +86,8 @@ const DEFAULT_PORT = 4000;
 /** Small against AppFabric's round trip (tens of ms), long enough for concurrent operations to meet. */
 const DEFAULT_COALESCE_MS = 2;
 const DEFAULT_HOST = "0.0.0.0";
+const NODE_ENVS = ["production", "development", "test"];
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const DEFAULT_REGION = "us-east-1";
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -75,10 +96,10 @@ type Env = Record<string, string | undefined>;
 
 /** Reads and validates the configuration. Throws `ConfigError` on the first bad value. */
 export function loadConfig(env: Env): Config {
-  const production = env["NODE_ENV"] === "production";
+  const production = readNodeEnv(env) === "production";
   return {
     port: readInteger(env, "PORT", DEFAULT_PORT, 0, 65535),
-    host: nonEmpty(env["HOST"]) ?? DEFAULT_HOST,
+    host: readHost(env),
     logLevel: readLogLevel(env),
     region: readRegion(env),
     upstream: readUpstream(env, production),
@@ -89,12 +110,17 @@ export function loadConfig(env: Env): Config {
       maxAttempts: readInteger(env, "APPFABRIC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 10),
       maxConcurrency: readInteger(env, "APPFABRIC_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, 1024),
       coalesceMs: readInteger(env, "APPFABRIC_COALESCE_MS", DEFAULT_COALESCE_MS, 0, 1000),
+      maxQueuedIds: readInteger(env, "APPFABRIC_MAX_QUEUED_IDS", DEFAULT_MAX_QUEUED_IDS, 50, 1_000_000),
     },
     limits: {
       operationTimeoutMs: readInteger(env, "OPERATION_TIMEOUT_MS", 15_000, 1, 300_000),
       maxTaskIdsPerOperation: readInteger(env, "MAX_TASK_IDS_PER_OPERATION", 500, 1, 100_000),
       maxRequestBytes: readInteger(env, "MAX_REQUEST_BYTES", 100 * 1024, 1024, 100 * 1024 * 1024),
+      requestTimeoutMs: readInteger(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 300_000),
+      maxConnections: readInteger(env, "MAX_CONNECTIONS", 1024, 1, 1_000_000),
+      shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 300_000),
     },
+    metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
     emulator: {
@@ -110,6 +136,31 @@ function readInteger(env: Env, variable: string, fallback: number, min: number, 
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `an integer from ${min} to ${max}`, raw);
   return value;
+}
+
+/** NODE_ENV is read strictly: a typo such as `prod` would otherwise start with Sandbox and introspection on. */
+function readNodeEnv(env: Env): string | undefined {
+  const raw = nonEmpty(env["NODE_ENV"]);
+  if (raw !== undefined && !NODE_ENVS.includes(raw)) throw new ConfigError("NODE_ENV", `one of ${NODE_ENVS.join(", ")}, or unset`, raw);
+  return raw;
+}
+
+/** HOST must be an IP address or a plain host name, so that a typo stops the start with one line. */
+function readHost(env: Env): string {
+  const raw = nonEmpty(env["HOST"]);
+  if (raw === undefined) return DEFAULT_HOST;
+  if (isIP(raw) === 0 && !HOST_NAME.test(raw)) throw new ConfigError("HOST", "an IP address (0.0.0.0, ::, 127.0.0.1) or a host name such as localhost", raw);
+  return raw;
+}
+
+function readOperationNames(env: Env): string[] {
+  const raw = nonEmpty(env["METRICS_OPERATION_NAMES"]);
+  if (raw === undefined) return [];
+  const names = raw.split(",").map((name) => name.trim());
+  const bad = names.find((name) => !OPERATION_NAME.test(name));
+  if (bad !== undefined) throw new ConfigError("METRICS_OPERATION_NAMES", "a comma-separated list of GraphQL operation names (letters, digits, _; at most 64)", bad);
+  if (names.length > 100) throw new ConfigError("METRICS_OPERATION_NAMES", "at most 100 names", `${names.length} names`);
+  return names;
 }
 
 function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
@@ -160,12 +211,21 @@ function readAuth(env: Env): Config["auth"] {
     key = { jwksUrl: url };
   } else {
     const pem = (publicKeyPem ?? "").replaceAll("\\n", "\n");
-    if (!pem.includes("-----BEGIN PUBLIC KEY-----")) {
-      throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "a PEM public key (-----BEGIN PUBLIC KEY-----…)", "[not a PEM public key]");
+    if (!pem.includes("-----BEGIN PUBLIC KEY-----") || !isPublicKey(pem)) {
+      throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "a PEM public key (-----BEGIN PUBLIC KEY-----…)", "[not a usable PEM public key]");
     }
     key = { publicKeyPem: pem };
   }
   return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience } };
+}
+
+function isPublicKey(pem: string): boolean {
+  try {
+    createPublicKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readFaults(env: Env): EmulatorFaultRule[] {

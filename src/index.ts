@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from "./config.js";
+import { listenProblem } from "./listenProblem.js";
 import { startService } from "./startService.js";
 
 let config;
@@ -11,7 +12,15 @@ try {
 }
 
 const onEmulator = config.upstream.kind === "emulator";
-const service = await startService(config, { prettyLogs: onEmulator && process.stdout.isTTY === true });
+let service;
+try {
+  service = await startService(config, { prettyLogs: onEmulator && process.stdout.isTTY === true });
+} catch (error) {
+  const problem = listenProblem(error, config.host, config.port);
+  if (problem === undefined) throw error;
+  console.error(`Configuration error: ${problem}`);
+  process.exit(1);
+}
 const { logger } = service;
 logger.info({ url: service.url.href, upstream: service.upstream.kind }, `AppFabric user-access subgraph ready at ${service.url.href}`);
 if (onEmulator) {

@@ -2,7 +2,7 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Logger } from "pino";
 import { AppFabricClient } from "./appfabric/AppFabricClient.js";
-import { defaultEndpoint } from "./appfabric/constants.js";
+import { defaultEndpoint, MAX_TASK_IDS_PER_BATCH } from "./appfabric/constants.js";
 import type { Config } from "./config.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
 import { CrossOperationBatcher } from "./loaders/CrossOperationBatcher.js";
@@ -41,15 +41,21 @@ export interface RunningService {
  */
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: overrides.prettyLogs ?? false });
-  const metrics = new Metrics();
+  const metrics = new Metrics({ operationNames: config.metricsOperationNames });
   const emulator =
     config.upstream.kind === "emulator"
-      ? await AppFabricEmulator.start({ region: config.region, latencyMs: config.emulator.latencyMs, faults: config.emulator.faults })
+      ? await AppFabricEmulator.start({
+          region: config.region,
+          latencyMs: config.emulator.latencyMs,
+          faults: config.emulator.faults,
+          // Nobody reads the embedded emulator's call list; keeping it would grow without bound.
+          recordCalls: false,
+        })
       : undefined;
   const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
   // One provider for signing and readiness: it caches and refreshes credentials itself.
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
-  const { coalesceMs, ...clientSettings } = config.appFabric;
+  const { coalesceMs, maxQueuedIds, ...clientSettings } = config.appFabric;
   const client = new AppFabricClient({
     endpoint,
     region: config.region,
@@ -57,13 +63,15 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     credentials,
     fetch: overrides.fetch,
     ...clientSettings,
+    // Per-operation batching queues calls of up to 50 ids; the bound on ids becomes one on calls.
+    maxQueuedCalls: Math.ceil(maxQueuedIds / MAX_TASK_IDS_PER_BATCH),
     observer: createCallObserver(logger, metrics),
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
   try {
     const source =
-      coalesceMs > 0 ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency }) : new DirectSource(client);
+      coalesceMs > 0 ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency, maxQueuedIds }) : new DirectSource(client);
     const server = await startServer({
       config,
       source,

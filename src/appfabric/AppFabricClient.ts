@@ -2,11 +2,12 @@ import { isServerError, isThrottlingError, isTransientError, StandardRetryStrate
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorType, StandardRetryToken } from "@smithy/types";
-import pLimit, { type LimitFunction } from "p-limit";
+import PQueue from "p-queue";
 import {
   BATCH_GET_USER_ACCESS_TASKS_PATH,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED_CALLS,
   DEFAULT_TIMEOUT_MS,
   SIGNING_SERVICE,
   START_USER_ACCESS_TASKS_PATH,
@@ -16,6 +17,7 @@ import {
   AppFabricTransportError,
   CredentialsUnavailableError,
   deadlineError,
+  OverloadedError,
   untilDeadline,
   type ResponseMetadata,
   type TransportFailure,
@@ -44,6 +46,8 @@ export interface AppFabricClientOptions {
   maxAttempts?: number;
   /** Attempts in flight at once in this process; more wait in a queue. */
   maxConcurrency?: number;
+  /** Attempts that may wait for a slot; past this a call fails at once with `OverloadedError`. */
+  maxQueuedCalls?: number;
   /** Signing clock; injected for deterministic signatures in tests. */
   now?: () => Date;
   /** Told when each call starts and ends, for logs and metrics. */
@@ -100,7 +104,8 @@ export class AppFabricClient {
   readonly #now: () => Date;
   readonly #observer: AppFabricCallObserver | undefined;
   readonly #retryStrategy: StandardRetryStrategy;
-  readonly #limit: LimitFunction;
+  readonly #slots: PQueue;
+  readonly #maxQueuedCalls: number;
 
   constructor(options: AppFabricClientOptions) {
     this.#signer = new SignatureV4({
@@ -116,7 +121,8 @@ export class AppFabricClient {
     this.#now = options.now ?? (() => new Date());
     this.#observer = options.observer;
     this.#retryStrategy = new StandardRetryStrategy(options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-    this.#limit = pLimit(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.#slots = new PQueue({ concurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY });
+    this.#maxQueuedCalls = options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS;
   }
 
   /**
@@ -172,10 +178,7 @@ export class AppFabricClient {
     let token: StandardRetryToken = await this.#retryStrategy.acquireInitialRetryToken(operation);
     for (let attemptNumber = 1; ; attemptNumber++) {
       try {
-        const result = await this.#limit(() => {
-          if (deadline?.aborted) throw deadlineError();
-          return attempt(attemptNumber);
-        });
+        const result = await this.#inSlot(() => attempt(attemptNumber), deadline);
         this.#retryStrategy.recordSuccess(token);
         return result;
       } catch (error) {
@@ -188,6 +191,22 @@ export class AppFabricClient {
           throw error;
         }
       }
+    }
+  }
+
+  /**
+   * Runs `task` when a concurrency slot is free. A caller whose deadline passes while it waits leaves
+   * the queue at once (p-queue removes it), so nothing is sent for it; a full queue refuses at once.
+   */
+  async #inSlot<T>(task: () => Promise<T>, deadline: AbortSignal | undefined): Promise<T> {
+    if (deadline?.aborted) throw deadlineError(deadline.reason);
+    if (this.#slots.size >= this.#maxQueuedCalls) throw new OverloadedError(`${this.#slots.size} calls queued`);
+    try {
+      return await this.#slots.add(task, { signal: deadline });
+    } catch (error) {
+      // p-queue rejects a queued task with the signal's reason: the deadline passed before it was sent.
+      if (deadline?.aborted && error === deadline.reason) throw deadlineError(error);
+      throw error;
     }
   }
 
@@ -234,7 +253,7 @@ export class AppFabricClient {
       });
       text = await response.text();
     } catch (error) {
-      throw deadline?.aborted ? deadlineError(error) : toTransportError(error, this.#timeoutMs);
+      throw deadline?.aborted ? deadlineError(error, true) : toTransportError(error, this.#timeoutMs);
     }
 
     const responseHeaders = Object.fromEntries(response.headers);
@@ -295,8 +314,22 @@ function toTransportError(error: unknown, timeoutMs: number): AppFabricTransport
   }
   const raw = errorCode(cause);
   const code = raw === undefined ? undefined : (UNDICI_TO_NODE_ERROR_CODES[raw] ?? raw);
-  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, { cause, code });
+  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, {
+    cause,
+    code,
+    mayHaveReachedAppFabric: raw === undefined || !NOT_CONNECTED_ERROR_CODES.has(raw),
+  });
 }
+
+/** Failures that happen before a connection exists, so the request cannot have reached AppFabric. */
+const NOT_CONNECTED_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 /**
  * fetch (undici) names socket failures its own way; AWS SDKs, on Node's http module, see the Node

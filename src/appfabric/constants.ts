@@ -20,6 +20,12 @@ export const DEFAULT_MAX_ATTEMPTS = 3;
 /** AppFabric attempts in flight at once per process. */
 export const DEFAULT_MAX_CONCURRENCY = 8;
 
+/** AppFabric attempts that may wait for a slot; more fail at once as overloaded. */
+export const DEFAULT_MAX_QUEUED_CALLS = 200;
+
+/** Task ids that may wait for a shared call (the cross-operation batcher); more fail at once as overloaded. */
+export const DEFAULT_MAX_QUEUED_IDS = 5_000;
+
 export const BATCH_GET_USER_ACCESS_TASKS_PATH = "/useraccess/batchget";
 export const START_USER_ACCESS_TASKS_PATH = "/useraccess/start";
 

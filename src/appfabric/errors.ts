@@ -56,21 +56,47 @@ export class AppFabricTransportError extends Error {
   readonly $metadata: ResponseMetadata;
   /** The Node network error code (`ECONNRESET`, `ECONNREFUSED`…), where there is one. */
   readonly code: string | undefined;
+  /**
+   * Whether AppFabric may have received the request. False only when it certainly did not: the call
+   * never left its queue, or the connection could not even be opened. What a non-idempotent start
+   * needs to know before anyone tries it again.
+   */
+  readonly mayHaveReachedAppFabric: boolean;
 
-  constructor(failure: TransportFailure, message: string, options: { cause?: Error; metadata?: ResponseMetadata; code?: string } = {}) {
+  constructor(
+    failure: TransportFailure,
+    message: string,
+    options: { cause?: Error; metadata?: ResponseMetadata; code?: string; mayHaveReachedAppFabric?: boolean } = {},
+  ) {
     super(message, { cause: options.cause });
     // TimeoutError is smithy's name for a retryable timeout; a passed deadline must not be retried.
     this.name = failure === "timeout" ? "TimeoutError" : "AppFabricTransportError";
     this.failure = failure;
     this.$metadata = options.metadata ?? {};
     this.code = options.code;
+    this.mayHaveReachedAppFabric = options.mayHaveReachedAppFabric ?? true;
   }
 }
 
-/** The operation ran out of time; nothing more is sent for it. */
-export function deadlineError(cause?: unknown): AppFabricTransportError {
+/**
+ * This process already has as much AppFabric work waiting as it allows; nothing was sent. The caller
+ * may try again shortly. Refusing at once keeps memory and latency bounded under a flood.
+ */
+export class OverloadedError extends Error {
+  constructor(what: string) {
+    super(`This service has too much AppFabric work waiting (${what}); nothing was sent`);
+    this.name = "OverloadedError";
+  }
+}
+
+/**
+ * The operation ran out of time (or its caller went away); nothing more is sent for it. `sent` says
+ * whether the request had already left for AppFabric when that happened.
+ */
+export function deadlineError(cause?: unknown, sent = false): AppFabricTransportError {
   return new AppFabricTransportError("deadline", "The operation's deadline passed before AppFabric answered", {
     cause: cause instanceof Error ? cause : undefined,
+    mayHaveReachedAppFabric: sent,
   });
 }
 

@@ -47,6 +47,8 @@ interface Running extends StartedTask {
  * a `taskError`, or EXPIRED, so that polling shows real change.
  */
 export class StartedTasks {
+  /** The most started tasks kept: the oldest are forgotten (as AWS expires results), so memory stays bounded. */
+  static readonly MAX_TASKS = 10_000;
   readonly #running = new Map<string, Running>();
   readonly #unitMs: number;
   readonly #now: () => number;
@@ -63,6 +65,7 @@ export class StartedTasks {
       if (plan.startError || !plan.outcome) return { app: plan.app, tenantId: plan.tenantId, error: plan.startError };
       const taskId = randomUUID();
       this.#running.set(taskId, { taskId, app: plan.app, finalStatus: plan.outcome.status, plan, email, finishesAt: startedAt + plan.outcome.after * this.#unitMs });
+      if (this.#running.size > StartedTasks.MAX_TASKS) this.#running.delete(this.#running.keys().next().value ?? "");
       return { app: plan.app, tenantId: plan.tenantId, taskId };
     });
   }

@@ -7,6 +7,8 @@ export enum ErrorCode {
   BAD_REQUEST = "BAD_REQUEST",
   /** No valid credentials for this service: router secret or JWT missing or wrong (HTTP 401). */
   UNAUTHENTICATED = "UNAUTHENTICATED",
+  /** The identity provider's key set (AUTH_JWKS_URL) cannot be fetched, so no JWT can be checked (HTTP 503). */
+  AUTHENTICATION_UNAVAILABLE = "AUTHENTICATION_UNAVAILABLE",
   /** The request is invalid: a malformed task id, or AppFabric's ValidationException. */
   BAD_USER_INPUT = "BAD_USER_INPUT",
   /** AppFabric refused the service's credentials or permissions (any 403). */
@@ -19,6 +21,8 @@ export enum ErrorCode {
   UPSTREAM_ERROR = "UPSTREAM_ERROR",
   /** No usable answer: timeout, connection failure, unreadable response. */
   UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE",
+  /** This service has as much AppFabric work waiting as it allows; nothing was sent. Try again shortly. */
+  OVERLOADED = "OVERLOADED",
   /** A fault of this service itself (for example no AWS credentials); details are only in its logs. */
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }

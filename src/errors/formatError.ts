@@ -1,29 +1,38 @@
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ErrorCode } from "./ErrorCode.js";
+import { withoutEchoedValues } from "./withoutEchoedValues.js";
 
 /**
  * Apollo's `formatError`: errors this service raised on purpose (and graphql-js's own parse and
- * validation errors) pass as they are; anything else is a fault of this service, reported to `log`
- * with its stack and answered as a bare `INTERNAL_SERVER_ERROR`, so no internals reach the client.
+ * validation errors) pass, with any value the caller sent taken out of graphql-js's messages; anything
+ * else is a fault of this service and is answered as a bare `INTERNAL_SERVER_ERROR`, so no internals
+ * reach the client. Logging those faults is `unexpectedErrorLogPlugin`'s job, where the request id is
+ * known.
  */
-export function createFormatError(log: (message: string, error: unknown) => void) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
-    const code = formatted.extensions?.["code"];
-    if (original instanceof GraphQLError && code !== ErrorCode.INTERNAL_SERVER_ERROR) return formatted;
-    log("Unexpected error while executing an operation", innermostCause(original));
-    return {
-      message: original instanceof GraphQLError && code === ErrorCode.INTERNAL_SERVER_ERROR ? formatted.message : "Unexpected error.",
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, retryable: false },
-    };
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (isExpected(error)) return { ...formatted, message: withoutEchoedValues(formatted.message, original) };
+  return {
+    message: original instanceof GraphQLError && formatted.extensions?.["code"] === ErrorCode.INTERNAL_SERVER_ERROR ? formatted.message : "Unexpected error.",
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, retryable: false },
   };
 }
 
-function innermostCause(error: unknown): unknown {
-  let current = error;
+/** Whether an error is one this service (or graphql-js, or Apollo) raised on purpose, not a fault. */
+export function isExpected(error: unknown): boolean {
+  const original = unwrapResolverError(error);
+  if (!(original instanceof GraphQLError)) return false;
+  const code = original.extensions["code"];
+  return code !== ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/** The error a fault came from, for the log: the innermost cause. */
+export function innermostCause(error: unknown): unknown {
+  let current = unwrapResolverError(error);
+  if (current instanceof GraphQLError && current.originalError !== undefined) current = current.originalError;
   for (let depth = 0; depth < 5 && current instanceof Error && current.cause !== undefined; depth++) current = current.cause;
   return current;
 }

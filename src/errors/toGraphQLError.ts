@@ -4,6 +4,7 @@ import {
   AppFabricServiceError,
   AppFabricTransportError,
   CredentialsUnavailableError,
+  OverloadedError,
   type ResponseMetadata,
 } from "../appfabric/errors.js";
 import { ErrorCode } from "./ErrorCode.js";
@@ -28,13 +29,17 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (error instanceof GraphQLError) return error;
   if (error instanceof AppFabricServiceError) return serviceError(error);
   if (error instanceof AppFabricTransportError) {
-    return new GraphQLError(`${error.message}. Nothing was read for these ids; try again.`, {
+    const retryable = error.failure !== "deadline" && isRetryable(error);
+    return new GraphQLError(`${error.message}. Nothing was read for these ids${retryable ? "; try again" : ""}.`, {
       extensions: {
         code: ErrorCode.UPSTREAM_UNAVAILABLE,
-        retryable: isRetryable(error),
+        retryable,
         ...awsExtension(undefined, error.$metadata),
       },
     });
+  }
+  if (error instanceof OverloadedError) {
+    return new GraphQLError(`${error.message}. Try again in a few seconds.`, { extensions: { code: ErrorCode.OVERLOADED, retryable: true } });
   }
   if (error instanceof CredentialsUnavailableError) {
     return new GraphQLError("The service has no usable AWS credentials, so AppFabric was not called. See the service's logs.", {

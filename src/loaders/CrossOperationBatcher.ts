@@ -1,5 +1,5 @@
-import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
-import { untilDeadline } from "../appfabric/errors.js";
+import { DEFAULT_MAX_QUEUED_IDS, MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
+import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { matchByTaskId, type BatchGetter, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
@@ -8,14 +8,29 @@ export interface CrossOperationBatcherOptions {
   windowMs: number;
   /** Calls in flight at once; while all are busy, waiting ids gather into the next call. */
   maxInFlight: number;
+  /** Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. */
+  maxQueuedIds?: number;
 }
 
 type Result = UserAccessResultItem | undefined;
 
-interface Waiting {
+/** One id on its way to AppFabric, shared by every operation that asked for it. */
+interface Entry {
+  taskId: string;
+  /** Operations still waiting for this id. At 0 it leaves the line, or stops holding its call up. */
+  askers: number;
   promise: Promise<Result>;
   resolve: (result: Result) => void;
   reject: (error: Error) => void;
+  /** The call carrying it, once it has left the line. */
+  call?: Call;
+}
+
+/** One `BatchGetUserAccessTasks` call under way. */
+interface Call {
+  /** Ids of the call that someone still waits for. At 0 the call is cancelled. */
+  wanted: number;
+  controller: AbortController;
 }
 
 /**
@@ -31,17 +46,21 @@ interface Waiting {
  * they are, new ids keep gathering for the next call instead of queueing as small calls. An id that
  * is already in a call (or waiting for one) is never asked for twice: later askers share its answer.
  *
+ * Work never outlives the operations that asked for it. Each id counts its askers; an operation that
+ * ends early (its deadline passed, or its client hung up) stops counting. An id nobody waits for leaves
+ * the line, and a call none of whose ids is still wanted is cancelled, retries included. The line is
+ * bounded by `maxQueuedIds`: past it, new ids fail at once with a retryable error instead of waiting.
+ *
  * Each operation still has its own loader and cache and sees only the ids it asked for. A failed call
- * fails only its ids, for every operation that asked for them. An operation's deadline ends its own
- * wait; the shared call goes on for the others, bounded by the client's timeout and retries.
+ * fails only its ids, for every operation that asked for them.
  */
 export class CrossOperationBatcher implements UserAccessTaskSource {
   readonly #client: BatchGetter;
   readonly #options: CrossOperationBatcherOptions;
   /** Ids waiting for a call, in arrival order. */
-  readonly #waiting = new Map<string, Waiting>();
+  readonly #waiting = new Map<string, Entry>();
   /** Ids in a call under way. */
-  readonly #inFlight = new Map<string, Waiting>();
+  readonly #inFlight = new Map<string, Entry>();
   #callsInFlight = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -50,20 +69,58 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     this.#options = options;
   }
 
+  /** Ids waiting for a call and ids in calls under way (for tests and metrics). */
+  get pending(): { waiting: number; inFlight: number; calls: number } {
+    return { waiting: this.#waiting.size, inFlight: this.#inFlight.size, calls: this.#callsInFlight };
+  }
+
   async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
-    const answers = taskIds.map((taskId) => this.#join(taskId).promise.catch((error: unknown) => asError(error)));
+    const { signal } = options;
+    if (signal?.aborted) return taskIds.map(() => deadlineError(signal.reason));
+    const joined: Entry[] = [];
+    const answers = taskIds.map((taskId) => {
+      const entry = this.#join(taskId);
+      if (entry instanceof Error) return Promise.resolve(entry);
+      joined.push(entry);
+      return entry.promise.catch((error: unknown) => asError(error));
+    });
     this.#schedule();
     // One deadline listener for the whole batch, not one per id.
-    return untilDeadline(Promise.all(answers), options.signal).catch((error: unknown) => taskIds.map(() => asError(error)));
+    try {
+      return await untilDeadline(Promise.all(answers), signal);
+    } catch (error) {
+      for (const entry of joined) this.#leave(entry);
+      return taskIds.map(() => asError(error));
+    }
   }
 
   /** The shared wait for one id: the call it is in, the one it waits for, or a new place in line. */
-  #join(taskId: string): Waiting {
-    const existing = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
-    if (existing) return existing;
-    const waiting = deferred();
-    this.#waiting.set(taskId, waiting);
-    return waiting;
+  #join(taskId: string): Entry | OverloadedError {
+    let entry = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
+    if (entry === undefined) {
+      if (this.#waiting.size >= (this.#options.maxQueuedIds ?? DEFAULT_MAX_QUEUED_IDS)) return new OverloadedError(`${this.#waiting.size} task ids queued`);
+      entry = newEntry(taskId);
+      this.#waiting.set(taskId, entry);
+    }
+    entry.askers += 1;
+    return entry;
+  }
+
+  /** An operation stopped waiting for `entry` before it was answered. */
+  #leave(entry: Entry): void {
+    entry.askers -= 1;
+    if (entry.askers > 0) return;
+    if (this.#waiting.get(entry.taskId) === entry) {
+      this.#waiting.delete(entry.taskId);
+      if (this.#waiting.size === 0) this.#cancelTimer();
+      return;
+    }
+    const { call } = entry;
+    if (call === undefined || this.#inFlight.get(entry.taskId) !== entry) return;
+    call.wanted -= 1;
+    // Nobody waits for any id of this call: cancel it. Its ids leave the in-flight map now, so that a
+    // later asker starts a fresh call instead of joining the cancelled one.
+    if (call.wanted === 0) call.controller.abort(deadlineError());
   }
 
   #schedule(): void {
@@ -71,36 +128,47 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     else if (this.#waiting.size > 0 && this.#timer === undefined) this.#timer = setTimeout(() => this.#dispatch(), this.#options.windowMs);
   }
 
-  /** Sends waiting ids, 50 to a call, while a call slot is free. */
-  #dispatch(): void {
+  #cancelTimer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Sends waiting ids, 50 to a call, while a call slot is free. */
+  #dispatch(): void {
+    this.#cancelTimer();
     while (this.#waiting.size > 0 && this.#callsInFlight < this.#options.maxInFlight) {
       // The oldest 50, without copying the whole line (it can be long while every slot is busy).
-      const batch: Array<[string, Waiting]> = [];
-      for (const entry of this.#waiting) {
+      const batch: Entry[] = [];
+      for (const entry of this.#waiting.values()) {
         batch.push(entry);
         if (batch.length === MAX_TASK_IDS_PER_BATCH) break;
       }
-      for (const [taskId, waiting] of batch) {
-        this.#waiting.delete(taskId);
-        this.#inFlight.set(taskId, waiting);
+      const call: Call = { wanted: batch.length, controller: new AbortController() };
+      for (const entry of batch) {
+        this.#waiting.delete(entry.taskId);
+        this.#inFlight.set(entry.taskId, entry);
+        entry.call = call;
       }
-      void this.#send(batch);
+      void this.#send(batch, call);
     }
   }
 
-  async #send(batch: Array<[string, Waiting]>): Promise<void> {
+  async #send(batch: Entry[], call: Call): Promise<void> {
     this.#callsInFlight += 1;
-    const taskIds = batch.map(([taskId]) => taskId);
+    const taskIds = batch.map((entry) => entry.taskId);
+    const forget = () => {
+      for (const entry of batch) if (this.#inFlight.get(entry.taskId) === entry) this.#inFlight.delete(entry.taskId);
+    };
+    call.controller.signal.addEventListener("abort", forget, { once: true });
     try {
-      const results = matchByTaskId(taskIds, await this.#client.batchGetUserAccessTasks(taskIds));
-      batch.forEach(([, waiting], index) => waiting.resolve(results[index]));
+      const results = matchByTaskId(taskIds, await this.#client.batchGetUserAccessTasks(taskIds, { signal: call.controller.signal }));
+      batch.forEach((entry, index) => entry.resolve(results[index]));
     } catch (error) {
       const failure = asError(error);
-      for (const [, waiting] of batch) waiting.reject(failure);
+      for (const entry of batch) entry.reject(failure);
     } finally {
-      for (const taskId of taskIds) this.#inFlight.delete(taskId);
+      forget();
+      call.controller.signal.removeEventListener("abort", forget);
       this.#callsInFlight -= 1;
       // Ids that gathered while every slot was busy go out now: they have waited long enough.
       if (this.#waiting.size > 0) this.#dispatch();
@@ -108,7 +176,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 }
 
-function deferred(): Waiting {
+function newEntry(taskId: string): Entry {
   let resolve!: (result: Result) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<Result>((res, rej) => {
@@ -117,7 +185,7 @@ function deferred(): Waiting {
   });
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
-  return { promise, resolve, reject };
+  return { taskId, askers: 0, promise, resolve, reject };
 }
 
 function asError(error: unknown): Error {

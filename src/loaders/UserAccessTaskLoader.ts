@@ -42,6 +42,7 @@ export class UserAccessTaskLoader {
    * not remembered: the id is dropped from the cache, so a later load in the operation asks again.
    */
   load(taskId: string): Promise<UserAccessResultItem> {
+    if (typeof taskId !== "string") return Promise.reject(invalidTaskIdError(""));
     const normalized = taskId.toLowerCase();
     if (!isTaskId(normalized)) return Promise.reject(invalidTaskIdError(taskId));
     return this.#loader.load(normalized).catch((error: unknown) => {

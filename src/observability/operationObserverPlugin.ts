@@ -1,12 +1,15 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
+import { OPERATION_NAME } from "./operationName.js";
 import type { GraphQLContext } from "../server/context.js";
 import type { Metrics } from "./Metrics.js";
+import { refusalReasonOf } from "./refusalReasons.js";
 
 /**
  * One log line and one metric sample per GraphQL operation: its name, duration, outcome and the
  * distinct `extensions.code`s of its errors. Never the query text, variables or data, which may hold
- * personal data.
+ * personal data. An operation refused with an HTTP error (parse, validation, limits) is also counted
+ * as a refusal; its line here is the only line logged for the request.
  */
 export function operationObserverPlugin(logger: Logger, metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -14,22 +17,24 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
       const started = performance.now();
       return {
         async willSendResponse({ response, operationName, contextValue }) {
-          contextValue.dispose();
           const result = response.body.kind === "single" ? response.body.singleResult : undefined;
           const errors = result?.errors ?? [];
           const outcome = errors.length === 0 ? "ok" : result?.data ? "partial" : "error";
           const errorCodes = [...new Set(errors.map((error) => String(error.extensions?.["code"] ?? "UNKNOWN")))];
           const taskIds = contextValue.userAccessTasks.idsRequested;
+          const httpStatus = response.http.status ?? 200;
           metrics.operationAnswered(operationName ?? undefined, outcome, taskIds);
+          if (httpStatus >= 400) metrics.requestRefused(refusalReasonOf(httpStatus, errorCodes[0]));
+          contextValue.log.written = true;
           logger.info(
             {
               requestId: contextValue.requestId,
-              operationName: operationName ?? null,
+              operationName: loggableOperationName(operationName),
               durationMs: Math.round((performance.now() - started) * 10) / 10,
               outcome,
               errorCodes,
               taskIds,
-              httpStatus: response.http.status ?? 200,
+              httpStatus,
             },
             "operation",
           );
@@ -37,4 +42,10 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
       };
     },
   };
+}
+
+/** Operation names are client text: logged only when they are a GraphQL name of sane length. */
+function loggableOperationName(name: string | null | undefined): string | null {
+  if (name === null || name === undefined) return null;
+  return OPERATION_NAME.test(name) ? name : "(invalid)";
 }

@@ -2,21 +2,30 @@ import { GraphQLError } from "graphql";
 import type { MutationResolvers } from "../__generated__/resolvers-types.js";
 import { EMAIL_PATTERN, MAX_EMAIL_LENGTH } from "../appfabric/constants.js";
 import { ErrorCode } from "../errors/ErrorCode.js";
-import { toGraphQLError } from "../errors/toGraphQLError.js";
+import { toStartError } from "../errors/startErrors.js";
+
+/**
+ * Characters no email address has, that a paste or a hostile caller can hide in one: controls (C0,
+ * C1, DEL), invisible format characters (zero-width spaces and joiners, bidi overrides, the BOM, soft
+ * hyphen) and line or paragraph separators. AppFabric would take them as part of the address.
+ */
+const HIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 /** Starting tasks: the email is checked for form here, before any call, and never echoed or logged. */
 export const Mutation: MutationResolvers = {
   startUserAccessTasks: async (_root, { email }, { startUserAccessTasks }) => {
     const trimmed = email.trim();
-    if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed)) {
-      throw new GraphQLError(`Expected an email address such as name@example.com (at most ${MAX_EMAIL_LENGTH} characters). Nothing was started.`, {
-        extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false },
-      });
+    if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed) || HIDDEN_CHARACTERS.test(trimmed)) {
+      throw new GraphQLError(
+        `Expected an email address such as name@example.com (at most ${MAX_EMAIL_LENGTH} characters, ` +
+          "no spaces, control or invisible characters). Nothing was started.",
+        { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false } },
+      );
     }
     try {
       return await startUserAccessTasks(trimmed);
     } catch (error) {
-      throw toGraphQLError(error);
+      throw toStartError(error);
     }
   },
 };

@@ -6,6 +6,7 @@ import { setTaskCacheHint } from "./cacheHints.js";
  * code. Entity references from other subgraphs go through the same loader as the root fields.
  */
 export const UserAccessTask: UserAccessTaskResolvers = {
+  // `_entities` has checked that taskId is a string (guardEntityRepresentations).
   __resolveReference: ({ taskId }, { userAccessTasks }) => userAccessTasks.load(taskId),
   // Results are matched by taskId, so an item reaching here always has one.
   taskId: (item) => item.taskId ?? "",

@@ -3,6 +3,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { assertResolversPresent } from "@graphql-tools/schema";
 import { parse, type DocumentNode, type GraphQLSchema } from "graphql";
 import { resolvers } from "../resolvers/index.js";
+import { guardEntityRepresentations } from "./guardEntityRepresentations.js";
 
 /** The schema files, listed rather than scanned, in the order they are read. */
 const SCHEMA_FILES = ["user-access.graphql"] as const;
@@ -21,5 +22,6 @@ export function loadTypeDefs(): DocumentNode {
 export function buildSchema(): GraphQLSchema {
   const schema = buildSubgraphSchema([{ typeDefs: loadTypeDefs(), resolvers }]);
   assertResolversPresent(schema, { requireResolversForArgs: "error" });
+  guardEntityRepresentations(schema);
   return schema;
 }

@@ -12,8 +12,15 @@ export interface GraphQLContext {
   requestId: string;
   /** This operation's loader: its cache is never shared with another operation. */
   userAccessTasks: UserAccessTaskLoader;
-  /** Starts tasks (the mutation), bounded by the operation's deadline. */
+  /**
+   * Starts tasks (the mutation), bounded by the operation's deadline. At most once per operation: a
+   * second start in the same operation is refused without a call.
+   */
   startUserAccessTasks(email: string): Promise<UserAccessTaskItem[]>;
-  /** Ends the operation's deadline timer once the response is sent. */
-  dispose(): void;
+  /**
+   * Whether the operation observer has logged this operation, so that the HTTP layer does not log the
+   * same request again as a refusal. An object, not a flag: Apollo hands plugins a shallow copy of the
+   * context, and all copies must see the same answer.
+   */
+  log: { written: boolean };
 }

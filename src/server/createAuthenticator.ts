@@ -1,24 +1,39 @@
 import { createPublicKey, timingSafeEqual, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
+import { createJwksKeySource, JwksUnavailableError, type JwksKeySourceOptions } from "./createJwksKeySource.js";
 
 /** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the key mint tokens. */
 const ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
-/** What a request's headers prove; the reason is safe to send back (it never quotes the token). */
-export type AuthResult = { ok: true } | { ok: false; reason: string };
+/**
+ * How far the identity provider's clock and ours may disagree: applied to `exp`, `nbf` and `iat`.
+ * Small against token lifetimes (minutes to hours), large enough for ordinary clock drift.
+ */
+export const JWT_CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * What a request's headers prove. A refusal's `message` is safe to send back (it never quotes the
+ * token); `reason` is a fixed word for logs and metrics; `status` is 401, or 503 when the identity
+ * provider cannot be reached and nothing can be checked.
+ */
+export type AuthResult = { ok: true } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
+
+export type AuthRefusal = "router_secret" | "jwt_missing" | "jwt_invalid" | "jwks_unavailable";
 
 export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<AuthResult>;
+
+export interface AuthenticatorOptions extends Pick<JwksKeySourceOptions, "onFetchFailed" | "now"> {}
 
 /**
  * Incoming authentication, as Apollo's subgraph template does it: a secret shared with the router in
  * `router-authorization`, and/or a JWT in `Authorization: Bearer`, verified against a JWKS URL or a
- * public key, with issuer and audience checked. Both configured: both required. Neither: open.
+ * public key, with issuer, audience and expiry required. Both configured: both required. Neither: open.
  */
-export function createAuthenticator(auth: Config["auth"]): Authenticator | undefined {
+export function createAuthenticator(auth: Config["auth"], options: AuthenticatorOptions = {}): Authenticator | undefined {
   const checks: Authenticator[] = [];
   if (auth.routerSecret !== undefined) checks.push(routerSecretCheck(auth.routerSecret));
-  if (auth.jwt !== undefined) checks.push(jwtCheck(auth.jwt));
+  if (auth.jwt !== undefined) checks.push(jwtCheck(auth.jwt, options));
   if (checks.length === 0) return undefined;
   return async (headers) => {
     for (const check of checks) {
@@ -34,30 +49,58 @@ function routerSecretCheck(secret: string): Authenticator {
   return async (headers) => {
     const given = Buffer.from(single(headers["router-authorization"]) ?? "");
     const ok = given.length === expected.length && timingSafeEqual(given, expected);
-    return ok ? { ok: true } : { ok: false, reason: "The router-authorization header is missing or wrong." };
+    return ok ? { ok: true } : { ok: false, status: 401, reason: "router_secret", message: "The router-authorization header is missing or wrong." };
   };
 }
 
-function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>): Authenticator {
-  const key: JWTVerifyGetKey | KeyObject = "jwksUrl" in jwt.key ? createRemoteJWKSet(jwt.key.jwksUrl) : createPublicKey(jwt.key.publicKeyPem);
+function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>, options: AuthenticatorOptions): Authenticator {
+  const key: JWTVerifyGetKey | KeyObject =
+    "jwksUrl" in jwt.key ? createJwksKeySource(jwt.key.jwksUrl, options) : createPublicKey(jwt.key.publicKeyPem);
+  const now = options.now ?? Date.now;
+  const verifyOptions = {
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    algorithms: ALGORITHMS,
+    requiredClaims: ["exp"],
+    clockTolerance: JWT_CLOCK_TOLERANCE_SECONDS,
+  };
   return async (headers) => {
-    const token = /^Bearer (\S+)$/i.exec(single(headers["authorization"]) ?? "")?.[1];
-    if (token === undefined) return { ok: false, reason: "Send a JWT as Authorization: Bearer <token>." };
+    const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(single(headers["authorization"]) ?? "")?.[1];
+    if (token === undefined) return { ok: false, status: 401, reason: "jwt_missing", message: "Send a JWT as Authorization: Bearer <token>." };
     try {
+      const currentDate = new Date(now());
       // jwtVerify's overloads differ by key type; both forms are valid keys here.
-      if (typeof key === "function") await jwtVerify(token, key, { issuer: jwt.issuer, audience: jwt.audience, algorithms: ALGORITHMS });
-      else await jwtVerify(token, key, { issuer: jwt.issuer, audience: jwt.audience, algorithms: ALGORITHMS });
+      const { payload } =
+        typeof key === "function" ? await jwtVerify(token, key, { ...verifyOptions, currentDate }) : await jwtVerify(token, key, { ...verifyOptions, currentDate });
+      // jose checks `iat` only against a maximum age; a token issued in the future is as wrong as an expired one.
+      if (typeof payload.iat === "number" && payload.iat > currentDate.getTime() / 1000 + JWT_CLOCK_TOLERANCE_SECONDS) {
+        return refused("its iat claim is in the future");
+      }
       return { ok: true };
     } catch (error) {
-      return { ok: false, reason: `The bearer token was refused: ${describe(error)}.` };
+      if (error instanceof JwksUnavailableError) {
+        return {
+          ok: false,
+          status: 503,
+          reason: "jwks_unavailable",
+          message: "The identity provider's keys cannot be fetched now, so the bearer token cannot be checked. Try again shortly.",
+        };
+      }
+      return refused(describe(error));
     }
   };
+}
+
+function refused(why: string): AuthResult {
+  return { ok: false, status: 401, reason: "jwt_invalid", message: `The bearer token was refused: ${why}.` };
 }
 
 /** jose's error, in words that name the failed check and nothing of the token. */
 function describe(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return "it has expired";
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `its ${error.claim} claim does not match`;
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return error.reason === "missing" ? `it has no ${error.claim} claim` : `its ${error.claim} claim does not match`;
+  }
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "its signature does not verify";
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return "its algorithm is not allowed";
   if (error instanceof joseErrors.JWKSNoMatchingKey) return "no key of the key set matches it";

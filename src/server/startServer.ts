@@ -1,18 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import fastifyCors from "@fastify/cors";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
-import Fastify, { LogController, type FastifyError } from "fastify";
+import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { ErrorCode } from "../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
+import { unexpectedErrorLogPlugin } from "../observability/unexpectedErrorLogPlugin.js";
 import type { TaskStarter } from "./context.js";
-import { createApolloServer, createContext } from "./createApolloServer.js";
+import { createApolloServer } from "./createApolloServer.js";
 import { createAuthenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
+import { graphqlRoute } from "./http/graphqlRoute.js";
+import { opsRoutes } from "./http/opsRoutes.js";
+import { installRefusals } from "./http/refusals.js";
 
 export interface StartServerOptions {
   config: Pick<Config, "port" | "host" | "production" | "introspection" | "limits" | "corsOrigins" | "auth">;
@@ -25,12 +28,17 @@ export interface StartServerOptions {
   readiness: () => Promise<ReadinessReport>;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
+  /** The clock of JWT checks; injected by tests. */
+  now?: () => number;
 }
 
 export interface RunningServer {
   /** The GraphQL endpoint (also Sandbox, where enabled). */
   url: URL;
-  /** Stops taking requests, lets in-flight ones finish, then resolves. */
+  /**
+   * Stops taking requests and lets in-flight ones finish; after `limits.shutdownGraceMs`, closes every
+   * connection still open (a stalled upload, a slow client), then resolves.
+   */
   stop(): Promise<void>;
 }
 
@@ -42,44 +50,52 @@ function requestIdOf(request: IncomingMessage): string {
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** A GraphQL-shaped error body, so that clients parse every refusal the same way. */
-function errorBody(message: string, code: ErrorCode) {
-  return { errors: [{ message, extensions: { code } }] };
-}
+/** How often Node checks connections for the header and request timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * The HTTP server: Fastify (the fastest of the integrations measured, see `npm run bench:http`)
  * serving GraphQL at `/`, plus `/health`, `/ready` and `/metrics`. In front of GraphQL: CORS from an
- * explicit allow-list, a body size limit, and authentication when configured.
+ * explicit allow-list, body size and arrival-time limits, a bound on connections, and authentication
+ * when configured (in the GraphQL context, see `graphqlRoute`).
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { logger, metrics, config } = options;
+  const { limits } = config;
   // Fastify's own per-request lines are off: the operation observer writes one line per operation.
+  const fastifyLogger: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger,
+    loggerInstance: fastifyLogger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
-    bodyLimit: config.limits.maxRequestBytes,
+    bodyLimit: limits.maxRequestBytes,
+    // A request's headers and body must arrive within this; a stalled upload is answered 408 and closed.
+    requestTimeout: limits.requestTimeoutMs,
+    http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
   });
+  app.server.maxConnections = limits.maxConnections;
+
+  const authenticate = createAuthenticator(config.auth, {
+    now: options.now,
+    onFetchFailed: (reason) => {
+      metrics.jwksFetchFailed(reason);
+      logger.warn({ reason }, "The JWKS could not be fetched; JWTs are checked against the last key set fetched, if any, and no fetch is retried for a while");
+    },
+  });
+  if (authenticate === undefined && config.production) {
+    logger.warn("Production without authentication: set ROUTER_SECRET and/or AUTH_JWKS_URL (or AUTH_JWT_PUBLIC_KEY) unless a gateway in front authenticates every request.");
+  }
+
   const apollo = createApolloServer({
     production: config.production,
     introspection: config.introspection,
-    maxTaskIdsPerOperation: config.limits.maxTaskIdsPerOperation,
+    maxTaskIdsPerOperation: limits.maxTaskIdsPerOperation,
     exampleTaskIds: options.exampleTaskIds,
-    logError: (message, error) => logger.error({ err: error }, message),
-    plugins: [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics)],
+    plugins: [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger)],
   });
   await apollo.start();
 
-  // Fastify's own refusals (bad JSON, wrong content type, too large) in GraphQL's error shape.
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) {
-      logger.error({ err: error }, "Unexpected error in the HTTP layer");
-      return reply.code(500).send(errorBody("Unexpected error.", ErrorCode.INTERNAL_SERVER_ERROR));
-    }
-    return reply.code(status).send(errorBody(httpErrorMessage(error, config.limits.maxRequestBytes), ErrorCode.BAD_REQUEST));
-  });
+  installRefusals(app, { logger, metrics, maxRequestBytes: limits.maxRequestBytes });
   let closing = false;
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -88,31 +104,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (closing) reply.header("connection", "close");
   });
   await app.register(fastifyCors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, maxAge: 600 });
-
-  app.get("/health", async () => ({ status: "ok" }));
-  app.get("/ready", async (_request, reply) => {
-    const report = await options.readiness();
-    return reply.code(report.ready ? 200 : 503).send(report);
-  });
-  app.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-
-  await app.register(async (graphql) => {
-    const authenticate = createAuthenticator(config.auth);
-    if (authenticate !== undefined) {
-      graphql.addHook("onRequest", async (request, reply) => {
-        // Sandbox's page itself (a browser GET of HTML) carries no credentials; queries always do.
-        const landingPage = request.method === "GET" && !request.url.includes("query=") && String(request.headers.accept).includes("text/html");
-        if (landingPage || request.method === "OPTIONS") return;
-        const result = await authenticate(request.headers);
-        if (!result.ok) return reply.code(401).send(errorBody(result.reason, ErrorCode.UNAUTHENTICATED));
-      });
-    }
-    await graphql.register(fastifyApollo(apollo), {
-      path: "/",
-      context: async (request) =>
-        createContext({ source: options.source, starter: options.starter, requestId: request.id, deadlineMs: config.limits.operationTimeoutMs }),
-    });
-  });
+  opsRoutes(app, { metrics, readiness: options.readiness });
+  await app.register((graphql) =>
+    graphqlRoute(graphql, {
+      apollo,
+      authenticate,
+      source: options.source,
+      starter: options.starter,
+      operationTimeoutMs: limits.operationTimeoutMs,
+      logger,
+    }),
+  );
 
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as { port: number };
@@ -121,22 +123,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     url: new URL(`http://${shownHost}:${port}/`),
     stop: async () => {
       closing = true;
-      await app.close();
+      const closed = app.close();
+      const grace = setTimeout(() => {
+        logger.warn({ graceMs: limits.shutdownGraceMs }, "Shutdown grace period over: closing the connections still open");
+        app.server.closeAllConnections();
+      }, limits.shutdownGraceMs);
+      try {
+        await closed;
+      } finally {
+        clearTimeout(grace);
+      }
     },
   };
-}
-
-function httpErrorMessage(error: FastifyError, maxRequestBytes: number): string {
-  switch (error.code) {
-    case "FST_ERR_CTP_INVALID_JSON_BODY":
-      return "The request body is not valid JSON.";
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return "The request body is empty; send {\"query\": \"…\"} as JSON.";
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return `The request body is larger than the ${maxRequestBytes} bytes allowed.`;
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return "Send GraphQL requests with content-type: application/json.";
-    default:
-      return error.message;
-  }
 }

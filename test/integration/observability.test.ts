@@ -27,7 +27,11 @@ describe("operating the service", () => {
   const metrics = async () => (await fetch(new URL("/metrics", harness.service.url))).text();
 
   beforeAll(async () => {
-    harness = await startHarness({ logger: logs.logger, emulator: { tasks: [...DEMO_TASKS, ...syntheticTasks(150)] } });
+    harness = await startHarness({
+      logger: logs.logger,
+      emulator: { tasks: [...DEMO_TASKS, ...syntheticTasks(150)] },
+      config: { metricsOperationNames: ["Hundred", "Throttled", "Malformed"] },
+    });
   });
   afterAll(() => harness.close());
   beforeEach(() => harness.emulator.reset());

@@ -37,14 +37,17 @@ describe("limits on what one request may ask", () => {
     expect(response.status).toBe(400);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0]?.extensions?.["code"]).toBe("BAD_USER_INPUT");
-    expect(response.errors?.[0]?.message).toContain("121 distinct task ids; at most 120");
+    expect(response.errors?.[0]?.message).toContain("lists 121 task ids (duplicates included); at most 120");
     expect(harness.emulator.calls).toEqual([]);
   });
 
-  it("counts distinct ids, so duplicates and upper-case spellings do not count twice", async () => {
-    const list = ids(120);
+  it("counts ids as listed: duplicates and other spellings each cost an answer, so each counts", async () => {
+    const list = ids(61);
     const response = await harness.query(TASKS, { ids: [...list, ...list.map((id) => id.toUpperCase())] });
-    expect(response.errors).toBeUndefined();
+    expect(response.status).toBe(400);
+    expect(response.errors?.[0]?.message).toContain("lists 122 task ids");
+    expect(harness.emulator.calls).toEqual([]);
+    expect((await harness.query(TASKS, { ids: [...list, ...list.slice(0, 59)] })).errors).toBeUndefined();
   });
 
   it("counts entity references too", async () => {

@@ -89,7 +89,8 @@ describe("the production build", () => {
     const response = await postGraphQL(entry.url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
     expect(response.data).toEqual({ userAccessTask: { app: "Slack" } });
     expect(await (await fetch(entry.url, { headers: { accept: "text/html" } })).text()).not.toContain("embeddable-sandbox");
-    expect(entry.output()).toMatch(/^\{"level":30/); // JSON log lines, not pretty ones
+    // JSON log lines, not pretty ones; the first warns that production runs without authentication.
+    expect(entry.output()).toMatch(/^\{"level":40,[^\n]*Production without authentication/);
   });
 });
 

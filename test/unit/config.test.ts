@@ -11,8 +11,16 @@ describe("loadConfig", () => {
       upstream: { kind: "emulator" },
       production: false,
       introspection: true,
-      appFabric: { timeoutMs: 5000, maxAttempts: 3, maxConcurrency: 8, coalesceMs: 2 },
-      limits: { operationTimeoutMs: 15000, maxTaskIdsPerOperation: 500, maxRequestBytes: 102400 },
+      appFabric: { timeoutMs: 5000, maxAttempts: 3, maxConcurrency: 8, coalesceMs: 2, maxQueuedIds: 5000 },
+      limits: {
+        operationTimeoutMs: 15000,
+        maxTaskIdsPerOperation: 500,
+        maxRequestBytes: 102400,
+        requestTimeoutMs: 10000,
+        maxConnections: 1024,
+        shutdownGraceMs: 10000,
+      },
+      metricsOperationNames: [],
       corsOrigins: [],
       auth: {},
       emulator: { latencyMs: 0, faults: [] },
@@ -33,6 +41,11 @@ describe("loadConfig", () => {
       OPERATION_TIMEOUT_MS: "9000",
       MAX_TASK_IDS_PER_OPERATION: "100",
       MAX_REQUEST_BYTES: "2048",
+      APPFABRIC_MAX_QUEUED_IDS: "1000",
+      REQUEST_TIMEOUT_MS: "3000",
+      MAX_CONNECTIONS: "64",
+      SHUTDOWN_GRACE_MS: "2500",
+      METRICS_OPERATION_NAMES: "TaskStatus, StartLookup",
       CORS_ORIGINS: "https://app.example.com, http://localhost:5173",
       ROUTER_SECRET: "a-router-secret-of-some-length",
       AUTH_JWKS_URL: "https://login.example.com/.well-known/jwks.json",
@@ -41,8 +54,16 @@ describe("loadConfig", () => {
       APPFABRIC_EMULATOR_LATENCY_MS: "20",
       APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"error","status":429,"retryAfter":"1"},"probability":0.1}]',
     });
-    expect(config.appFabric).toEqual({ timeoutMs: 2000, maxAttempts: 5, maxConcurrency: 4, coalesceMs: 0 });
-    expect(config.limits).toEqual({ operationTimeoutMs: 9000, maxTaskIdsPerOperation: 100, maxRequestBytes: 2048 });
+    expect(config.appFabric).toEqual({ timeoutMs: 2000, maxAttempts: 5, maxConcurrency: 4, coalesceMs: 0, maxQueuedIds: 1000 });
+    expect(config.limits).toEqual({
+      operationTimeoutMs: 9000,
+      maxTaskIdsPerOperation: 100,
+      maxRequestBytes: 2048,
+      requestTimeoutMs: 3000,
+      maxConnections: 64,
+      shutdownGraceMs: 2500,
+    });
+    expect(config.metricsOperationNames).toEqual(["TaskStatus", "StartLookup"]);
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
     expect(config.auth).toEqual({
       routerSecret: "a-router-secret-of-some-length",

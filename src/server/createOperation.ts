@@ -1,0 +1,52 @@
+import { deadlineError } from "../appfabric/errors.js";
+import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
+import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
+import type { GraphQLContext, TaskStarter } from "./context.js";
+import { oneStartPerOperationError } from "../errors/startErrors.js";
+
+export interface OperationOptions {
+  source: UserAccessTaskSource;
+  starter: TaskStarter;
+  requestId: string;
+  /** The operation's deadline. */
+  deadlineMs: number;
+}
+
+/** One GraphQL operation: its context, and the two ways it ends. */
+export interface Operation {
+  context: GraphQLContext;
+  /** The caller has gone (its connection closed before the answer): stop its AppFabric work now. */
+  abandon(): void;
+  /** The answer is out (or the caller has gone): clear the deadline timer. Safe to call twice. */
+  end(): void;
+}
+
+/**
+ * A fresh operation: its own loader, so no cache is shared between callers, and one signal that aborts
+ * when the deadline passes or the caller goes away, after which nothing more is sent to AppFabric for
+ * it. Whoever creates an operation owns its end: the HTTP layer calls `end` when the response closes,
+ * whether or not any plugin ran. The deadline is a timer that `end` clears, rather than
+ * `AbortSignal.timeout`, whose timer would outlive every operation by the whole timeout.
+ */
+export function createOperation({ source, starter, requestId, deadlineMs }: OperationOptions): Operation {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(deadlineError()), deadlineMs);
+  timer.unref();
+  let started = false;
+  const context: GraphQLContext = {
+    requestId,
+    userAccessTasks: new UserAccessTaskLoader(source, { deadline: controller.signal }),
+    startUserAccessTasks: (email) => {
+      // The validation plugin refuses a second start field before execution; this is the backstop.
+      if (started) return Promise.reject(oneStartPerOperationError());
+      started = true;
+      return starter.startUserAccessTasks(email, { signal: controller.signal });
+    },
+    log: { written: false },
+  };
+  return {
+    context,
+    abandon: () => controller.abort(deadlineError()),
+    end: () => clearTimeout(timer),
+  };
+}

@@ -1,0 +1,76 @@
+import fastifyApollo from "@as-integrations/fastify";
+import type { ApolloServer } from "@apollo/server";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { GraphQLError } from "graphql";
+import Negotiator from "negotiator";
+import type { Logger } from "pino";
+import { ErrorCode } from "../../errors/ErrorCode.js";
+import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
+import type { GraphQLContext, TaskStarter } from "../context.js";
+import type { Authenticator } from "../createAuthenticator.js";
+import { createOperation } from "../createOperation.js";
+
+export interface GraphQLRouteOptions {
+  apollo: ApolloServer<GraphQLContext>;
+  /** Undefined: authentication is off. */
+  authenticate: Authenticator | undefined;
+  source: UserAccessTaskSource;
+  starter: TaskStarter;
+  operationTimeoutMs: number;
+  logger: Logger;
+}
+
+/** What a GraphQL answer can be sent as; Apollo checks the same list, but only after running the operation. */
+const RESPONSE_TYPES = ["application/json", "application/graphql-response+json"];
+
+/**
+ * GraphQL at `/`. Every request that Apollo is about to execute first passes the `context` function,
+ * so that is where it is authenticated, as in Apollo's subgraph template: whatever the method,
+ * encoding or persisted-query form, no operation runs without it. Apollo serves Sandbox's page (a GET
+ * that prefers HTML, when the landing page is on) before calling `context`, and only that page.
+ *
+ * The context function also owns the operation's end: when the response closes, its deadline timer
+ * is cleared, and if the caller hung up before the answer, its AppFabric work is abandoned.
+ */
+export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
+  const { authenticate, logger } = options;
+  await app.register(fastifyApollo(options.apollo), {
+    path: "/",
+    context: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (authenticate !== undefined) {
+        const result = await authenticate(request.headers);
+        if (!result.ok) {
+          request.refusal = result.status === 503 ? "authentication_unavailable" : "unauthenticated";
+          logger.debug({ requestId: request.id, check: result.reason }, "authentication failed");
+          const code = result.status === 503 ? ErrorCode.AUTHENTICATION_UNAVAILABLE : ErrorCode.UNAUTHENTICATED;
+          throw new GraphQLError(result.message, { extensions: { code, retryable: result.status === 503, http: { status: result.status } } });
+        }
+      }
+      if (!acceptsGraphQLResponse(request.headers.accept)) {
+        request.refusal = "not_acceptable";
+        throw new GraphQLError(`Send an Accept header that allows ${RESPONSE_TYPES.join(" or ")}. Nothing was run.`, {
+          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 406 } },
+        });
+      }
+      const operation = createOperation({
+        source: options.source,
+        starter: options.starter,
+        requestId: request.id,
+        deadlineMs: options.operationTimeoutMs,
+      });
+      request.operation = operation;
+      const close = () => {
+        if (!reply.raw.writableFinished) operation.abandon();
+        operation.end();
+      };
+      if (reply.raw.closed) close();
+      else reply.raw.once("close", close);
+      return operation.context;
+    },
+  });
+}
+
+function acceptsGraphQLResponse(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === "") return true;
+  return new Negotiator({ headers: { accept } }).mediaType(RESPONSE_TYPES) !== undefined;
+}

@@ -1,0 +1,90 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import { ErrorCode } from "../../errors/ErrorCode.js";
+import type { Metrics } from "../../observability/Metrics.js";
+import { refusalReasonOf, type RefusalReason } from "../../observability/refusalReasons.js";
+import type { Operation } from "../createOperation.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Why this request was refused, when the code that refused it knows better than the status. */
+    refusal?: RefusalReason;
+    /** The GraphQL operation this request became, once its context was made. */
+    operation?: Operation;
+  }
+}
+
+/** A GraphQL-shaped error body, so that clients parse every refusal the same way. */
+export function errorBody(message: string, code: ErrorCode) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/**
+ * Every refused request is logged once, at `info` (a caller's mistake is not a fault of this service),
+ * with its request id, status and a fixed reason word, and counted by that reason. An operation that
+ * Apollo refused (parse, validation, limits) has its own line from the operation observer, which also
+ * counts it; the rest (authentication, body, content type, CSRF, 404, 406) are logged here.
+ * Fastify's own refusals are answered in GraphQL's error shape, and the 404 does not repeat the path.
+ */
+export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequestBytes }: { logger: Logger; metrics: Metrics; maxRequestBytes: number }) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      logger.error({ requestId: request.id, err: error }, "Unexpected error in the HTTP layer");
+      return reply.code(500).send(errorBody("Unexpected error.", ErrorCode.INTERNAL_SERVER_ERROR));
+    }
+    request.refusal = error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "invalid_json" : undefined;
+    return reply.code(status).send(errorBody(httpErrorMessage(error, maxRequestBytes), ErrorCode.BAD_REQUEST));
+  });
+
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send(errorBody("Nothing is served at this path. GraphQL is served at /, probes at /health and /ready.", ErrorCode.BAD_REQUEST)),
+  );
+
+  // Apollo answers some refusals itself (CSRF, a GET mutation); their reason is read off the answer.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && request.refusal === undefined && request.operation?.context.log.written !== true) {
+      request.refusal = reasonFromBody(reply.statusCode, payload);
+    }
+    return payload;
+  });
+
+  app.addHook("onResponse", async (request, reply) => logRefusal(request, reply, logger, metrics));
+}
+
+function logRefusal(request: FastifyRequest, reply: FastifyReply, logger: Logger, metrics: Metrics): void {
+  const status = reply.statusCode;
+  const isRefusal = (status >= 400 && status < 500) || request.refusal === "authentication_unavailable";
+  if (!isRefusal || request.operation?.context.log.written === true) return;
+  const reason = request.refusal ?? refusalReasonOf(status, undefined);
+  metrics.requestRefused(reason);
+  logger[status >= 500 ? "warn" : "info"]({ requestId: request.id, method: request.method, status, reason }, "request refused");
+}
+
+function reasonFromBody(status: number, payload: unknown): RefusalReason {
+  if (typeof payload !== "string" || payload.length > 10_000) return refusalReasonOf(status, undefined);
+  try {
+    const body = JSON.parse(payload) as { errors?: Array<{ message?: unknown; extensions?: { code?: unknown } }> };
+    const first = body.errors?.[0];
+    const code = typeof first?.extensions?.code === "string" ? first.extensions.code : undefined;
+    return refusalReasonOf(status, code, typeof first?.message === "string" ? first.message : undefined);
+  } catch {
+    return refusalReasonOf(status, undefined);
+  }
+}
+
+function httpErrorMessage(error: FastifyError, maxRequestBytes: number): string {
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return "The request body is not valid JSON.";
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return 'The request body is empty; send {"query": "…"} as JSON.';
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return `The request body is larger than the ${maxRequestBytes} bytes allowed.`;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "Send GraphQL requests with content-type: application/json.";
+    default:
+      // Fastify's other messages can quote the request (a bad URL component, say): none is forwarded.
+      return "The HTTP request is malformed.";
+  }
+}
