@@ -22,6 +22,8 @@ export interface ServiceOverrides {
   logger?: Logger;
   /** Human-readable log lines (a terminal on the emulator). */
   prettyLogs?: boolean;
+  /** The clock of JWT checks (tests). */
+  now?: () => number;
 }
 
 export interface RunningService {
@@ -79,6 +81,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       exampleTaskIds: demoTaskIds,
       logger,
       metrics,
+      now: overrides.now,
       readiness: createReadinessCheck({ endpoint, credentials, fetch: overrides.fetch }),
     });
     return {

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   config?: Partial<Config>;
   /** Instead of silence: a logger whose lines the test reads. */
   logger?: Logger;
+  /** The clock of JWT checks. */
+  now?: () => number;
 }
 
 /** 150 synthetic tasks: enough for three calls of 50 and some left unasked. */
@@ -53,7 +55,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
       appFabric: { ...config.appFabric, ...options.appFabric },
     },
-    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger },
+    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger, now: options.now },
   );
   return {
     emulator,
