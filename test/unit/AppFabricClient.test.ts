@@ -216,18 +216,32 @@ describe("AppFabricClient retries and limits", () => {
     expect(hang.requests).toHaveLength(1);
   });
 
-  it("sends nothing for a call whose deadline passed while it waited for a slot", async () => {
+  it("sends nothing for a call whose deadline passed while it waited for a slot, and answers it without waiting for the slot", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
     const recorder = recordingFetch(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await held;
       return json(200, {});
     });
     const appFabric = client(recorder.fetch, { maxConcurrency: 1 });
     const first = appFabric.batchGetUserAccessTasks([TASK_ID]);
-    const second = appFabric.batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(20) });
+    const deadline = new AbortController();
+    const second = appFabric.batchGetUserAccessTasks([TASK_ID], { signal: deadline.signal });
+    deadline.abort();
 
-    await expect(second).rejects.toMatchObject({ failure: "deadline" });
+    // The first call still holds the only slot: the second is answered anyway.
+    await expect(second).rejects.toMatchObject({ failure: "deadline", mayHaveReachedAppFabric: false });
+    release();
     await first;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(recorder.requests).toHaveLength(1);
+  });
+
+  it("refuses at once, with nothing sent, when too many calls already wait for a slot", async () => {
+    const recorder = recordingFetch(() => new Promise<Response>(() => undefined));
+    const appFabric = client(recorder.fetch, { maxConcurrency: 1, maxQueuedCalls: 2 });
+    for (let n = 0; n < 3; n++) void appFabric.batchGetUserAccessTasks([TASK_ID]).catch(() => undefined);
+    await expect(appFabric.batchGetUserAccessTasks([TASK_ID])).rejects.toMatchObject({ name: "OverloadedError" });
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(recorder.requests).toHaveLength(1);
   });
 });

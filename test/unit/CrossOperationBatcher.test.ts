@@ -115,3 +115,79 @@ describe("CrossOperationBatcher", () => {
     expect(appFabric.calls).toHaveLength(1);
   });
 });
+
+/** An AppFabric whose calls wait until the test releases them, keeping each call's signal. */
+class HeldAppFabric implements BatchGetter {
+  readonly calls: Array<{ taskIds: string[]; signal: AbortSignal | undefined; release: () => void }> = [];
+  async batchGetUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<UserAccessResultItem[]> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.calls.push({ taskIds: [...taskIds], signal: options.signal, release });
+    await released;
+    return taskIds.map((taskId) => ({ taskId, resultStatus: "COMPLETED" }));
+  }
+}
+
+const ids = (from: number, count: number) => Array.from({ length: count }, (_, n) => id(from + n));
+
+describe("CrossOperationBatcher and callers who have gone", () => {
+  it("takes an id out of the line when its only asker's deadline passes, and never sends it", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
+    const first = batcher.loadUserAccessTasks(ids(0, 50));
+    const deadline = new AbortController();
+    const second = batcher.loadUserAccessTasks(ids(50, 50), { signal: deadline.signal });
+    expect(batcher.pending).toMatchObject({ waiting: 50, calls: 1 });
+
+    deadline.abort();
+    expect((await second).every((answer) => answer instanceof Error && answer.message.includes("deadline"))).toBe(true);
+    expect(batcher.pending.waiting).toBe(0);
+    appFabric.calls[0]?.release();
+    await first;
+    await Promise.resolve();
+    expect(appFabric.calls).toHaveLength(1);
+  });
+
+  it("cancels a call under way once none of its ids is wanted, and a later asker starts afresh", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 8 });
+    const a = new AbortController();
+    const b = new AbortController();
+    void batcher.loadUserAccessTasks(ids(0, 50), { signal: a.signal });
+    void batcher.loadUserAccessTasks(ids(0, 10), { signal: b.signal });
+    const call = appFabric.calls[0];
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+    a.abort();
+    await tick();
+    expect(call?.signal?.aborted).toBe(false); // b still waits for ten of its ids
+    b.abort();
+    await tick();
+    expect(call?.signal?.aborted).toBe(true);
+    expect(batcher.pending).toMatchObject({ waiting: 0, inFlight: 0 });
+
+    const again = batcher.loadUserAccessTasks([id(3)]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(appFabric.calls).toHaveLength(2);
+    appFabric.calls[1]?.release();
+    expect(await again).toEqual([{ taskId: id(3), resultStatus: "COMPLETED" }]);
+  });
+
+  it("refuses ids past maxQueuedIds at once with a retryable OverloadedError, and keeps the rest", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });
+    void batcher.loadUserAccessTasks(ids(0, 50)); // in flight
+    const answers = batcher.loadUserAccessTasks(ids(50, 100));
+    const overloaded = (await Promise.race([answers, Promise.resolve(undefined)])) ?? [];
+    // Not settled yet (60 ids wait for the slot), so look at the line instead.
+    expect(overloaded).toEqual([]);
+    expect(batcher.pending.waiting).toBe(60);
+    appFabric.calls[0]?.release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    appFabric.calls[1]?.release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    appFabric.calls[2]?.release();
+    const settled = await answers;
+    expect(settled.filter((answer) => answer instanceof Error && answer.name === "OverloadedError")).toHaveLength(40);
+    expect(settled.filter((answer) => !(answer instanceof Error))).toHaveLength(60);
+  });
+});

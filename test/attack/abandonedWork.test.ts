@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { testConfig } from "../support/testConfig.js";
+import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
+
+const TASKS = "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }";
+const ids = (from: number, count: number) => Array.from({ length: count }, (_, n) => syntheticTaskId(from + n));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits (bounded) until `condition` holds. */
+async function until(condition: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > limitMs) throw new Error(`Timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Class 3: work never outlives the callers who asked for it. After every caller has its answer (or
+ * has hung up), no AppFabric call starts; queues are bounded and refuse at once past the bound.
+ */
+describe("abandoned work stops", () => {
+  let harness: AttackHarness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+  const settled = (h: AttackHarness) => h.emulator.calls.every((call) => call.status !== 0);
+
+  /** Asserts that AppFabric sees no new call for a while after everything in flight has ended. */
+  async function expectNoMoreCalls(h: AttackHarness, quietMs: number): Promise<number> {
+    await until(() => settled(h), "every AppFabric call has ended");
+    const count = h.emulator.calls.length;
+    await sleep(quietMs);
+    expect(h.emulator.calls.length).toBe(count);
+    return count;
+  }
+
+  it("cancels the AppFabric calls of a client that hangs up, and sends none of its queued ids", async () => {
+    harness = await startAttackHarness({
+      emulator: { latencyMs: 400 },
+      appFabric: { ...testConfig().appFabric, maxConcurrency: 2 },
+    });
+    const h = harness;
+    const client = new AbortController();
+    const request = h.send("/", { ...postInit({ query: TASKS, variables: { ids: ids(0, 500) } }, await h.credentials()), signal: client.signal });
+    await until(() => h.emulator.calls.length > 0, "the first call reaches AppFabric");
+    client.abort();
+    await expect(request).rejects.toThrow();
+
+    const calls = await expectNoMoreCalls(h, 1_000);
+    expect(calls).toBeLessThanOrEqual(2); // only what was already in flight: 2 of the 10 calls
+    expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true); // …and those were cancelled
+  });
+
+  it("answers every caller at its deadline and starts nothing after, under a flood of 500-id operations", async () => {
+    harness = await startAttackHarness({
+      emulator: { latencyMs: 1_000 },
+      config: { limits: { ...testConfig().limits, operationTimeoutMs: 300 } },
+    });
+    const h = harness;
+    const headers = await h.credentials();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async (_, n) => JSON.parse((await h.send("/", postInit({ query: TASKS, variables: { ids: ids(n * 500, 500) } }, headers))).text) as {
+        errors: Array<{ extensions: { code: string; retryable: boolean } }>;
+      }),
+    );
+    for (const answer of answers) {
+      expect(answer.errors).toHaveLength(500);
+      expect(new Set(answer.errors.map((error) => `${error.extensions.code}/${error.extensions.retryable}`))).toEqual(new Set(["UPSTREAM_UNAVAILABLE/false"]));
+    }
+    const calls = await expectNoMoreCalls(h, 1_500);
+    expect(calls).toBeLessThanOrEqual(8); // what APPFABRIC_MAX_CONCURRENCY let out before the deadline
+  });
+
+  it("refuses ids past APPFABRIC_MAX_QUEUED_IDS at once with a retryable OVERLOADED, and keeps the rest", async () => {
+    harness = await startAttackHarness({
+      emulator: { latencyMs: 300 },
+      appFabric: { ...testConfig().appFabric, maxConcurrency: 1, maxQueuedIds: 100 },
+    });
+    const h = harness;
+    const answer = JSON.parse((await h.send("/", postInit({ query: TASKS, variables: { ids: ids(0, 500) } }, await h.credentials()))).text) as {
+      errors: Array<{ extensions: { code: string; retryable: boolean } }>;
+    };
+    const overloaded = answer.errors.filter((error) => error.extensions.code === "OVERLOADED");
+    expect(overloaded).toHaveLength(350); // 50 in flight + 100 waiting were taken
+    expect(overloaded.every((error) => error.extensions.retryable)).toBe(true);
+    expect(await expectNoMoreCalls(h, 500)).toBe(3);
+  });
+});
