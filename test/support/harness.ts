@@ -36,6 +36,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** The clock of JWT checks. */
   now?: () => number;
+  /** Where the service sends AppFabric calls instead of the emulator (e.g. a port nobody listens on). */
+  endpoint?: URL;
 }
 
 /** 150 synthetic tasks: enough for three calls of 50 and some left unasked. */
@@ -52,7 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     {
       ...config,
       ...options.config,
-      upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
+      upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: options.endpoint ?? emulator.url },
       appFabric: { ...config.appFabric, ...options.appFabric },
     },
     { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger, now: options.now },
