@@ -15,7 +15,7 @@ import { createAuthenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
-import { installRefusals } from "./http/refusals.js";
+import { clientErrorHandler, installRefusals } from "./http/refusals.js";
 
 export interface StartServerOptions {
   config: Pick<Config, "port" | "host" | "production" | "introspection" | "limits" | "corsOrigins" | "auth">;
@@ -72,6 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // A request's headers and body must arrive within this; a stalled upload is answered 408 and closed.
     requestTimeout: limits.requestTimeoutMs,
     http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    clientErrorHandler: clientErrorHandler({ logger, metrics }),
   });
   app.server.maxConnections = limits.maxConnections;
 

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
@@ -50,6 +52,30 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
   });
 
   app.addHook("onResponse", async (request, reply) => logRefusal(request, reply, logger, metrics));
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before there is a request (a request
+ * that did not arrive within REQUEST_TIMEOUT_MS, malformed HTTP) is answered in GraphQL's error shape,
+ * logged and counted like every other refusal, and the connection closed.
+ */
+export function clientErrorHandler({ logger, metrics }: { logger: Logger; metrics: Metrics }) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === "ECONNRESET" || socket.destroyed) return;
+    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const reason: RefusalReason = timedOut ? "request_timeout" : "bad_request";
+    metrics.requestRefused(reason);
+    logger.info({ requestId: randomUUID(), status: timedOut ? 408 : 400, reason }, "request refused");
+    const body = JSON.stringify(
+      errorBody(timedOut ? "The request did not arrive in time; the connection is closed." : "The HTTP request is malformed.", ErrorCode.BAD_REQUEST),
+    );
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }
 
 function logRefusal(request: FastifyRequest, reply: FastifyReply, logger: Logger, metrics: Metrics): void {

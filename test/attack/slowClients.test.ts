@@ -1,0 +1,79 @@
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { spawnEntry, withTsx, type SpawnedEntry } from "../support/spawnEntry.js";
+import { testConfig } from "../support/testConfig.js";
+import { startAttackHarness, type AttackHarness } from "./attackHarness.js";
+
+/** Opens a connection and sends the start of a POST whose body never finishes. */
+async function stalledUpload(url: URL, headers: Record<string, string> = {}): Promise<{ socket: Socket; received: () => string; closed: Promise<unknown> }> {
+  const socket = connect(Number(url.port), url.hostname);
+  await once(socket, "connect");
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+  socket.on("error", () => undefined);
+  const closed = once(socket, "close");
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.write(`POST / HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${extra}\r\n{"query":`);
+  return { socket, received: () => received, closed };
+}
+
+/**
+ * Class 6: a request must arrive within REQUEST_TIMEOUT_MS, connections are bounded by
+ * MAX_CONNECTIONS, and SIGTERM ends within SHUTDOWN_GRACE_MS whatever the clients do.
+ */
+describe("slow and stalled clients", () => {
+  let harness: AttackHarness | undefined;
+  let entry: SpawnedEntry | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+    entry?.child.kill("SIGKILL");
+    entry = undefined;
+  });
+
+  it("answers a stalled upload 408 and closes it once REQUEST_TIMEOUT_MS has passed, logged as a refusal", async () => {
+    harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, requestTimeoutMs: 300 } } });
+    const stalled = await stalledUpload(harness.service.url, await harness.credentials());
+    await stalled.closed;
+    expect(stalled.received()).toMatch(/^HTTP\/1\.1 408/);
+    expect(stalled.received()).toContain('"code":"BAD_REQUEST"');
+    expect(harness.emulator.calls).toEqual([]);
+    expect(harness.logs.lines()).toContainEqual(expect.objectContaining({ level: 30, msg: "request refused", status: 408, reason: "request_timeout" }));
+  });
+
+  it("closes a connection that never finishes its headers", async () => {
+    harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, requestTimeoutMs: 300 } } });
+    const socket = connect(Number(harness.service.url.port), harness.service.url.hostname);
+    socket.on("error", () => undefined);
+    let received = "";
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    await once(socket, "connect");
+    socket.write("POST / HTTP/1.1\r\nhost: x\r\nx-slow: ");
+    await once(socket, "close");
+    expect(received).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it("holds at most MAX_CONNECTIONS connections: the next is closed at once, and the service still answers after", async () => {
+    harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, maxConnections: 5, requestTimeoutMs: 2_000 } } });
+    const held = await Promise.all(Array.from({ length: 5 }, () => stalledUpload(harness?.service.url ?? new URL("http://x"))));
+    const extra = connect(Number(harness.service.url.port), harness.service.url.hostname);
+    extra.on("error", () => undefined);
+    extra.resume();
+    await once(extra, "close");
+    for (const { socket } of held) socket.destroy();
+    await Promise.all(held.map(({ closed }) => closed));
+    const health = await harness.send("/health");
+    expect(health.status).toBe(200);
+  });
+
+  it("on SIGTERM, exits 0 within the grace period even with a stalled upload open", async () => {
+    entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", SHUTDOWN_GRACE_MS: "300", REQUEST_TIMEOUT_MS: "60000" });
+    const stalled = await stalledUpload(entry.url);
+    const exited = once(entry.child, "exit");
+    entry.child.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+    await stalled.closed;
+    expect(entry.output()).toContain("Shutdown grace period over");
+  });
+});
