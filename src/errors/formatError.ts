@@ -12,6 +12,9 @@ import { withoutEchoedValues } from "./withoutEchoedValues.js";
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
+  if (isUncodedRequestError(original)) {
+    return { ...formatted, message: withoutEchoedValues(formatted.message, original), extensions: { ...formatted.extensions, code: ErrorCode.BAD_REQUEST } };
+  }
   if (isExpected(error)) return { ...formatted, message: withoutEchoedValues(formatted.message, original) };
   return {
     message: original instanceof GraphQLError && formatted.extensions?.["code"] === ErrorCode.INTERNAL_SERVER_ERROR ? formatted.message : "Unexpected error.",
@@ -25,8 +28,19 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
 export function isExpected(error: unknown): boolean {
   const original = unwrapResolverError(error);
   if (!(original instanceof GraphQLError)) return false;
+  if (isUncodedRequestError(original)) return true;
   const code = original.extensions["code"];
   return code !== ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/**
+ * Apollo answers a few mistakes in the request itself (a persisted-query hash that does not match its
+ * query, an unknown persisted-query version) with a `GraphQLError` that has no code, which it would
+ * report as `INTERNAL_SERVER_ERROR`. An error with no code and no path comes from the request, not
+ * from executing it: it is the caller's `BAD_REQUEST`.
+ */
+function isUncodedRequestError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError && error.extensions["code"] === undefined && error.path === undefined;
 }
 
 /** The error a fault came from, for the log: the innermost cause. */

@@ -28,6 +28,11 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
       return {
         async didResolveOperation({ operation, document, request, schema }) {
           if (operation === undefined) return;
+          if (operation.operation === "subscription") {
+            throw new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
+              extensions: { code: ErrorCode.BAD_REQUEST, retryable: false, http: { status: 400 } },
+            });
+          }
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
