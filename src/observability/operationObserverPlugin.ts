@@ -24,7 +24,8 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
           const taskIds = contextValue.userAccessTasks.idsRequested;
           const httpStatus = response.http.status ?? 200;
           metrics.operationAnswered(operationName ?? undefined, outcome, taskIds);
-          if (httpStatus >= 400) metrics.requestRefused(refusalReasonOf(httpStatus, errorCodes[0]));
+          const reason = httpStatus >= 400 ? refusalReasonOf(httpStatus, errorCodes[0]) : undefined;
+          if (reason !== undefined) metrics.requestRefused(reason);
           contextValue.log.written = true;
           logger.info(
             {
@@ -35,6 +36,7 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
               errorCodes,
               taskIds,
               httpStatus,
+              ...(reason === undefined ? {} : { reason }),
             },
             "operation",
           );
