@@ -39,7 +39,7 @@ export function isExpected(error: unknown): boolean {
  * report as `INTERNAL_SERVER_ERROR`. An error with no code and no path comes from the request, not
  * from executing it: it is the caller's `BAD_REQUEST`.
  */
-function isUncodedRequestError(error: unknown): error is GraphQLError {
+function isUncodedRequestError(error: unknown): boolean {
   return error instanceof GraphQLError && error.extensions["code"] === undefined && error.path === undefined;
 }
 

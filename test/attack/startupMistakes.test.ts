@@ -30,7 +30,7 @@ describe("mistakes at start", () => {
     }
   });
 
-  it.each([
+  it.each<{ env: Record<string, string>; message: string }>([
     { env: { HOST: "not a host!" }, message: 'HOST must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name such as localhost; received "not a host!".' },
     { env: { HOST: "192.0.2.55", PORT: "0" }, message: 'HOST "192.0.2.55" is not an address of this machine' },
     { env: { NODE_ENV: "prod" }, message: 'NODE_ENV must be one of production, development, test, or unset; received "prod".' },
