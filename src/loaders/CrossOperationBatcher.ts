@@ -63,6 +63,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   readonly #inFlight = new Map<string, Entry>();
   #callsInFlight = 0;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
 
   constructor(client: BatchGetter, options: CrossOperationBatcherOptions) {
     this.#client = client;
@@ -123,14 +124,21 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     if (call.wanted === 0) call.controller.abort(deadlineError());
   }
 
+  /**
+   * A full call goes out on the next turn of the event loop, not at once: a request read from a
+   * socket's buffer runs to here within one callback, and its caller's hang-up (the end of the same
+   * buffer) is only seen on a later one. Waiting one turn lets the hang-up arrive before the call leaves.
+   */
   #schedule(): void {
-    if (this.#waiting.size >= MAX_TASK_IDS_PER_BATCH) this.#dispatch();
+    if (this.#waiting.size >= MAX_TASK_IDS_PER_BATCH) this.#immediate ??= setImmediate(() => this.#dispatch());
     else if (this.#waiting.size > 0 && this.#timer === undefined) this.#timer = setTimeout(() => this.#dispatch(), this.#options.windowMs);
   }
 
   #cancelTimer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearImmediate(this.#immediate);
+    this.#immediate = undefined;
   }
 
   /** Sends waiting ids, 50 to a call, while a call slot is free. */

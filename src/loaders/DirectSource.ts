@@ -9,6 +9,9 @@ export class DirectSource implements UserAccessTaskSource {
   constructor(private readonly client: BatchGetter) {}
 
   async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
+    // One turn of the event loop first, so that a caller who hung up is seen before the call leaves
+    // (see CrossOperationBatcher#schedule).
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       return matchByTaskId(taskIds, await this.client.batchGetUserAccessTasks(taskIds, options));
     } catch (error) {

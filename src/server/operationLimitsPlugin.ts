@@ -1,16 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import {
-  getArgumentValues,
-  getVariableValues,
-  GraphQLError,
-  Kind,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLObjectType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from "graphql";
+import { GraphQLError, Kind, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from "graphql";
 import { ErrorCode } from "../errors/ErrorCode.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
@@ -26,7 +15,7 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operation, document, request, schema }) {
+        async didResolveOperation({ operation, document, request }) {
           if (operation === undefined) return;
           if (operation.operation === "subscription") {
             throw new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
@@ -36,7 +25,7 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
-          const { taskIds, starts } = countOperationCost(schema, operation, fragments, request.variables ?? {});
+          const { taskIds, starts } = countOperationCost(operation, fragments, request.variables ?? {});
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
           if (taskIds > maxTaskIds) {
             throw new GraphQLError(
@@ -51,18 +40,16 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
   };
 }
 
-/** What an operation's root fields ask for: task ids as listed, and task starts. */
+/**
+ * What an operation's root fields ask for: task ids as listed, and task starts. Read off the document
+ * and the raw variables, without coercing them: a 20,000-item list is counted by its length, not
+ * converted first. (Values that do not coerce are refused by graphql-js afterwards, as always.)
+ */
 export function countOperationCost(
-  schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
-  rawVariables: Record<string, unknown>,
+  variables: Record<string, unknown>,
 ): { taskIds: number; starts: number } {
-  const rootType = operation.operation === "query" ? schema.getQueryType() : operation.operation === "mutation" ? schema.getMutationType() : undefined;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables);
-  // Variables that do not coerce fail the operation before execution; there is nothing to count.
-  if (rootType === undefined || rootType === null || coerced.coerced === undefined) return { taskIds: 0, starts: 0 };
-  const variables = coerced.coerced;
   let taskIds = 0;
   let starts = 0;
   for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
@@ -71,10 +58,10 @@ export function countOperationCost(
         taskIds += 1;
         break;
       case "userAccessTasks":
-        taskIds += listLength(argumentsOf(rootType, field, variables)["ids"]);
+        taskIds += listedCount(argument(field, "ids"), variables);
         break;
       case "_entities":
-        taskIds += listLength(argumentsOf(rootType, field, variables)["representations"]);
+        taskIds += listedCount(argument(field, "representations"), variables);
         break;
       case "startUserAccessTasks":
         starts += 1;
@@ -83,13 +70,19 @@ export function countOperationCost(
   return { taskIds, starts };
 }
 
-function argumentsOf(rootType: GraphQLObjectType, field: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
-  const definition = rootType.getFields()[field.name.value];
-  return definition === undefined ? {} : getArgumentValues(definition, field, variables);
+function argument(field: FieldNode, name: string): ValueNode | undefined {
+  return field.arguments?.find((arg) => arg.name.value === name)?.value;
 }
 
-function listLength(value: unknown): number {
-  return Array.isArray(value) ? value.length : value === undefined || value === null ? 0 : 1;
+/** How many items a list argument holds: a literal list's items, or a variable's raw array length. */
+function listedCount(value: ValueNode | undefined, variables: Record<string, unknown>): number {
+  if (value === undefined || value.kind === Kind.NULL) return 0;
+  if (value.kind === Kind.LIST) return value.values.length;
+  if (value.kind === Kind.VARIABLE) {
+    const raw = variables[value.name.value];
+    return Array.isArray(raw) ? raw.length : raw === undefined || raw === null ? 0 : 1;
+  }
+  return 1; // a single value where a list is expected: graphql-js treats it as a list of one
 }
 
 /** The root fields of a selection set, through inline fragments and fragment spreads. */

@@ -12,7 +12,7 @@ async function stalledUpload(url: URL, headers: Record<string, string> = {}): Pr
   let received = "";
   socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
   socket.on("error", () => undefined);
-  const closed = once(socket, "close");
+  const closed = new Promise((resolve) => socket.once("close", resolve));
   const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
   socket.write(`POST / HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${extra}\r\n{"query":`);
   return { socket, received: () => received, closed };
@@ -50,7 +50,7 @@ describe("slow and stalled clients", () => {
     socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
     await once(socket, "connect");
     socket.write("POST / HTTP/1.1\r\nhost: x\r\nx-slow: ");
-    await once(socket, "close");
+    await new Promise((resolve) => socket.once("close", resolve));
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   });
 
@@ -60,7 +60,7 @@ describe("slow and stalled clients", () => {
     const extra = connect(Number(harness.service.url.port), harness.service.url.hostname);
     extra.on("error", () => undefined);
     extra.resume();
-    await once(extra, "close");
+    await new Promise((resolve) => extra.once("close", resolve));
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map(({ closed }) => closed));
     const health = await harness.send("/health");

@@ -19,9 +19,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
-import { get } from "node:http";
 import { connect, type Socket } from "node:net";
 import { cpus } from "node:os";
+import { Worker } from "node:worker_threads";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { freePort, healthy, startEmulatorProcess } from "../../bench/serviceProcess.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
@@ -74,7 +74,11 @@ async function startService(extraEnv: Record<string, string> = {}): Promise<{ ch
       REQUEST_TIMEOUT_MS: String(STALLED.requestTimeoutMs),
       ...extraEnv,
     },
-    stdio: "ignore",
+    // Its log lines are thrown away (their cost is part of the run); a crash still shows on stderr.
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  child.once("exit", (code, signal) => {
+    if (code !== 0 && signal !== "SIGKILL" && signal !== "SIGTERM") console.error(`The service exited with ${code ?? signal}.`);
   });
   return { child, url: await healthy(new URL(`http://127.0.0.1:${port}/`)) };
 }
@@ -91,31 +95,43 @@ function watchRss(pid: number) {
   return { stop: () => (clearInterval(timer), Math.round(peak)) };
 }
 
-/** /health on a fresh connection every 50 ms; latency percentiles and failures. */
-function probeHealth(url: URL) {
-  const latencies: number[] = [];
-  let failures = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      const ok = await new Promise<boolean>((resolve) => {
-        const request = get(new URL("/health", url), { agent: false, timeout: 2_000 }, (response) => {
-          response.resume();
-          response.on("end", () => resolve(response.statusCode === 200));
-        });
-        request.on("timeout", () => request.destroy());
-        request.on("error", () => resolve(false));
+/**
+ * /health on a fresh connection every 50 ms, from a worker thread: the flood's own event loop is busy,
+ * and a probe sharing it would measure the attacker, not the service.
+ */
+const PROBE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { get } = require("node:http");
+const latencies = [];
+let failures = 0;
+let running = true;
+parentPort.on("message", () => (running = false));
+(async () => {
+  while (running) {
+    const started = performance.now();
+    const ok = await new Promise((resolve) => {
+      const request = get(workerData.url, { agent: false, timeout: 2000 }, (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode === 200));
       });
-      if (ok) latencies.push(performance.now() - started);
-      else failures += 1;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
+      request.on("timeout", () => request.destroy());
+      request.on("error", () => resolve(false));
+    });
+    if (ok) latencies.push(performance.now() - started);
+    else failures += 1;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  parentPort.postMessage({ latencies, failures });
+})();
+`;
+
+function probeHealth(url: URL) {
+  const worker = new Worker(PROBE, { eval: true, workerData: { url: new URL("/health", url).href } });
   return {
     stop: async () => {
-      running = false;
-      await loop;
+      worker.postMessage("stop");
+      const [{ latencies, failures }] = (await once(worker, "message")) as [{ latencies: number[]; failures: number }];
+      await worker.terminate();
       latencies.sort((a, b) => a - b);
       const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 10) / 10;
       return { probes: latencies.length + failures, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
@@ -155,7 +171,8 @@ function stalledUpload(url: URL): Promise<{ socket: Socket; closed: Promise<unkn
     let answered = false;
     socket.on("data", () => (answered = true));
     socket.on("error", () => undefined);
-    const closed = once(socket, "close");
+    // Not events.once: it would reject on the resets that closing 2,000 sockets brings.
+    const closed = new Promise((resolve) => socket.once("close", resolve));
     socket.once("connect", () => {
       socket.write(`POST / HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"query":`);
       resolve({ socket, closed, accepted: () => answered });
@@ -165,7 +182,10 @@ function stalledUpload(url: URL): Promise<{ socket: Socket; closed: Promise<unkn
 }
 
 const broken: string[] = [];
+const children: ChildProcess[] = [emulator.child];
+process.on("exit", () => children.forEach((child) => child.kill("SIGKILL")));
 const service = await startService();
+children.push(service.child);
 const pid = service.child.pid ?? 0;
 
 console.log(`1/4 Abandoned work: ${ABANDON.requests} requests of ${ABANDON.ids} ids, clients give up after ${ABANDON.giveUpMs} ms…`);
@@ -224,6 +244,7 @@ const stalled = await phase(service.url, pid, async () => {
 console.log(`4/4 Drain: SIGTERM with ${DRAIN.connections} stalled uploads open, SHUTDOWN_GRACE_MS=${DRAIN.graceMs}…`);
 service.child.kill("SIGKILL");
 const draining = await startService({ SHUTDOWN_GRACE_MS: String(DRAIN.graceMs), REQUEST_TIMEOUT_MS: "120000" });
+children.push(draining.child);
 await Promise.all(Array.from({ length: DRAIN.connections }, () => stalledUpload(draining.url)));
 const stopStarted = performance.now();
 const exited = once(draining.child, "exit");

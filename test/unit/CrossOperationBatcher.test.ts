@@ -129,14 +129,18 @@ class HeldAppFabric implements BatchGetter {
 }
 
 const ids = (from: number, count: number) => Array.from({ length: count }, (_, n) => id(from + n));
+/** One turn of the event loop: full calls leave on the next one. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("CrossOperationBatcher and callers who have gone", () => {
   it("takes an id out of the line when its only asker's deadline passes, and never sends it", async () => {
     const appFabric = new HeldAppFabric();
     const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
     const first = batcher.loadUserAccessTasks(ids(0, 50));
+    await turn();
     const deadline = new AbortController();
     const second = batcher.loadUserAccessTasks(ids(50, 50), { signal: deadline.signal });
+    await turn();
     expect(batcher.pending).toMatchObject({ waiting: 50, calls: 1 });
 
     deadline.abort();
@@ -144,8 +148,19 @@ describe("CrossOperationBatcher and callers who have gone", () => {
     expect(batcher.pending.waiting).toBe(0);
     appFabric.calls[0]?.release();
     await first;
-    await Promise.resolve();
+    await turn();
     expect(appFabric.calls).toHaveLength(1);
+  });
+
+  it("does not send a full call whose only asker hung up in the same turn", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
+    const gone = new AbortController();
+    const answers = batcher.loadUserAccessTasks(ids(0, 50), { signal: gone.signal });
+    gone.abort();
+    await answers;
+    await turn();
+    expect(appFabric.calls).toEqual([]);
   });
 
   it("cancels a call under way once none of its ids is wanted, and a later asker starts afresh", async () => {
@@ -155,18 +170,18 @@ describe("CrossOperationBatcher and callers who have gone", () => {
     const b = new AbortController();
     void batcher.loadUserAccessTasks(ids(0, 50), { signal: a.signal });
     void batcher.loadUserAccessTasks(ids(0, 10), { signal: b.signal });
+    await turn();
     const call = appFabric.calls[0];
-    const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
     a.abort();
-    await tick();
+    await turn();
     expect(call?.signal?.aborted).toBe(false); // b still waits for ten of its ids
     b.abort();
-    await tick();
+    await turn();
     expect(call?.signal?.aborted).toBe(true);
     expect(batcher.pending).toMatchObject({ waiting: 0, inFlight: 0 });
 
     const again = batcher.loadUserAccessTasks([id(3)]);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setTimeout(resolve, 1));
     expect(appFabric.calls).toHaveLength(2);
     appFabric.calls[1]?.release();
     expect(await again).toEqual([{ taskId: id(3), resultStatus: "COMPLETED" }]);
@@ -175,17 +190,15 @@ describe("CrossOperationBatcher and callers who have gone", () => {
   it("refuses ids past maxQueuedIds at once with a retryable OverloadedError, and keeps the rest", async () => {
     const appFabric = new HeldAppFabric();
     const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });
-    void batcher.loadUserAccessTasks(ids(0, 50)); // in flight
+    void batcher.loadUserAccessTasks(ids(0, 50));
+    await turn(); // in flight
     const answers = batcher.loadUserAccessTasks(ids(50, 100));
-    const overloaded = (await Promise.race([answers, Promise.resolve(undefined)])) ?? [];
-    // Not settled yet (60 ids wait for the slot), so look at the line instead.
-    expect(overloaded).toEqual([]);
     expect(batcher.pending.waiting).toBe(60);
-    appFabric.calls[0]?.release();
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    appFabric.calls[1]?.release();
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    appFabric.calls[2]?.release();
+    for (let call = 0; call < 3; call++) {
+      await turn();
+      appFabric.calls[call]?.release();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     const settled = await answers;
     expect(settled.filter((answer) => answer instanceof Error && answer.name === "OverloadedError")).toHaveLength(40);
     expect(settled.filter((answer) => !(answer instanceof Error))).toHaveLength(60);

@@ -8,7 +8,7 @@ import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
 import type { Authenticator } from "../createAuthenticator.js";
-import { createOperation } from "../createOperation.js";
+import { createOperation, type Operation } from "../createOperation.js";
 
 export interface GraphQLRouteOptions {
   apollo: ApolloServer<GraphQLContext>;
@@ -59,15 +59,33 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
         deadlineMs: options.operationTimeoutMs,
       });
       request.operation = operation;
-      const close = () => {
-        if (!reply.raw.writableFinished) operation.abandon();
-        operation.end();
-      };
-      if (reply.raw.closed) close();
-      else reply.raw.once("close", close);
+      endWithTheResponse(request, reply, operation);
       return operation.context;
     },
   });
+}
+
+/**
+ * Ends the operation when its response closes, and abandons its AppFabric work as soon as the caller
+ * is gone: the connection closed, or the caller ended its side of it. No HTTP client half-closes while
+ * it waits for an answer (browsers, undici, curl and proxies do not), so an ended request side means a
+ * caller who gave up, even when the request had already been read from the socket's buffer.
+ */
+function endWithTheResponse(request: FastifyRequest, reply: FastifyReply, operation: Operation): void {
+  const socket = request.raw.socket;
+  const gone = () => {
+    if (!reply.raw.writableFinished) operation.abandon();
+  };
+  const closed = () => {
+    socket.off("end", gone);
+    socket.off("close", gone);
+    gone();
+    operation.end();
+  };
+  if (reply.raw.closed || socket.destroyed || socket.readableEnded) return closed();
+  socket.once("end", gone);
+  socket.once("close", gone);
+  reply.raw.once("close", closed);
 }
 
 function acceptsGraphQLResponse(accept: string | undefined): boolean {
