@@ -4,7 +4,14 @@ import { testConfig } from "../support/testConfig.js";
 import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
 
 /** Addresses in the forms RFC 5322 allows, which a naive pattern misses. */
-const ADDRESSES = ["jordan(rivers)@example.com", '"jordan rivers"@example.com', "jordan+tag@example.co.uk", "jordan@[192.0.2.1]", "<jordan@example.com>", "JORDAN@EXAMPLE.COM"];
+const ADDRESSES = [
+  { form: "a comment in the local part", address: "jordan(rivers)@example.com" },
+  { form: "a quoted local part with a space", address: '"jordan rivers"@example.com' },
+  { form: "a plus tag and a two-level domain", address: "jordan+tag@example.co.uk" },
+  { form: "an address literal", address: "jordan@[192.0.2.1]" },
+  { form: "angle brackets", address: "<jordan@example.com>" },
+  { form: "upper case", address: "JORDAN@EXAMPLE.COM" },
+];
 const LEAK = /jordan|rivers/i;
 
 /**
@@ -42,7 +49,7 @@ describe("nothing the caller sent as personal data comes back out", () => {
     expect(await ask({ query })).not.toMatch(LEAK);
   });
 
-  it.each(ADDRESSES)("redacts %s from an AWS 400 message before the caller or the logs see it", async (address) => {
+  it.each(ADDRESSES)("redacts an address with $form from an AWS 400 message before the caller or the logs see it", async ({ address }) => {
     harness.emulator.injectFault({ fault: { kind: "error", status: 400, errorType: "ValidationException", message: `Value ${address} at 'email' failed to satisfy constraint` } });
     const text = await ask({ query: START, variables: { email: "someone@example.org" } });
     expect(text).toContain("ValidationException");
