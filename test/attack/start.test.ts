@@ -16,7 +16,8 @@ describe("the non-idempotent start", () => {
   let harness: AttackHarness;
   let headers: Record<string, string>;
   beforeAll(async () => {
-    harness = await startAttackHarness({ appFabric: { ...testConfig().appFabric, timeoutMs: 300 } });
+    // An attempt timeout long enough for a loaded machine, and a fault delay well past it.
+    harness = await startAttackHarness({ appFabric: { ...testConfig().appFabric, timeoutMs: 1_000 } });
     headers = await harness.credentials();
   });
   afterAll(() => harness.close());
@@ -43,12 +44,15 @@ describe("the non-idempotent start", () => {
   });
 
   it("answers a start whose answer timed out after AppFabric started the tasks with mayHaveStarted and retryable: false, and does not retry it", async () => {
-    harness.emulator.injectFault({ fault: { kind: "delay", ms: 600 }, times: 1, when: () => true });
+    harness.emulator.injectFault({ fault: { kind: "delay", ms: 2_500 }, times: 1 });
     const answer = await start(START);
     expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", retryable: false, mayHaveStarted: true });
     expect(answer.body.errors?.[0]?.message).toContain("may already have started tasks");
     expect(answer.body.errors?.[0]?.message).not.toContain("try again");
-    await new Promise((resolve) => setTimeout(resolve, 700)); // the emulator finishes the delayed start
+    // The emulator goes on with the delayed start after the service gave up on it.
+    for (let waited = 0; harness.emulator.startedTasks.length === 0 && waited < 10_000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(harness.emulator.startedTasks.length).toBeGreaterThan(0);
     expect(starts()).toHaveLength(1);
   });
