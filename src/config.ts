@@ -72,6 +72,8 @@ export interface JwtConfig {
   key: { jwksUrl: URL } | { publicKeyPem: string };
   issuer: string;
   audience: string;
+  /** The longest a token may still be valid (its `exp` from now); longer-lived tokens are refused. */
+  maxLifetimeSeconds: number;
 }
 
 /** A setting that is present but wrong. Its message names the variable and what was expected. */
@@ -216,7 +218,8 @@ function readAuth(env: Env): Config["auth"] {
     }
     key = { publicKeyPem: pem };
   }
-  return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience } };
+  const maxLifetimeSeconds = readInteger(env, "AUTH_JWT_MAX_LIFETIME_S", 86_400, 60, 31_536_000);
+  return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience, maxLifetimeSeconds } };
 }
 
 function isPublicKey(pem: string): boolean {

@@ -14,7 +14,7 @@ export class Metrics {
 
   readonly #operations = new Counter({
     name: "graphql_operations_total",
-    help: "GraphQL operations answered, by operation name and outcome (ok, partial, error).",
+    help: "GraphQL operations answered, by operation name and outcome (ok, partial, error, or abandoned: the caller hung up first).",
     labelNames: ["operation_name", "outcome"] as const,
     registers: [this.registry],
   });
@@ -108,7 +108,7 @@ export class Metrics {
   }
 
   /** An operation was answered. */
-  operationAnswered(operationName: string | undefined, outcome: "ok" | "partial" | "error", taskIds: number): void {
+  operationAnswered(operationName: string | undefined, outcome: "ok" | "partial" | "error" | "abandoned", taskIds: number): void {
     this.#operations.inc({ operation_name: this.#operationNameLabel(operationName), outcome });
     if (taskIds > 0) this.#operationTaskIds.observe(taskIds);
   }

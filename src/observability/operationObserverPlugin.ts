@@ -19,7 +19,8 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
         async willSendResponse({ response, operationName, contextValue }) {
           const result = response.body.kind === "single" ? response.body.singleResult : undefined;
           const errors = result?.errors ?? [];
-          const outcome = errors.length === 0 ? "ok" : result?.data ? "partial" : "error";
+          // A caller who hung up never sees the answer; its errors are of its own leaving, not AppFabric's.
+          const outcome = contextValue.log.callerGone ? "abandoned" : errors.length === 0 ? "ok" : result?.data ? "partial" : "error";
           const errorCodes = [...new Set(errors.map((error) => String(error.extensions?.["code"] ?? "UNKNOWN")))];
           const taskIds = contextValue.userAccessTasks.idsRequested;
           const httpStatus = response.http.status ?? 200;

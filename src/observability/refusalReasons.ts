@@ -9,6 +9,8 @@ export type RefusalReason =
   | "body_too_large"
   | "unsupported_media_type"
   | "request_timeout"
+  | "headers_too_large"
+  | "connection_stalled"
   | "csrf"
   | "not_found"
   | "method_not_allowed"
@@ -37,6 +39,7 @@ export function refusalReasonOf(status: number, code: string | undefined, messag
   if (status === 408) return "request_timeout";
   if (status === 413) return "body_too_large";
   if (status === 415) return "unsupported_media_type";
+  if (status === 431) return "headers_too_large";
   if (message?.startsWith("This operation has been blocked as a potential Cross-Site Request Forgery")) return "csrf";
   return (code === undefined ? undefined : BY_CODE[code]) ?? "other";
 }

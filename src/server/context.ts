@@ -22,5 +22,5 @@ export interface GraphQLContext {
    * same request again as a refusal. An object, not a flag: Apollo hands plugins a shallow copy of the
    * context, and all copies must see the same answer.
    */
-  log: { written: boolean };
+  log: { written: boolean; callerGone: boolean };
 }

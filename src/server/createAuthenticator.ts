@@ -72,9 +72,12 @@ function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>, options: Authenticato
       // jwtVerify's overloads differ by key type; both forms are valid keys here.
       const { payload } =
         typeof key === "function" ? await jwtVerify(token, key, { ...verifyOptions, currentDate }) : await jwtVerify(token, key, { ...verifyOptions, currentDate });
+      const nowSeconds = currentDate.getTime() / 1000;
       // jose checks `iat` only against a maximum age; a token issued in the future is as wrong as an expired one.
-      if (typeof payload.iat === "number" && payload.iat > currentDate.getTime() / 1000 + JWT_CLOCK_TOLERANCE_SECONDS) {
-        return refused("its iat claim is in the future");
+      if (typeof payload.iat === "number" && payload.iat > nowSeconds + JWT_CLOCK_TOLERANCE_SECONDS) return refused("its iat claim is in the future");
+      // `exp: 1e400` parses as Infinity: a token that never expires, which jose accepts.
+      if (!Number.isFinite(payload.exp) || (payload.exp ?? 0) > nowSeconds + jwt.maxLifetimeSeconds + JWT_CLOCK_TOLERANCE_SECONDS) {
+        return refused(`its exp claim is more than ${jwt.maxLifetimeSeconds} s away (AUTH_JWT_MAX_LIFETIME_S)`);
       }
       return { ok: true };
     } catch (error) {

@@ -15,7 +15,7 @@ export interface OperationOptions {
 /** One GraphQL operation: its context, and the two ways it ends. */
 export interface Operation {
   context: GraphQLContext;
-  /** The caller has gone (its connection closed before the answer): stop its AppFabric work now. */
+  /** The caller has gone (it hung up before the answer): stop its AppFabric work now. */
   abandon(): void;
   /** The answer is out (or the caller has gone): clear the deadline timer. Safe to call twice. */
   end(): void;
@@ -42,11 +42,14 @@ export function createOperation({ source, starter, requestId, deadlineMs }: Oper
       started = true;
       return starter.startUserAccessTasks(email, { signal: controller.signal });
     },
-    log: { written: false },
+    log: { written: false, callerGone: false },
   };
   return {
     context,
-    abandon: () => controller.abort(deadlineError()),
+    abandon: () => {
+      context.log.callerGone = true;
+      controller.abort(deadlineError());
+    },
     end: () => clearTimeout(timer),
   };
 }

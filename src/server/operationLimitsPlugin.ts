@@ -52,16 +52,19 @@ export function countOperationCost(
 ): { taskIds: number; starts: number } {
   let taskIds = 0;
   let starts = 0;
+  // A variable the request leaves out takes its default value, written in the document.
+  const defaults = new Map((operation.variableDefinitions ?? []).flatMap((d) => (d.defaultValue ? [[d.variable.name.value, d.defaultValue] as const] : [])));
+  const listedCount = (value: ValueNode | undefined): number => countListed(value, variables, defaults);
   for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
     switch (field.name.value) {
       case "userAccessTask":
         taskIds += 1;
         break;
       case "userAccessTasks":
-        taskIds += listedCount(argument(field, "ids"), variables);
+        taskIds += listedCount(argument(field, "ids"));
         break;
       case "_entities":
-        taskIds += listedCount(argument(field, "representations"), variables);
+        taskIds += listedCount(argument(field, "representations"));
         break;
       case "startUserAccessTasks":
         starts += 1;
@@ -74,12 +77,17 @@ function argument(field: FieldNode, name: string): ValueNode | undefined {
   return field.arguments?.find((arg) => arg.name.value === name)?.value;
 }
 
-/** How many items a list argument holds: a literal list's items, or a variable's raw array length. */
-function listedCount(value: ValueNode | undefined, variables: Record<string, unknown>): number {
+/**
+ * How many items a list argument holds: a literal list's items, or a variable's raw array length (or
+ * its default value's, when the request leaves the variable out).
+ */
+function countListed(value: ValueNode | undefined, variables: Record<string, unknown>, defaults: ReadonlyMap<string, ValueNode>): number {
   if (value === undefined || value.kind === Kind.NULL) return 0;
   if (value.kind === Kind.LIST) return value.values.length;
   if (value.kind === Kind.VARIABLE) {
-    const raw = variables[value.name.value];
+    const name = value.name.value;
+    if (!Object.hasOwn(variables, name)) return countListed(defaults.get(name), {}, new Map());
+    const raw = variables[name];
     return Array.isArray(raw) ? raw.length : raw === undefined || raw === null ? 0 : 1;
   }
   return 1; // a single value where a list is expected: graphql-js treats it as a list of one

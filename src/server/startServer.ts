@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import fastifyCors from "@fastify/cors";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
@@ -52,6 +53,8 @@ function requestIdOf(request: IncomingMessage): string {
 
 /** How often Node checks connections for the header and request timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/** Added to arrival plus operation time before a connection without progress is closed. */
+const INACTIVITY_MARGIN_MS = 5_000;
 
 /**
  * The HTTP server: Fastify (the fastest of the integrations measured, see `npm run bench:http`)
@@ -71,10 +74,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     bodyLimit: limits.maxRequestBytes,
     // A request's headers and body must arrive within this; a stalled upload is answered 408 and closed.
     requestTimeout: limits.requestTimeoutMs,
+    // A socket with no progress for this long while a request is under way is closed: a client that
+    // stops reading its answers must not hold the connection and its unsent answers for ever. Longer
+    // than the most a request may take to arrive and run; idle keep-alive has its own timeout (72 s).
+    connectionTimeout: limits.requestTimeoutMs + limits.operationTimeoutMs + INACTIVITY_MARGIN_MS,
     http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
     clientErrorHandler: clientErrorHandler({ logger, metrics }),
   });
   app.server.maxConnections = limits.maxConnections;
+  // Node closes a connection that made no progress for `connectionTimeout`; here it is also logged and
+  // counted, like every refusal (a listener replaces Node's own close, so this one closes it).
+  app.server.on("timeout", (socket: Socket) => {
+    metrics.requestRefused("connection_stalled");
+    logger.info({ reason: "connection_stalled" }, "connection closed: no progress");
+    socket.destroy();
+  });
 
   const authenticate = createAuthenticator(config.auth, {
     now: options.now,

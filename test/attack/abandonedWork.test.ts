@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { syntheticTaskId } from "../../src/emulator/demoData.js";
 import { testConfig } from "../support/testConfig.js";
@@ -51,6 +52,23 @@ describe("abandoned work stops", () => {
     const calls = await expectNoMoreCalls(h, 1_000);
     expect(calls).toBeLessThanOrEqual(2); // only what was already in flight: 2 of the 10 calls
     expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true); // …and those were cancelled
+  });
+
+  it("treats a caller that ends its side before the answer as gone: its calls are cancelled, its line says abandoned", async () => {
+    harness = await startAttackHarness({ emulator: { latencyMs: 400 } });
+    const h = harness;
+    const url = h.service.url;
+    const credentials = Object.entries(await h.credentials()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const body = JSON.stringify({ query: TASKS, variables: { ids: ids(0, 100) } });
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on("error", () => undefined);
+    socket.resume();
+    socket.end(`POST / HTTP/1.1\r\nhost: ${url.host}\r\nx-request-id: half-closed\r\n${credentials}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await new Promise((resolve) => socket.once("close", resolve));
+    await until(() => h.logs.lines().some((line) => line["requestId"] === "half-closed" && line["msg"] === "operation"), "the operation is logged");
+    expect(h.logs.lines().find((line) => line["requestId"] === "half-closed" && line["msg"] === "operation")).toMatchObject({ outcome: "abandoned" });
+    await expectNoMoreCalls(h, 500);
+    expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true);
   });
 
   it("answers every caller at its deadline and starts nothing after, under a flood of 500-id operations", async () => {

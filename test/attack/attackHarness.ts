@@ -34,6 +34,11 @@ function signingKeys() {
   return keys;
 }
 
+/** The private key the service trusts (its public half is AUTH_JWT_PUBLIC_KEY). */
+export async function trustedKey(): Promise<CryptoKey> {
+  return (await signingKeys()).privateKey;
+}
+
 /** Signs a JWT with the trusted key (or another key, to forge one). */
 export async function signToken(claims: JWTPayload, options: { omitExp?: boolean; key?: CryptoKey; iat?: number; kid?: string } = {}): Promise<string> {
   const key = options.key ?? (await signingKeys()).privateKey;
@@ -54,7 +59,7 @@ export async function startAttackHarness(options: HarnessOptions & { auth?: Conf
   const logs = collectLogs("debug");
   const { pem } = await signingKeys();
   const base = productionConfig();
-  const auth = options.auth ?? { routerSecret: ROUTER_SECRET, jwt: { key: { publicKeyPem: pem }, issuer: ISSUER, audience: AUDIENCE } };
+  const auth = options.auth ?? { routerSecret: ROUTER_SECRET, jwt: { key: { publicKeyPem: pem }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 } };
   const harness = await startHarness({
     ...options,
     emulator: { tasks: [...DEMO_TASKS, ...syntheticTasks(150)], ...options.emulator },

@@ -1,10 +1,22 @@
 import { createHash } from "node:crypto";
+import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { syntheticTaskId } from "../../src/emulator/demoData.js";
 import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
 
 const ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { taskId } } }";
 const EMAIL_AS_DATA = "jordan.rivers@example.com";
+/** Sends raw bytes and returns everything the server answered before closing. */
+async function rawRequest(url: URL, bytes: string): Promise<string> {
+  const socket = connect(Number(url.port), url.hostname);
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+  socket.on("error", () => undefined);
+  socket.write(bytes);
+  await new Promise((resolve) => socket.once("close", resolve));
+  return received;
+}
+
 type Answer = { data?: { _entities?: unknown[] } | null; errors?: Array<{ message: string; path?: unknown[]; extensions: Record<string, unknown> }> };
 
 /**
@@ -59,6 +71,18 @@ describe("client mistakes are the client's", () => {
     const answer = await ask(body);
     expect(answer.status).toBe(400);
     expect(answer.body.errors?.[0]?.extensions["code"]).toBe("BAD_REQUEST");
+  });
+
+  it.each([
+    { what: "HTTP/1.0 without a Host header", head: "POST / HTTP/1.0\r\n" },
+    { what: "an empty Host", head: "POST / HTTP/1.1\r\nhost: \r\n" },
+    { what: "a Host with a space", head: "POST / HTTP/1.1\r\nhost: a b\r\n" },
+    { what: "a Host of a lone bracket", head: "POST / HTTP/1.1\r\nhost: [\r\n" },
+    { what: "a Host of a percent sign", head: "POST / HTTP/1.1\r\nhost: %\r\n" },
+  ])("answers $what with 400, not a 500 with a stack", async ({ head }) => {
+    const answer = await rawRequest(harness.service.url, `${head}content-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{"query":"{__typename}"}`);
+    expect(answer).toMatch(/^HTTP\/1\.[01] 400/);
+    expect(answer).toContain('"code":"BAD_REQUEST"');
   });
 
   it("logged none of these above info, and never the caller's text", () => {

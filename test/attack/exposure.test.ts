@@ -68,6 +68,12 @@ describe("nothing the caller sent as personal data comes back out", () => {
     expect(logged.every((name) => name.length <= 64)).toBe(true);
   });
 
+  it("does not repeat an operationName that names no operation", async () => {
+    const text = await ask({ query: "{ __typename }", operationName: "Jordan Rivers" });
+    expect(text).toContain("names an operation the document does not define");
+    expect(text).not.toMatch(LEAK);
+  });
+
   it("does not reflect the path of an unknown route", async () => {
     const response = await harness.send("/jordan.rivers@example.com/%3Cscript%3E");
     expect(response.status).toBe(404);

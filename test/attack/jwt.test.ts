@@ -1,11 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, type CryptoKey } from "jose";
+import { exportJWK, FlattenedSign, generateKeyPair, type CryptoKey } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { AUDIENCE, ISSUER, postInit, signToken, startAttackHarness, type AttackHarness } from "./attackHarness.js";
+import { AUDIENCE, ISSUER, postInit, signToken, startAttackHarness, trustedKey, type AttackHarness } from "./attackHarness.js";
 
 const QUERY = { query: "{ __typename }" };
 const now = () => Math.floor(Date.now() / 1000);
+
+/** A token whose payload JSON carries `exp` written as given (e.g. 1e400, which no JWT library writes). */
+async function withRawExp(raw: string): Promise<string> {
+  const claims = `{"iss":${JSON.stringify(ISSUER)},"aud":${JSON.stringify(AUDIENCE)},"iat":${now()},"exp":${raw}}`;
+  const signed = await new FlattenedSign(new TextEncoder().encode(claims)).setProtectedHeader({ alg: "ES256" }).sign(await trustedKey());
+  return `${signed.protected}.${signed.payload}.${signed.signature}`;
+}
 
 /** Class 2: `exp` required, `iat` not in the future, skew bounded (30 s). */
 describe("JWT claims are checked as the README says", () => {
@@ -25,6 +32,8 @@ describe("JWT claims are checked as the README says", () => {
     { what: "exp just past the 30 s skew", token: () => signToken({ exp: now() - 31 }), message: "it has expired" },
     { what: "iat an hour in the future", token: () => signToken({}, { iat: now() + 3600 }), message: "its iat claim is in the future" },
     { what: "iat past the skew", token: () => signToken({}, { iat: now() + 45 }), message: "its iat claim is in the future" },
+    { what: "exp of 1e400 (Infinity: never expires)", token: async () => withRawExp("1e400"), message: "its exp claim is more than 86400 s away" },
+    { what: "exp two days away, past AUTH_JWT_MAX_LIFETIME_S", token: () => signToken({ exp: now() + 2 * 86_400 }), message: "its exp claim is more than 86400 s away" },
     { what: "nbf in the future", token: () => signToken({ nbf: now() + 3600 }), message: "its nbf claim" },
     { what: "another audience", token: () => signToken({ aud: "someone-else" }), message: "its aud claim does not match" },
     { what: "no issuer", token: () => signToken({ iss: undefined }), message: "it has no iss claim" },
@@ -69,7 +78,7 @@ describe("a JWKS outage costs one fetch, not one per request", () => {
     });
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
     const url = new URL(`http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`);
-    harness = await startAttackHarness({ auth: { jwt: { key: { jwksUrl: url }, issuer: ISSUER, audience: AUDIENCE } }, now: () => clock });
+    harness = await startAttackHarness({ auth: { jwt: { key: { jwksUrl: url }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 } }, now: () => clock });
   });
   afterEach(() => {
     vi.useRealTimers();

@@ -47,6 +47,13 @@ describe("refusals are visible", () => {
     expect(harness.logs.text()).not.toContain(headers["authorization"]?.slice(7) ?? "?");
   });
 
+  it("answers headers too large with 431, logged and counted", async () => {
+    const response = await harness.send("/", postInit({ query: "{ __typename }" }, { ...headers, "x-padding": "x".repeat(20_000) }));
+    expect(response.status).toBe(431);
+    expect(await counted("headers_too_large")).toBeGreaterThan(0);
+    expect(harness.logs.lines()).toContainEqual(expect.objectContaining({ level: 30, msg: "request refused", status: 431, reason: "headers_too_large" }));
+  });
+
   it("logs no refusal at error", () => {
     expect(harness.errorLines()).toEqual([]);
   });

@@ -25,6 +25,10 @@ describe("a small request cannot buy a large answer", () => {
     { what: "one valid id 2,000 times", body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(2_000).fill(valid) } } },
     { what: "one id in two spellings of case, 2,000 times", body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array.from({ length: 2_000 }, (_, n) => (n % 2 ? valid.toUpperCase() : valid)) } } },
     {
+      what: "ids in a variable's default value",
+      body: { query: `query($ids: [ID!]! = [${Array(600).fill(`"${syntheticTaskId(2)}"`).join(" ")}]) { userAccessTasks(ids: $ids) { taskId } }` },
+    },
+    {
       what: "the list split over aliases and a fragment",
       body: {
         query: "query($a: [ID!]!, $b: [ID!]!) { a: userAccessTasks(ids: $a) { taskId } ...F } fragment F on Query { b: userAccessTasks(ids: $b) { taskId } }",

@@ -54,6 +54,34 @@ describe("slow and stalled clients", () => {
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it("closes the connection of a client that stops reading its answers", async () => {
+    // No progress for REQUEST_TIMEOUT_MS + OPERATION_TIMEOUT_MS + 5 s closes the socket.
+    harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, requestTimeoutMs: 300, operationTimeoutMs: 500 } } });
+    const url = harness.service.url;
+    const credentials = Object.entries(await harness.credentials()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const body = JSON.stringify({ query: `{ userAccessTasks(ids: [${Array(400).fill('"x"').join(",")}]) { taskId } }` });
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    socket.pause(); // never read
+    const request = `POST / HTTP/1.1\r\nhost: ${url.host}\r\n${credentials}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    // 40 MB of answers: more than the kernel buffers on both ends of a loopback connection hold.
+    for (let n = 0; n < 400; n++) socket.write(request);
+    const h = harness;
+    // Closed either for no progress, or because a pipelined request stuck half-read ran past REQUEST_TIMEOUT_MS.
+    const closedFor = () => h.logs.lines().some((line) => line["reason"] === "connection_stalled" || line["reason"] === "request_timeout");
+    for (let waited = 0; !closedFor(); waited += 100) {
+      if (waited > 20_000) throw new Error("The stalled reader's connection was not closed");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The server closed it with answers unsent: reading now gets far less than the 40 MB asked for.
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.resume();
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(received).toBeLessThan(20_000_000);
+  });
+
   it("holds at most MAX_CONNECTIONS connections: the next is closed at once, and the service still answers after", async () => {
     harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, maxConnections: 5, requestTimeoutMs: 2_000 } } });
     const held = await Promise.all(Array.from({ length: 5 }, () => stalledUpload(harness?.service.url ?? new URL("http://x"))));

@@ -189,7 +189,7 @@ describe("incoming authentication", () => {
   });
 
   it("verifies a bearer JWT against a public key, checking signature, issuer, audience and expiry", async () => {
-    const jwt = { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access" };
+    const jwt = { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 86_400 };
     await withAuth({ jwt }, async (harness) => {
       const cases: Array<{ headers: Record<string, string>; reason: string }> = [
         { headers: {}, reason: "Send a JWT as Authorization: Bearer <token>." },
@@ -214,7 +214,7 @@ describe("incoming authentication", () => {
   });
 
   it("verifies a bearer JWT against a JWKS URL, with the router secret as well when both are set", async () => {
-    const jwt = { key: { jwksUrl }, issuer: "https://login.example.com/", audience: "user-access" };
+    const jwt = { key: { jwksUrl }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 86_400 };
     await withAuth({ jwt, routerSecret: ROUTER_SECRET }, async (harness) => {
       const bearer = `Bearer ${await token()}`;
       expect((await ask(harness, { authorization: bearer })).status).toBe(401);
@@ -225,7 +225,7 @@ describe("incoming authentication", () => {
 
   it("never writes the Authorization header or the token to the logs", async () => {
     const logs = collectLogs();
-    const harness = await startHarness({ logger: logs.logger, config: { auth: { jwt: { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access" } } } });
+    const harness = await startHarness({ logger: logs.logger, config: { auth: { jwt: { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 86_400 } } } });
     try {
       const jwt = await token();
       await ask(harness, { authorization: `Bearer ${jwt}` });

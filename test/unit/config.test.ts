@@ -51,6 +51,7 @@ describe("loadConfig", () => {
       AUTH_JWKS_URL: "https://login.example.com/.well-known/jwks.json",
       AUTH_JWT_ISSUER: "https://login.example.com/",
       AUTH_JWT_AUDIENCE: "user-access",
+      AUTH_JWT_MAX_LIFETIME_S: "3600",
       APPFABRIC_EMULATOR_LATENCY_MS: "20",
       APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"error","status":429,"retryAfter":"1"},"probability":0.1}]',
     });
@@ -67,7 +68,7 @@ describe("loadConfig", () => {
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
     expect(config.auth).toEqual({
       routerSecret: "a-router-secret-of-some-length",
-      jwt: { key: { jwksUrl: new URL("https://login.example.com/.well-known/jwks.json") }, issuer: "https://login.example.com/", audience: "user-access" },
+      jwt: { key: { jwksUrl: new URL("https://login.example.com/.well-known/jwks.json") }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 3600 },
     });
     expect(config.emulator).toEqual({ latencyMs: 20, faults: [{ fault: { kind: "error", status: 429, retryAfter: "1" }, probability: 0.1 }] });
   });

@@ -1,5 +1,6 @@
 import fastifyApollo from "@as-integrations/fastify";
 import type { ApolloServer } from "@apollo/server";
+import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphQLError } from "graphql";
 import Negotiator from "negotiator";
@@ -7,6 +8,7 @@ import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
+import { errorBody } from "./refusals.js";
 import type { Authenticator } from "../createAuthenticator.js";
 import { createOperation, type Operation } from "../createOperation.js";
 
@@ -34,6 +36,14 @@ const RESPONSE_TYPES = ["application/json", "application/graphql-response+json"]
  */
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const { authenticate, logger } = options;
+  // Apollo's Fastify integration builds a URL from the Host header; a missing or malformed one (HTTP/1.0
+  // without Host, `Host: a b`) is the caller's mistake, answered here before it can fail as a 500.
+  app.addHook("onRequest", async (request, reply) => {
+    if (!URL.canParse(`http://${request.hostname}/`) || request.hostname === "") {
+      request.refusal = "bad_request";
+      return reply.code(400).send(errorBody("Send a Host header with a valid host name.", ErrorCode.BAD_REQUEST));
+    }
+  });
   await app.register(fastifyApollo(options.apollo), {
     path: "/",
     context: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -76,16 +86,42 @@ function endWithTheResponse(request: FastifyRequest, reply: FastifyReply, operat
   const gone = () => {
     if (!reply.raw.writableFinished) operation.abandon();
   };
-  const closed = () => {
-    socket.off("end", gone);
-    socket.off("close", gone);
+  if (reply.raw.closed || socket.destroyed || socket.readableEnded) {
     gone();
     operation.end();
+    return;
+  }
+  const unwatch = watchForHangUp(socket, gone);
+  reply.raw.once("close", () => {
+    unwatch();
+    gone();
+    operation.end();
+  });
+}
+
+/**
+ * Operations waiting on each socket. One pair of listeners per socket, however many requests a client
+ * pipelines on it, rather than a pair per operation.
+ */
+const waitingOn = new WeakMap<Socket, Set<() => void>>();
+
+function watchForHangUp(socket: Socket, onGone: () => void): () => void {
+  let waiting = waitingOn.get(socket);
+  if (waiting === undefined) {
+    const set = new Set<() => void>();
+    const hangUp = () => {
+      for (const callback of [...set]) callback();
+    };
+    socket.once("end", hangUp);
+    socket.once("close", hangUp);
+    waitingOn.set(socket, set);
+    waiting = set;
+  }
+  waiting.add(onGone);
+  const set = waiting;
+  return () => {
+    set.delete(onGone);
   };
-  if (reply.raw.closed || socket.destroyed || socket.readableEnded) return closed();
-  socket.once("end", gone);
-  socket.once("close", gone);
-  reply.raw.once("close", closed);
 }
 
 function acceptsGraphQLResponse(accept: string | undefined): boolean {

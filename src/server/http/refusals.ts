@@ -62,21 +62,34 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
 export function clientErrorHandler({ logger, metrics }: { logger: Logger; metrics: Metrics }) {
   return (error: Error & { code?: string }, socket: Socket): void => {
     if (error.code === "ECONNRESET" || socket.destroyed) return;
-    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
-    const reason: RefusalReason = timedOut ? "request_timeout" : "bad_request";
-    metrics.requestRefused(reason);
-    logger.info({ requestId: randomUUID(), status: timedOut ? 408 : 400, reason }, "request refused");
-    const body = JSON.stringify(
-      errorBody(timedOut ? "The request did not arrive in time; the connection is closed." : "The HTTP request is malformed.", ErrorCode.BAD_REQUEST),
-    );
+    const refusal = CLIENT_ERRORS[error.code ?? ""] ?? CLIENT_ERRORS["default"];
+    if (refusal === undefined) return;
+    metrics.requestRefused(refusal.reason);
+    logger.info({ requestId: randomUUID(), status: refusal.status, reason: refusal.reason }, "request refused");
+    const body = JSON.stringify(errorBody(refusal.message, ErrorCode.BAD_REQUEST));
     if (socket.writable) {
-      socket.write(
-        `HTTP/1.1 ${timedOut ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      socket.write(`HTTP/1.1 ${refusal.status} ${refusal.statusText}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     }
     socket.destroy();
   };
 }
+
+/** What Node's parser refuses, as the caller is told. */
+const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason: RefusalReason; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    statusText: "Request Timeout",
+    reason: "request_timeout",
+    message: "The request did not arrive in time; the connection is closed.",
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    statusText: "Request Header Fields Too Large",
+    reason: "headers_too_large",
+    message: "The request's headers (or its URL) are too large.",
+  },
+  default: { status: 400, statusText: "Bad Request", reason: "bad_request", message: "The HTTP request is malformed." },
+};
 
 function logRefusal(request: FastifyRequest, reply: FastifyReply, logger: Logger, metrics: Metrics): void {
   const status = reply.statusCode;
