@@ -11,6 +11,7 @@ export type RefusalReason =
   | "request_timeout"
   | "headers_too_large"
   | "connection_stalled"
+  | "caller_gone"
   | "csrf"
   | "not_found"
   | "method_not_allowed"

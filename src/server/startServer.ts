@@ -128,6 +128,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       starter: options.starter,
       operationTimeoutMs: limits.operationTimeoutMs,
       logger,
+      metrics,
     }),
   );
 

@@ -54,7 +54,7 @@ describe("abandoned work stops", () => {
     expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true); // …and those were cancelled
   });
 
-  it("treats a caller that ends its side before the answer as gone: its calls are cancelled, its line says abandoned", async () => {
+  it("treats a caller that ends its side before the answer as gone: nothing runs for it, or its calls are cancelled", async () => {
     harness = await startAttackHarness({ emulator: { latencyMs: 400 } });
     const h = harness;
     const url = h.service.url;
@@ -65,8 +65,16 @@ describe("abandoned work stops", () => {
     socket.resume();
     socket.end(`POST / HTTP/1.1\r\nhost: ${url.host}\r\nx-request-id: half-closed\r\n${credentials}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     await new Promise((resolve) => socket.once("close", resolve));
-    await until(() => h.logs.lines().some((line) => line["requestId"] === "half-closed" && line["msg"] === "operation"), "the operation is logged");
-    expect(h.logs.lines().find((line) => line["requestId"] === "half-closed" && line["msg"] === "operation")).toMatchObject({ outcome: "abandoned" });
+    // Seen before it runs (refused, nothing run) or while it runs (its line says abandoned).
+    const lineOf = () => h.logs.lines().find((line) => line["requestId"] === "half-closed" && Number(line["level"]) >= 30);
+    await until(() => lineOf() !== undefined, "the request is logged");
+    expect([
+      { msg: "request refused", reason: "caller_gone" },
+      { msg: "operation", outcome: "abandoned" },
+    ]).toContainEqual(expect.objectContaining({ msg: lineOf()?.["msg"] }));
+    const line = lineOf();
+    if (line?.["msg"] === "operation") expect(line).toMatchObject({ outcome: "abandoned" });
+    else expect(line).toMatchObject({ reason: "caller_gone" });
     await expectNoMoreCalls(h, 500);
     expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true);
   });

@@ -18,7 +18,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { connect, type Socket } from "node:net";
 import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -32,6 +33,8 @@ const COST = { requests: 1_000, listed: 20_000, concurrency: 20 };
 const STALLED = { connections: 2_000, requestTimeoutMs: 5_000 };
 const DRAIN = { connections: 50, graceMs: 2_000 };
 const ROUTER_SECRET = "attack-flood-router-secret-0123";
+/** The service's log lines, kept for a look after the run (they carry no personal data). */
+const SERVICE_LOG = "bench/results/attack-service.log";
 const ISSUER = "https://login.example.com/";
 const AUDIENCE = "user-access";
 
@@ -74,8 +77,8 @@ async function startService(extraEnv: Record<string, string> = {}): Promise<{ ch
       REQUEST_TIMEOUT_MS: String(STALLED.requestTimeoutMs),
       ...extraEnv,
     },
-    // Its log lines are thrown away (their cost is part of the run); a crash still shows on stderr.
-    stdio: ["ignore", "ignore", "inherit"],
+    // Its log lines go to a file (their cost is part of the run); a crash still shows on stderr.
+    stdio: ["ignore", openSync(SERVICE_LOG, "w"), "inherit"],
   });
   child.once("exit", (code, signal) => {
     if (code !== 0 && signal !== "SIGKILL" && signal !== "SIGTERM") console.error(`The service exited with ${code ?? signal}.`);
@@ -139,9 +142,26 @@ function probeHealth(url: URL) {
   };
 }
 
+/**
+ * GET on a connection of its own. The flood's pooled keep-alive connections may have been dropped by
+ * the service at MAX_CONNECTIONS; a measurement must not fail on one of those.
+ */
+function getText(url: URL): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: 5_000 }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    request.on("timeout", () => request.destroy(new Error("timeout")));
+    request.on("error", reject);
+  });
+}
+
 /** The service's event-loop delay since the last read (prom-client resets it on each scrape). */
 async function eventLoopDelay(url: URL): Promise<{ p99Ms: number; maxMs: number }> {
-  const text = await (await fetch(new URL("/metrics", url))).text();
+  const { text } = await getText(new URL("/metrics", url));
   const read = (name: string) => Math.round(Number(new RegExp(`^${name} ([\\d.e+-]+)`, "m").exec(text)?.[1] ?? NaN) * 1000 * 10) / 10;
   return { p99Ms: read("nodejs_eventloop_lag_p99_seconds"), maxMs: read("nodejs_eventloop_lag_max_seconds") };
 }
@@ -155,14 +175,31 @@ async function runPool(count: number, concurrency: number, task: (n: number) => 
   );
 }
 
+/**
+ * Waits (at most 60 s) until the service answers /health on a fresh connection again: after a flood
+ * it may still be working through requests whose callers have gone, holding their connections.
+ */
+async function quiet(url: URL): Promise<number> {
+  const started = performance.now();
+  for (let tries = 0; tries < 600; tries++) {
+    const ok = await getText(new URL("/health", url)).then((response) => response.status === 200, () => false);
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return Math.round((performance.now() - started) / 100) / 10;
+}
+
 async function phase<T>(url: URL, pid: number, run: () => Promise<T>) {
+  await quiet(url);
   await eventLoopDelay(url); // resets the histogram
   const rss = watchRss(pid);
   const health = probeHealth(url);
   const started = performance.now();
   const result = await run();
   const durationS = Math.round((performance.now() - started) / 100) / 10;
-  return { ...result, durationS, eventLoop: await eventLoopDelay(url), health: await health.stop(), peakRssMb: rss.stop() };
+  // The event-loop figures cover the flood and the time the service took to answer /health again after it.
+  const quietAfterS = await quiet(url);
+  return { ...result, durationS, quietAfterS, eventLoop: await eventLoopDelay(url), health: await health.stop(), peakRssMb: rss.stop() };
 }
 
 function stalledUpload(url: URL): Promise<{ socket: Socket; closed: Promise<unknown>; accepted: () => boolean }> {
@@ -218,12 +255,17 @@ const abandoned = await phase(service.url, pid, async () => {
 console.log(`2/4 Cost: ${COST.requests} requests listing one malformed id ${COST.listed} times…`);
 const cost = await phase(service.url, pid, async () => {
   const body = JSON.stringify({ query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(COST.listed).fill("x") } });
-  const statuses = new Map<number, number>();
+  const statuses = new Map<number | string, number>();
   let largestAnswer = 0;
   await runPool(COST.requests, COST.concurrency, async () => {
-    const response = await fetch(service.url, { method: "POST", headers: AUTH, body });
-    largestAnswer = Math.max(largestAnswer, (await response.text()).length);
-    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    try {
+      const response = await fetch(service.url, { method: "POST", headers: AUTH, body });
+      largestAnswer = Math.max(largestAnswer, (await response.text()).length);
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+    } catch (error) {
+      const code = String((error as { cause?: { code?: string } }).cause?.code ?? "fetch failed");
+      statuses.set(code, (statuses.get(code) ?? 0) + 1);
+    }
   });
   if ([...statuses.keys()].some((status) => status !== 400)) broken.push(`cost flood answered ${JSON.stringify(Object.fromEntries(statuses))}, not only 400`);
   return { bodyKb: Math.round(body.length / 1024), statuses: Object.fromEntries(statuses), largestAnswerBytes: largestAnswer };
@@ -257,13 +299,13 @@ draining.child.kill("SIGKILL");
 emulator.child.kill();
 
 const report = { machine: `${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}`, abandoned, cost, stalled, drain, broken };
-const row = (name: string, p: { peakRssMb: number; eventLoop: { p99Ms: number; maxMs: number }; health: { p50Ms: number; p99Ms: number; maxMs: number; failures: number; probes: number } }) =>
-  `| ${name} | ${p.peakRssMb} | ${p.eventLoop.p99Ms} / ${p.eventLoop.maxMs} | ${p.health.p50Ms} / ${p.health.p99Ms} / ${p.health.maxMs} | ${p.health.failures} of ${p.health.probes} |`;
+const row = (name: string, p: { quietAfterS: number; peakRssMb: number; eventLoop: { p99Ms: number; maxMs: number }; health: { p50Ms: number; p99Ms: number; maxMs: number; failures: number; probes: number } }) =>
+  `| ${name} | ${p.peakRssMb} | ${p.eventLoop.p99Ms} / ${p.eventLoop.maxMs} | ${p.health.p50Ms} / ${p.health.p99Ms} / ${p.health.maxMs} | ${p.health.failures} of ${p.health.probes} | ${p.quietAfterS} |`;
 const markdown = [
   `# npm run test:attack (${report.machine})`,
   "",
-  "| flood | peak RSS (MB) | event-loop delay p99 / max (ms) | /health p50 / p99 / max (ms) | /health failures |",
-  "|---|---|---|---|---|",
+  "| flood | peak RSS (MB) | event-loop delay p99 / max (ms) | /health p50 / p99 / max (ms) | /health failures | /health answered again after (s) |",
+  "|---|---|---|---|---|---|",
   row(`abandoned: ${ABANDON.requests} × ${ABANDON.ids} ids, clients give up at ${ABANDON.giveUpMs} ms (${abandoned.durationS} s)`, abandoned),
   row(`cost: ${COST.requests} × ${cost.bodyKb} KB listing one id ${COST.listed} times (${cost.durationS} s)`, cost),
   row(`stalled: ${STALLED.connections} uploads stopped mid-body (${stalled.durationS} s)`, stalled),

@@ -5,10 +5,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { GraphQLError } from "graphql";
 import Negotiator from "negotiator";
 import type { Logger } from "pino";
+import type { Metrics } from "../../observability/Metrics.js";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
-import { errorBody } from "./refusals.js";
+import { errorBody, logRefusalNow } from "./refusals.js";
 import type { Authenticator } from "../createAuthenticator.js";
 import { createOperation, type Operation } from "../createOperation.js";
 
@@ -20,6 +21,7 @@ export interface GraphQLRouteOptions {
   starter: TaskStarter;
   operationTimeoutMs: number;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** What a GraphQL answer can be sent as; Apollo checks the same list, but only after running the operation. */
@@ -55,6 +57,16 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
           const code = result.status === 503 ? ErrorCode.AUTHENTICATION_UNAVAILABLE : ErrorCode.UNAUTHENTICATED;
           throw new GraphQLError(result.message, { extensions: { code, retryable: result.status === 503, http: { status: result.status } } });
         }
+      }
+      // One turn of the event loop before anything runs: a request read from a socket's buffer gets
+      // here within one callback, and a caller who hung up meanwhile is only seen on a later one.
+      // Under a backlog, that spares running operations nobody will read.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (request.raw.socket.destroyed || request.raw.socket.readableEnded) {
+        logRefusalNow(request, 499, "caller_gone", options);
+        throw new GraphQLError("The caller hung up before the operation ran. Nothing was run.", {
+          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 499 } },
+        });
       }
       if (!acceptsGraphQLResponse(request.headers.accept)) {
         request.refusal = "not_acceptable";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { Metrics } from "../../observability/Metrics.js";
@@ -13,6 +13,8 @@ declare module "fastify" {
     refusal?: RefusalReason;
     /** The GraphQL operation this request became, once its context was made. */
     operation?: Operation;
+    /** Set once the refusal is logged, so that it is never logged twice. */
+    refusalLogged?: boolean;
   }
 }
 
@@ -51,7 +53,16 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
     return payload;
   });
 
-  app.addHook("onResponse", async (request, reply) => logRefusal(request, reply, logger, metrics));
+  app.addHook("onResponse", async (request, reply) => logRefusal(request, reply.statusCode, logger, metrics));
+}
+
+/**
+ * Logs and counts a refusal now, for the few that cannot wait for `onResponse`: Fastify runs it only
+ * once the answer is written, and an answer to a caller who hung up never is.
+ */
+export function logRefusalNow(request: FastifyRequest, status: number, reason: RefusalReason, { logger, metrics }: { logger: Logger; metrics: Metrics }): void {
+  request.refusal = reason;
+  logRefusal(request, status, logger, metrics);
 }
 
 /**
@@ -91,10 +102,10 @@ const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason
   default: { status: 400, statusText: "Bad Request", reason: "bad_request", message: "The HTTP request is malformed." },
 };
 
-function logRefusal(request: FastifyRequest, reply: FastifyReply, logger: Logger, metrics: Metrics): void {
-  const status = reply.statusCode;
-  const isRefusal = (status >= 400 && status < 500) || request.refusal === "authentication_unavailable";
-  if (!isRefusal || request.operation?.context.log.written === true) return;
+function logRefusal(request: FastifyRequest, status: number, logger: Logger, metrics: Metrics): void {
+  const isRefusal = (status >= 400 && status < 500) || request.refusal === "authentication_unavailable" || request.refusal === "caller_gone";
+  if (!isRefusal || request.refusalLogged === true || request.operation?.context.log.written === true) return;
+  request.refusalLogged = true;
   const reason = request.refusal ?? refusalReasonOf(status, undefined);
   metrics.requestRefused(reason);
   logger[status >= 500 ? "warn" : "info"]({ requestId: request.id, method: request.method, status, reason }, "request refused");
