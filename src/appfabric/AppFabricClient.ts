@@ -76,8 +76,8 @@ export interface AppFabricCallEvent {
   ids: number;
   /** 1 for the first attempt. */
   attempt: number;
-  /** The HTTP status, or what happened instead of one. */
-  outcome: number | TransportFailure | "credentials";
+  /** The HTTP status, or what happened instead of one (`not_sent`: its callers had gone before it left). */
+  outcome: number | TransportFailure | "credentials" | "not_sent";
   /** The AWS error type of an error answer. */
   errorType?: string;
   awsRequestId?: string;
@@ -229,7 +229,7 @@ export class AppFabricClient {
       if (error instanceof AppFabricServiceError) {
         report({ outcome: error.details.statusCode, errorType: error.details.errorType, awsRequestId: error.details.requestId });
       } else if (error instanceof AppFabricTransportError) {
-        report({ outcome: error.failure, awsRequestId: error.$metadata.requestId });
+        report({ outcome: error.mayHaveReachedAppFabric ? error.failure : "not_sent", awsRequestId: error.$metadata.requestId });
       } else {
         report({ outcome: error instanceof CredentialsUnavailableError ? "credentials" : "connection" });
       }
@@ -241,6 +241,8 @@ export class AppFabricClient {
     const url = new URL(this.#endpoint.pathname.replace(/\/$/, "") + path, this.#endpoint);
     const body = JSON.stringify(payload);
     const headers = await this.#sign(url, body);
+    // Signing yields to the event loop: the callers may have gone meanwhile.
+    if (deadline?.aborted) throw deadlineError(deadline.reason);
 
     let response: Response;
     let text: string;

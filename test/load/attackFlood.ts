@@ -19,7 +19,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
-import { get } from "node:http";
+import { get, request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -33,7 +33,7 @@ const COST = { requests: 1_000, listed: 20_000, concurrency: 20 };
 const STALLED = { connections: 2_000, requestTimeoutMs: 5_000 };
 const DRAIN = { connections: 50, graceMs: 2_000 };
 const ROUTER_SECRET = "attack-flood-router-secret-0123";
-/** The service's log lines, kept for a look after the run (they carry no personal data). */
+/** The flooded service's log lines, kept for a look after the run (they carry no personal data). */
 const SERVICE_LOG = "bench/results/attack-service.log";
 const ISSUER = "https://login.example.com/";
 const AUDIENCE = "user-access";
@@ -58,7 +58,7 @@ const emulatorCalls = async (): Promise<number> => {
   return stats.calls;
 };
 
-async function startService(extraEnv: Record<string, string> = {}): Promise<{ child: ChildProcess; url: URL }> {
+async function startService(extraEnv: Record<string, string> = {}, log = SERVICE_LOG): Promise<{ child: ChildProcess; url: URL }> {
   const port = await freePort();
   const child = spawn(process.execPath, ["dist/index.js"], {
     env: {
@@ -78,7 +78,7 @@ async function startService(extraEnv: Record<string, string> = {}): Promise<{ ch
       ...extraEnv,
     },
     // Its log lines go to a file (their cost is part of the run); a crash still shows on stderr.
-    stdio: ["ignore", openSync(SERVICE_LOG, "w"), "inherit"],
+    stdio: ["ignore", openSync(log, "w"), "inherit"],
   });
   child.once("exit", (code, signal) => {
     if (code !== 0 && signal !== "SIGKILL" && signal !== "SIGTERM") console.error(`The service exited with ${code ?? signal}.`);
@@ -166,13 +166,42 @@ async function eventLoopDelay(url: URL): Promise<{ p99Ms: number; maxMs: number 
   return { p99Ms: read("nodejs_eventloop_lag_p99_seconds"), maxMs: read("nodejs_eventloop_lag_max_seconds") };
 }
 
-/** AppFabric calls the service started after `at` (epoch ms), from its "appfabric call" log lines. */
-function callStartsAfter(at: number): number {
-  return readFileSync(SERVICE_LOG, "utf8")
-    .split("\n")
-    .filter((line) => line.includes('"msg":"appfabric call"'))
-    .map((line) => JSON.parse(line) as { time: number; durationMs: number })
-    .filter((call) => call.time - call.durationMs > at).length;
+/** AppFabric call attempts the service started after `at` (epoch ms), from its "appfabric call" log lines, by status. */
+function callStartsAfter(at: number): Record<string, number> {
+  const late: Record<string, number> = {};
+  for (const line of readFileSync(SERVICE_LOG, "utf8").split("\n")) {
+    if (!line.includes('"msg":"appfabric call"')) continue;
+    const call = JSON.parse(line) as { time: number; durationMs: number; status: number | string };
+    if (call.time - call.durationMs > at) late[String(call.status)] = (late[String(call.status)] ?? 0) + 1;
+  }
+  return late;
+}
+
+/**
+ * POSTs on a connection of its own and gives up after `giveUpMs` by closing it there and then: the
+ * hang-up leaves with the give-up (fetch's abort settles the promise first and closes the socket
+ * later, so "the client has gone" would be measured before the server could know it).
+ * Resolves true when the answer came in time.
+ */
+function postGivingUp(url: URL, body: string, giveUpMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = httpRequest(url, { method: "POST", agent: false, headers: { ...AUTH, "content-length": Buffer.byteLength(body) } }, (response) => {
+      response.resume();
+      response.on("end", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      resolve(false);
+    }, giveUpMs);
+    request.on("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    request.end(body);
+  });
 }
 
 async function runPool(count: number, concurrency: number, task: (n: number) => Promise<void>): Promise<void> {
@@ -241,30 +270,22 @@ const abandoned = await phase(service.url, pid, async () => {
   let answered = 0;
   await runPool(ABANDON.requests, ABANDON.concurrency, async (n) => {
     const ids = Array.from({ length: ABANDON.ids }, (_, i) => syntheticTaskId(n * ABANDON.ids + i));
-    try {
-      const response = await fetch(service.url, {
-        method: "POST",
-        headers: AUTH,
-        body: JSON.stringify({ query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids } }),
-        signal: AbortSignal.timeout(ABANDON.giveUpMs),
-      });
-      await response.text();
-      answered += 1;
-    } catch {
-      gaveUp += 1;
-    }
+    const body = JSON.stringify({ query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids } });
+    if (await postGivingUp(service.url, body, ABANDON.giveUpMs)) answered += 1;
+    else gaveUp += 1;
   });
   const lastAnswerAt = Date.now();
   lastAnswerCalls = await emulatorCalls();
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await quiet(service.url);
-  // Two views. The emulator counts calls as they arrive, so a call sent just before the last answer
-  // but read late by a busy emulator counts as after it. The service logs each call when it ends,
-  // with its duration: its start time is exact.
+  // Two views. What reached AppFabric (the emulator counts calls as they arrive) is the promise. The
+  // service's own call log (start = end - duration) also shows attempts it began in the instant
+  // between a caller's hang-up and reading it, each cancelled before or while it was sent.
   const arrivedAfterLastAnswer = (await emulatorCalls()) - lastAnswerCalls;
-  const startedAfterLastAnswer = callStartsAfter(lastAnswerAt);
-  if (startedAfterLastAnswer > 0) broken.push(`${startedAfterLastAnswer} AppFabric calls started after the last client had its answer`);
-  return { answered, gaveUp, appFabricCalls: lastAnswerCalls, startedAfterLastAnswer, arrivedAfterLastAnswer };
+  const lateByStatus = callStartsAfter(lastAnswerAt);
+  const startedAfterLastAnswer = Object.values(lateByStatus).reduce((sum, count) => sum + count, 0);
+  if (arrivedAfterLastAnswer > 0) broken.push(`${arrivedAfterLastAnswer} AppFabric calls arrived after the last client had its answer`);
+  return { answered, gaveUp, appFabricCalls: lastAnswerCalls, startedAfterLastAnswer, lateByStatus, arrivedAfterLastAnswer, lastAnswerAt };
 });
 
 console.log(`2/4 Cost: ${COST.requests} requests listing one malformed id ${COST.listed} times…`);
@@ -300,7 +321,7 @@ const stalled = await phase(service.url, pid, async () => {
 
 console.log(`4/4 Drain: SIGTERM with ${DRAIN.connections} stalled uploads open, SHUTDOWN_GRACE_MS=${DRAIN.graceMs}…`);
 service.child.kill("SIGKILL");
-const draining = await startService({ SHUTDOWN_GRACE_MS: String(DRAIN.graceMs), REQUEST_TIMEOUT_MS: "120000" });
+const draining = await startService({ SHUTDOWN_GRACE_MS: String(DRAIN.graceMs), REQUEST_TIMEOUT_MS: "120000" }, "/dev/null");
 children.push(draining.child);
 await Promise.all(Array.from({ length: DRAIN.connections }, () => stalledUpload(draining.url)));
 const stopStarted = performance.now();
@@ -325,7 +346,7 @@ const markdown = [
   row(`cost: ${COST.requests} × ${cost.bodyKb} KB listing one id ${COST.listed} times (${cost.durationS} s)`, cost),
   row(`stalled: ${STALLED.connections} uploads stopped mid-body (${stalled.durationS} s)`, stalled),
   "",
-  `- Abandoned: ${abandoned.answered} answered, ${abandoned.gaveUp} gave up; ${abandoned.appFabricCalls} AppFabric calls in all; **${abandoned.startedAfterLastAnswer} started after the last client had its answer** (by the service's call log; ${abandoned.arrivedAfterLastAnswer} reached the busy emulator after it).`,
+  `- Abandoned: ${abandoned.answered} answered, ${abandoned.gaveUp} gave up; ${abandoned.appFabricCalls} AppFabric calls in all; **${abandoned.arrivedAfterLastAnswer} reached AppFabric after the last client had its answer**; the service's call log shows ${abandoned.startedAfterLastAnswer} attempts begun after it (${JSON.stringify(abandoned.lateByStatus)}), each cancelled before it arrived.`,
   `- Cost: answers ${JSON.stringify(cost.statuses)}, the largest ${cost.largestAnswerBytes} bytes.`,
   `- Stalled: ${stalled.answered408} answered 408, all closed after ${stalled.allClosedAfterS} s (REQUEST_TIMEOUT_MS=${STALLED.requestTimeoutMs}), ${stalled.stillOpen} left open.`,
   `- Drain: SIGTERM with ${DRAIN.connections} stalled uploads open → exit ${drain.exitCode} after ${drain.exitAfterS} s (SHUTDOWN_GRACE_MS=${DRAIN.graceMs}).`,
