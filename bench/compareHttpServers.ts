@@ -52,7 +52,14 @@ const baseline = median((samples.get("standalone") ?? []).map((s) => s.requestsP
 const rows = VARIANTS.map((variant) => {
   const list = samples.get(variant) ?? [];
   const rps = median(list.map((s) => s.requestsPerSecond));
-  return { variant, requestsPerSecond: rps, ratio: rps / baseline, p50: median(list.map((s) => s.p50)), p99: median(list.map((s) => s.p99)), errors: list.reduce((n, s) => n + s.errors, 0) };
+  return {
+    variant,
+    requestsPerSecond: rps,
+    ratio: rps / baseline,
+    p50: median(list.map((s) => s.p50)),
+    p99: median(list.map((s) => s.p99)),
+    errors: list.reduce((n, s) => n + s.errors, 0),
+  };
 });
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`;
 const table = [
@@ -64,5 +71,8 @@ const table = [
   ...rows.map((r) => `| ${r.variant} | ${r.requestsPerSecond.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`),
 ].join("\n");
 writeFileSync("bench/results/http-servers.md", `${table}\n`);
-writeFileSync("bench/results/http-servers.json", `${JSON.stringify({ machine, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, rows, samples: Object.fromEntries(samples) }, null, 2)}\n`);
+writeFileSync(
+  "bench/results/http-servers.json",
+  `${JSON.stringify({ machine, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, rows, samples: Object.fromEntries(samples) }, null, 2)}\n`,
+);
 console.log(`\n${table}`);

@@ -18,7 +18,13 @@ const load = (url: string, seconds: number) =>
     url,
     connections: 500,
     duration: seconds,
-    requests: [{ method: "POST", headers: { "content-type": "application/json" }, setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }) }],
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }),
+      },
+    ],
   });
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -27,10 +33,13 @@ const emulator = await startEmulatorProcess(20);
 
 // Part 1: heap used after a full GC, between phases of load, service in this process.
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-const inProcess = await startService(loadConfig({ PORT: "0", HOST: "127.0.0.1", APPFABRIC_APP_BUNDLE: DEMO_APP_BUNDLE_ARN, APPFABRIC_ENDPOINT: emulator.url }), {
-  credentials: EMULATOR_CREDENTIALS,
-  logger: createLogger({ level: "info", pretty: false, destination: discard }),
-});
+const inProcess = await startService(
+  loadConfig({ PORT: "0", HOST: "127.0.0.1", APPFABRIC_APP_BUNDLE: DEMO_APP_BUNDLE_ARN, APPFABRIC_ENDPOINT: emulator.url }),
+  {
+    credentials: EMULATOR_CREDENTIALS,
+    logger: createLogger({ level: "info", pretty: false, destination: discard }),
+  },
+);
 const heapAfterGc = () => {
   gc();
   gc();
@@ -54,7 +63,9 @@ for (const round of [1, 2]) {
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(service.child.pid))), 200);
     const result = await load(service.url.href, 15);
     clearInterval(sampler);
-    console.log(`round ${round} ${flags.join(" ") || "(default)"}: ${Math.round(result.requests.average)} ops/s, p99 ${result.latency.p99} ms, peak RSS ${peak} MB`);
+    console.log(
+      `round ${round} ${flags.join(" ") || "(default)"}: ${Math.round(result.requests.average)} ops/s, p99 ${result.latency.p99} ms, peak RSS ${peak} MB`,
+    );
     service.child.kill();
   }
 }

@@ -50,7 +50,10 @@ interface Result {
 
 async function startLimit(): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/limitServer.ts"], { env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/limitServer.ts"], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   return { name: "limit", url: await healthy(new URL(`http://127.0.0.1:${port}/`)), child };
 }
 
@@ -72,7 +75,9 @@ async function load(server: Server, clients: number, list: boolean, seconds: num
         headers: { "content-type": "application/json" },
         setupRequest: (request) => ({
           ...request,
-          body: JSON.stringify(list ? { query: LIST, variables: { ids: Array.from({ length: 120 }, randomId) } } : { query: ONE_ID_QUERY, variables: { id: randomId() } }),
+          body: JSON.stringify(
+            list ? { query: LIST, variables: { ids: Array.from({ length: 120 }, randomId) } } : { query: ONE_ID_QUERY, variables: { id: randomId() } },
+          ),
         }),
         onResponse: (_status, body) => {
           if (body.includes('"errors"')) graphqlErrors += 1;
@@ -115,14 +120,19 @@ const stats = async () => {
   return message;
 };
 
-const startService = async (name: string, coalesceMs: string): Promise<Server> => ({ name, ...(await startServiceProcess(emulatorUrl, { APPFABRIC_COALESCE_MS: coalesceMs })) });
+const startService = async (name: string, coalesceMs: string): Promise<Server> => ({
+  name,
+  ...(await startServiceProcess(emulatorUrl, { APPFABRIC_COALESCE_MS: coalesceMs })),
+});
 const servers = [await startLimit(), await startService("per-op", "0"), await startService("coalesced", "2")];
 const results: Result[] = [];
 for (const row of ROWS) {
   for (const server of servers) {
     const result = await measure(server, row);
     results.push(result);
-    console.log(`${row.name} × ${row.clients} ${server.name}: ${result.opsPerSecond} ops/s, p50 ${result.p50} ms, p99 ${result.p99} ms, calls/op ${result.callsPerOp ?? "–"}, peak RSS ${result.peakRssMb} MB`);
+    console.log(
+      `${row.name} × ${row.clients} ${server.name}: ${result.opsPerSecond} ops/s, p50 ${result.p50} ms, p99 ${result.p99} ms, calls/op ${result.callsPerOp ?? "–"}, peak RSS ${result.peakRssMb} MB`,
+    );
   }
 }
 const emulatorStats = await stats();
@@ -141,20 +151,41 @@ for (const server of servers) server.child.kill();
 emulator.kill();
 
 // Targets, as ratios of figures from this one run.
-const at = (server: string, clients: number, list = false) => results.find((r) => r.server === server && r.clients === clients && (r.row === "120-id list") === list);
+const at = (server: string, clients: number, list = false) =>
+  results.find((r) => r.server === server && r.clients === clients && (r.row === "120-id list") === list);
 const c100 = at("coalesced", 100);
 const l100 = at("limit", 100);
 const c500 = at("coalesced", 500);
 const l500 = at("limit", 500);
 const bound100 = Math.min(l100?.opsPerSecond ?? 0, 100 / (UPSTREAM_MS / 1000));
 const targets = [
-  { target: "calls/op, 100 single-id clients ≤ 0.05", value: c100?.callsPerOp ?? NaN, met: (c100?.callsPerOp ?? 1) <= 0.05, detail: `${c100?.callsPerOp} (per-op: ${at("per-op", 100)?.callsPerOp})` },
-  { target: `ops/s at 100 ≥ 0.8 × min(limit, 100 / ${UPSTREAM_MS} ms) = ${Math.round(0.8 * bound100)}`, value: c100?.opsPerSecond ?? 0, met: (c100?.opsPerSecond ?? 0) >= 0.8 * bound100, detail: `${c100?.opsPerSecond} = ${((c100?.opsPerSecond ?? 0) / bound100).toFixed(2)} × ${Math.round(bound100)}` },
-  { target: "ops/s at 500 ≥ 0.7 × limit", value: c500?.opsPerSecond ?? 0, met: (c500?.opsPerSecond ?? 0) >= 0.7 * (l500?.opsPerSecond ?? 0), detail: `${c500?.opsPerSecond} = ${((c500?.opsPerSecond ?? 0) / (l500?.opsPerSecond ?? 1)).toFixed(2)} × ${l500?.opsPerSecond}` },
+  {
+    target: "calls/op, 100 single-id clients ≤ 0.05",
+    value: c100?.callsPerOp ?? NaN,
+    met: (c100?.callsPerOp ?? 1) <= 0.05,
+    detail: `${c100?.callsPerOp} (per-op: ${at("per-op", 100)?.callsPerOp})`,
+  },
+  {
+    target: `ops/s at 100 ≥ 0.8 × min(limit, 100 / ${UPSTREAM_MS} ms) = ${Math.round(0.8 * bound100)}`,
+    value: c100?.opsPerSecond ?? 0,
+    met: (c100?.opsPerSecond ?? 0) >= 0.8 * bound100,
+    detail: `${c100?.opsPerSecond} = ${((c100?.opsPerSecond ?? 0) / bound100).toFixed(2)} × ${Math.round(bound100)}`,
+  },
+  {
+    target: "ops/s at 500 ≥ 0.7 × limit",
+    value: c500?.opsPerSecond ?? 0,
+    met: (c500?.opsPerSecond ?? 0) >= 0.7 * (l500?.opsPerSecond ?? 0),
+    detail: `${c500?.opsPerSecond} = ${((c500?.opsPerSecond ?? 0) / (l500?.opsPerSecond ?? 1)).toFixed(2)} × ${l500?.opsPerSecond}`,
+  },
   { target: `p50 at 100 ≤ ${UPSTREAM_MS} + 5 ms`, value: c100?.p50 ?? 0, met: (c100?.p50 ?? Infinity) <= UPSTREAM_MS + 5, detail: `${c100?.p50} ms` },
   { target: `p99 at 100 ≤ ${UPSTREAM_MS} + 25 ms`, value: c100?.p99 ?? 0, met: (c100?.p99 ?? Infinity) <= UPSTREAM_MS + 25, detail: `${c100?.p99} ms` },
   { target: "peak RSS at 500 clients < 200 MB", value: c500?.peakRssMb ?? 0, met: (c500?.peakRssMb ?? Infinity) < 200, detail: `${c500?.peakRssMb} MB` },
-  { target: `no RSS growth over a ${SOAK_SECONDS} s soak at 500 clients`, value: soakLast - soakFirst, met: soakLast <= soakFirst * 1.1, detail: `first 10 s ${soakFirst} MB, last 10 s ${soakLast} MB (${soak.requests.total} ops, ${soak.errors + soak.non2xx + soak.graphqlErrors} errors)` },
+  {
+    target: `no RSS growth over a ${SOAK_SECONDS} s soak at 500 clients`,
+    value: soakLast - soakFirst,
+    met: soakLast <= soakFirst * 1.1,
+    detail: `first 10 s ${soakFirst} MB, last 10 s ${soakLast} MB (${soak.requests.total} ops, ${soak.errors + soak.non2xx + soak.graphqlErrors} errors)`,
+  },
 ];
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, shared (other work may run)`;
@@ -165,7 +196,9 @@ const md = [
   "",
   "| query | clients | server | ops/s | p50 ms | p99 ms | AppFabric calls/op | peak RSS MB | errors |",
   "|---|---|---|---|---|---|---|---|---|",
-  ...results.map((r) => `| ${r.row} | ${r.clients} | ${r.server} | ${r.opsPerSecond} | ${r.p50} | ${r.p99} | ${r.callsPerOp ?? "–"} | ${r.peakRssMb} | ${r.errors} |`),
+  ...results.map(
+    (r) => `| ${r.row} | ${r.clients} | ${r.server} | ${r.opsPerSecond} | ${r.p50} | ${r.p99} | ${r.callsPerOp ?? "–"} | ${r.peakRssMb} | ${r.errors} |`,
+  ),
   "",
   `Connections to AppFabric opened by both services over the whole run: ${emulatorStats.connections}, for ${emulatorStats.calls} calls (keep-alive reuse).`,
   "",
@@ -174,6 +207,9 @@ const md = [
   ...targets.map((t) => `| ${t.target} | ${t.met ? "yes" : "**no**"} | ${t.detail} |`),
 ].join("\n");
 writeFileSync("bench/results/bench.md", `${md}\n`);
-writeFileSync("bench/results/bench.json", `${JSON.stringify({ machine, upstreamMs: UPSTREAM_MS, seconds: SECONDS, results, emulator: emulatorStats, soak: { seconds: SOAK_SECONDS, rss: soakRss, ops: soak.requests.total }, targets }, null, 2)}\n`);
+writeFileSync(
+  "bench/results/bench.json",
+  `${JSON.stringify({ machine, upstreamMs: UPSTREAM_MS, seconds: SECONDS, results, emulator: emulatorStats, soak: { seconds: SOAK_SECONDS, rss: soakRss, ops: soak.requests.total }, targets }, null, 2)}\n`,
+);
 console.log(`\n${md}`);
 process.exit(0);

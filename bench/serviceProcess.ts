@@ -40,7 +40,11 @@ export async function healthy(url: URL): Promise<URL> {
 }
 
 /** The built service (`node dist/index.js`, production, logs at info to /dev/null) against the emulator. */
-export async function startServiceProcess(emulatorUrl: string, env: Record<string, string> = {}, nodeFlags: string[] = []): Promise<{ url: URL; child: ChildProcess }> {
+export async function startServiceProcess(
+  emulatorUrl: string,
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+): Promise<{ url: URL; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeFlags, "dist/index.js"], {
     env: {

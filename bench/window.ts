@@ -13,13 +13,21 @@ for (const round of [1, 2]) {
     const options = {
       url: service.url.href,
       connections: 100,
-      requests: [{ method: "POST" as const, headers: { "content-type": "application/json" }, setupRequest: (request: object) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }) }],
+      requests: [
+        {
+          method: "POST" as const,
+          headers: { "content-type": "application/json" },
+          setupRequest: (request: object) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }),
+        },
+      ],
     };
     await autocannon({ ...options, duration: 2 });
     const before = await upstreamCalls(service.url);
     const result = await autocannon({ ...options, duration: 8 });
     const calls = (await upstreamCalls(service.url)) - before;
-    console.log(`round ${round}, window ${window} ms: ${Math.round(result.requests.average)} ops/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, calls/op ${(calls / result.requests.total).toFixed(3)}`);
+    console.log(
+      `round ${round}, window ${window} ms: ${Math.round(result.requests.average)} ops/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, calls/op ${(calls / result.requests.total).toFixed(3)}`,
+    );
     service.child.kill();
   }
 }

@@ -1,13 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import { isIP } from "node:net";
 import type { LevelWithSilent } from "pino";
-import {
-  DEFAULT_MAX_ATTEMPTS,
-  DEFAULT_MAX_CONCURRENCY,
-  DEFAULT_MAX_QUEUED_IDS,
-  DEFAULT_TIMEOUT_MS,
-  isAppBundleIdentifier,
-} from "./appfabric/constants.js";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
 import { OPERATION_NAME } from "./observability/operationName.js";
 import { parseFaultRules, type EmulatorFaultRule } from "./emulator/parseFaultRules.js";
 
@@ -160,7 +154,8 @@ function readOperationNames(env: Env): string[] {
   if (raw === undefined) return [];
   const names = raw.split(",").map((name) => name.trim());
   const bad = names.find((name) => !OPERATION_NAME.test(name));
-  if (bad !== undefined) throw new ConfigError("METRICS_OPERATION_NAMES", "a comma-separated list of GraphQL operation names (letters, digits, _; at most 64)", bad);
+  if (bad !== undefined)
+    throw new ConfigError("METRICS_OPERATION_NAMES", "a comma-separated list of GraphQL operation names (letters, digits, _; at most 64)", bad);
   if (names.length > 100) throw new ConfigError("METRICS_OPERATION_NAMES", "at most 100 names", `${names.length} names`);
   return names;
 }
@@ -279,9 +274,7 @@ function readUpstream(env: Env, production: boolean): Config["upstream"] {
   if (!isAppBundleIdentifier(bundle)) {
     throw new ConfigError("APPFABRIC_APP_BUNDLE", "an app bundle ARN (arn:…) or lower-case UUID of at most 1011 characters", bundle);
   }
-  return endpoint === undefined
-    ? { kind: "aws", appBundleIdentifier: bundle }
-    : { kind: "aws", appBundleIdentifier: bundle, endpoint: readEndpoint(endpoint) };
+  return endpoint === undefined ? { kind: "aws", appBundleIdentifier: bundle } : { kind: "aws", appBundleIdentifier: bundle, endpoint: readEndpoint(endpoint) };
 }
 
 function readEndpoint(raw: string): URL {

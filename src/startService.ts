@@ -73,7 +73,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   try {
     const source =
-      coalesceMs > 0 ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency, maxQueuedIds }) : new DirectSource(client);
+      coalesceMs > 0
+        ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency, maxQueuedIds })
+        : new DirectSource(client);
     const server = await startServer({
       config,
       source,

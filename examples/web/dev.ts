@@ -11,7 +11,10 @@ const config = loadConfig({ ...process.env, CORS_ORIGINS: PAGE_ORIGIN });
 if (config.upstream.kind !== "emulator") throw new Error("npm run web runs on the embedded emulator: unset APPFABRIC_APP_BUNDLE.");
 
 const service = await startService(config, { prettyLogs: process.stdout.isTTY === true });
-const vite = await createServer({ root: new URL(".", import.meta.url).pathname, define: { "import.meta.env.VITE_GRAPHQL_URL": JSON.stringify(service.url.href) } });
+const vite = await createServer({
+  root: new URL(".", import.meta.url).pathname,
+  define: { "import.meta.env.VITE_GRAPHQL_URL": JSON.stringify(service.url.href) },
+});
 await vite.listen();
 service.logger.info(`Example frontend ready at ${PAGE_ORIGIN}/ (service at ${service.url.href}, on the emulator: no AWS calls).`);
 

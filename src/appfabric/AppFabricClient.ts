@@ -135,16 +135,14 @@ export class AppFabricClient {
       taskIdList: [...taskIdList],
     };
     const { body, metadata } = await this.#withRetries("BatchGetUserAccessTasks", options.signal, RETRY_AS_THE_STRATEGY_DECIDES, (attempt) =>
-      this.#observed("BatchGetUserAccessTasks", taskIdList.length, attempt, () =>
-        this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request, options.signal),
-      ),
+      this.#observed("BatchGetUserAccessTasks", taskIdList.length, attempt, () => this.#post(BATCH_GET_USER_ACCESS_TASKS_PATH, request, options.signal)),
     );
     const list = isRecord(body) ? body["userAccessResultsList"] : undefined;
     if (list === undefined) return [];
     if (!Array.isArray(list) || !list.every(isRecord)) {
       throw new AppFabricTransportError("unreadable", "AppFabric's answer has no readable userAccessResultsList", { metadata });
     }
-    return list as UserAccessResultItem[];
+    return list;
   }
 
   /**

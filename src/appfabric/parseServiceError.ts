@@ -11,11 +11,7 @@ import type { ValidationExceptionField } from "./types.js";
  * A body that is not JSON still yields an error with the status and request id. `Retry-After` (seconds
  * or an HTTP date) is read by smithy's `getRetryAfterHint`, against the real clock as it does.
  */
-export function parseServiceError(
-  statusCode: number,
-  headers: Record<string, string>,
-  bodyText: string,
-): AppFabricServiceError {
+export function parseServiceError(statusCode: number, headers: Record<string, string>, bodyText: string): AppFabricServiceError {
   const body = parseJsonObject(bodyText);
   const retryAfter = getRetryAfterHint({ statusCode, headers });
   return new AppFabricServiceError({

@@ -278,7 +278,11 @@ class RequestHandler {
     }
     answer(status);
     if (fault?.kind === "truncated") {
-      response.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text) + 100), "x-amzn-requestid": randomUUID() });
+      response.writeHead(status, {
+        "content-type": "application/json",
+        "content-length": String(Buffer.byteLength(text) + 100),
+        "x-amzn-requestid": randomUUID(),
+      });
       response.write(text.slice(0, Math.floor(text.length / 2)));
       droppedByEmulator = true;
       setImmediate(() => request.socket.destroy());

@@ -34,8 +34,20 @@ export const DEMO_TASKS: readonly UserAccessResultItem[] = [
     resultStatus: "FAILED",
     taskError: { errorCode: "AppAuthorizationExpired", errorMessage: "The app authorization for Box has expired; reconnect it in AppFabric." },
   },
-  { taskId: "d4e6f8a0-3c5e-4a7b-9f1c-2d4f6b8d0f23", app: "Asana", tenantId: "1200000001", tenantDisplayName: "Example Corp Asana", resultStatus: "IN_PROGRESS" },
-  { taskId: "e5f7a9b1-4d6f-4b8c-8a2d-3e5a7c9e1a34", app: "Jira", tenantId: "example.atlassian.net", tenantDisplayName: "Example Corp Jira", resultStatus: "EXPIRED" },
+  {
+    taskId: "d4e6f8a0-3c5e-4a7b-9f1c-2d4f6b8d0f23",
+    app: "Asana",
+    tenantId: "1200000001",
+    tenantDisplayName: "Example Corp Asana",
+    resultStatus: "IN_PROGRESS",
+  },
+  {
+    taskId: "e5f7a9b1-4d6f-4b8c-8a2d-3e5a7c9e1a34",
+    app: "Jira",
+    tenantId: "example.atlassian.net",
+    tenantDisplayName: "Example Corp Jira",
+    resultStatus: "EXPIRED",
+  },
 ];
 
 function completed(taskId: string, app: string, tenantId: string, tenantDisplayName: string, userId: string, userStatus: string): UserAccessResultItem {

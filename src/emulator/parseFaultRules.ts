@@ -33,7 +33,8 @@ function ruleProblem(entry: unknown): string | undefined {
   const fault = entry["fault"];
   if (!isRecord(fault) || !KINDS.includes(fault["kind"] as (typeof KINDS)[number])) return `fault.kind must be one of ${KINDS.join(", ")}`;
   if (fault["kind"] === "error" && !isWhole(fault["status"], 400, 599)) return "fault.status must be an HTTP error status";
-  if ((fault["kind"] === "delay" || fault["kind"] === "slowBody") && !isWhole(fault["ms"], 0, 600_000)) return "fault.ms must be a whole number of milliseconds";
+  if ((fault["kind"] === "delay" || fault["kind"] === "slowBody") && !isWhole(fault["ms"], 0, 600_000))
+    return "fault.ms must be a whole number of milliseconds";
   for (const key of ["errorType", "message", "retryAfter"] as const) {
     if (fault[key] !== undefined && typeof fault[key] !== "string") return `fault.${key} must be a string`;
   }

@@ -21,10 +21,19 @@ const APPS: readonly AppPlan[] = [
     app: "Box",
     tenantId: "box-90211",
     tenantDisplayName: "Example Corp Box",
-    outcome: { status: "FAILED", after: 2.5, taskError: { errorCode: "AppAuthorizationExpired", errorMessage: "The app authorization for Box has expired; reconnect it in AppFabric." } },
+    outcome: {
+      status: "FAILED",
+      after: 2.5,
+      taskError: { errorCode: "AppAuthorizationExpired", errorMessage: "The app authorization for Box has expired; reconnect it in AppFabric." },
+    },
   },
   { app: "Asana", tenantId: "1200000001", tenantDisplayName: "Example Corp Asana", outcome: { status: "EXPIRED", after: 4 } },
-  { app: "Jira", tenantId: "example.atlassian.net", tenantDisplayName: "Example Corp Jira", startError: { errorCode: "AppNotConnected", errorMessage: "Jira is not connected to this app bundle." } },
+  {
+    app: "Jira",
+    tenantId: "example.atlassian.net",
+    tenantDisplayName: "Example Corp Jira",
+    startError: { errorCode: "AppNotConnected", errorMessage: "Jira is not connected to this app bundle." },
+  },
 ];
 
 /** A task the emulator started: what it will say about it at any moment. */
@@ -64,7 +73,14 @@ export class StartedTasks {
     return APPS.map((plan) => {
       if (plan.startError || !plan.outcome) return { app: plan.app, tenantId: plan.tenantId, error: plan.startError };
       const taskId = randomUUID();
-      this.#running.set(taskId, { taskId, app: plan.app, finalStatus: plan.outcome.status, plan, email, finishesAt: startedAt + plan.outcome.after * this.#unitMs });
+      this.#running.set(taskId, {
+        taskId,
+        app: plan.app,
+        finalStatus: plan.outcome.status,
+        plan,
+        email,
+        finishesAt: startedAt + plan.outcome.after * this.#unitMs,
+      });
       if (this.#running.size > StartedTasks.MAX_TASKS) this.#running.delete(this.#running.keys().next().value ?? "");
       return { app: plan.app, tenantId: plan.tenantId, taskId };
     });
@@ -90,7 +106,10 @@ export class StartedTasks {
 
 /** A plausible name from an email's local part: jordan.rivers@… → Jordan Rivers. */
 function namesFrom(email: string): Pick<UserAccessResultItem, "userFullName" | "userFirstName" | "userLastName"> {
-  const parts = (email.split("@")[0] ?? "").split(/[._-]+/).filter(Boolean).map((part) => part[0]?.toUpperCase() + part.slice(1));
+  const parts = (email.split("@")[0] ?? "")
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1));
   const [first = "", ...rest] = parts;
   return { userFullName: parts.join(" "), userFirstName: first, userLastName: rest.join(" ") || undefined };
 }

@@ -41,7 +41,10 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
   if (authorization === undefined) return { errorType: "MissingAuthenticationTokenException", message: "Missing Authentication Token" };
   const match = AUTHORIZATION.exec(authorization);
   if (match === null) {
-    return { errorType: "InvalidSignatureException", message: "Authorization header requires Credential, SignedHeaders and Signature in AWS4-HMAC-SHA256 form." };
+    return {
+      errorType: "InvalidSignatureException",
+      message: "Authorization header requires Credential, SignedHeaders and Signature in AWS4-HMAC-SHA256 form.",
+    };
   }
   const [, accessKeyId = "", scopeDate, scopeRegion, scopeService, signedHeaderList = "", signature = ""] = match;
 
@@ -55,7 +58,13 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
   }
 
   const signingDate = parseAmzDate(request.headers["x-amz-date"]);
-  if (signingDate === undefined || !signingDate.toISOString().replaceAll("-", "").startsWith(scopeDate ?? "")) {
+  if (
+    signingDate === undefined ||
+    !signingDate
+      .toISOString()
+      .replaceAll("-", "")
+      .startsWith(scopeDate ?? "")
+  ) {
     return { errorType: "InvalidSignatureException", message: "X-Amz-Date is missing, malformed, or does not match the credential scope date." };
   }
   if (Math.abs(options.now().getTime() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {

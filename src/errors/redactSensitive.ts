@@ -12,8 +12,5 @@ const SIGNATURE = /\b[0-9a-f]{64}\b/g;
  * a request field), access key ids and signatures. Used on the few AWS messages this service forwards.
  */
 export function redactSensitive(text: string): string {
-  return text
-    .replace(EMAIL, "[email redacted]")
-    .replace(AWS_ACCESS_KEY_ID, "[access key redacted]")
-    .replace(SIGNATURE, "[signature redacted]");
+  return text.replace(EMAIL, "[email redacted]").replace(AWS_ACCESS_KEY_ID, "[access key redacted]").replace(SIGNATURE, "[signature redacted]");
 }

@@ -8,7 +8,7 @@ export const MAX_STARTS_PER_OPERATION = 1;
 
 export function oneStartPerOperationError(): GraphQLError {
   return new GraphQLError(
-    `One operation may start tasks at most ${MAX_STARTS_PER_OPERATION === 1 ? "once" : `${MAX_STARTS_PER_OPERATION} times`}: ` +
+    "One operation may start tasks at most once: " +
       "each start creates new tasks in AppFabric. Send one startUserAccessTasks per request. Nothing was started.",
     { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false, http: { status: 400 } } },
   );

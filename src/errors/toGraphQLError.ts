@@ -1,12 +1,6 @@
 import { isThrottlingError, isTransientError } from "@smithy/core/retry";
 import { GraphQLError } from "graphql";
-import {
-  AppFabricServiceError,
-  AppFabricTransportError,
-  CredentialsUnavailableError,
-  OverloadedError,
-  type ResponseMetadata,
-} from "../appfabric/errors.js";
+import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, OverloadedError, type ResponseMetadata } from "../appfabric/errors.js";
 import { ErrorCode } from "./ErrorCode.js";
 import { redactSensitive } from "./redactSensitive.js";
 

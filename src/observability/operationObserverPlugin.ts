@@ -21,7 +21,7 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
           const errors = result?.errors ?? [];
           // A caller who hung up never sees the answer; its errors are of its own leaving, not AppFabric's.
           const outcome = contextValue.log.callerGone ? "abandoned" : errors.length === 0 ? "ok" : result?.data ? "partial" : "error";
-          const errorCodes = [...new Set(errors.map((error) => String(error.extensions?.["code"] ?? "UNKNOWN")))];
+          const errorCodes = [...new Set(errors.map((error) => codeOf(error.extensions?.["code"])))];
           const taskIds = contextValue.userAccessTasks.idsRequested;
           const httpStatus = response.http.status ?? 200;
           metrics.operationAnswered(operationName ?? undefined, outcome, taskIds);
@@ -51,4 +51,8 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
 function loggableOperationName(name: string | null | undefined): string | null {
   if (name === null || name === undefined) return null;
   return OPERATION_NAME.test(name) ? name : "(invalid)";
+}
+
+function codeOf(code: unknown): string {
+  return typeof code === "string" ? code : "UNKNOWN";
 }

@@ -15,7 +15,10 @@ export function unexpectedErrorLogPlugin(logger: Logger): ApolloServerPlugin<Gra
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             if (!isExpected(error)) {
-              logger.error({ requestId: contextValue.requestId, err: innermostCause(error), path: error.path }, "Unexpected error while executing an operation");
+              logger.error(
+                { requestId: contextValue.requestId, err: innermostCause(error), path: error.path },
+                "Unexpected error while executing an operation",
+              );
             }
           }
         },

@@ -19,7 +19,10 @@ export const Query: QueryResolvers = {
   userAccessTasks: async (_root, { ids }, { userAccessTasks }, info) => {
     const loads = ids.map((id) => userAccessTasks.load(id));
     const settled = await Promise.allSettled(loads);
-    setTaskCacheHint(info, settled.map((result) => (result.status === "fulfilled" ? result.value : undefined)));
+    setTaskCacheHint(
+      info,
+      settled.map((result) => (result.status === "fulfilled" ? result.value : undefined)),
+    );
     return loads;
   },
 };

@@ -16,7 +16,7 @@ export interface GraphQLContext {
    * Starts tasks (the mutation), bounded by the operation's deadline. At most once per operation: a
    * second start in the same operation is refused without a call.
    */
-  startUserAccessTasks(email: string): Promise<UserAccessTaskItem[]>;
+  startUserAccessTasks: (email: string) => Promise<UserAccessTaskItem[]>;
   /**
    * Whether the operation observer has logged this operation, so that the HTTP layer does not log the
    * same request again as a refusal. An object, not a flag: Apollo hands plugins a shallow copy of the

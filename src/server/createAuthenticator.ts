@@ -23,7 +23,7 @@ export type AuthRefusal = "router_secret" | "jwt_missing" | "jwt_invalid" | "jwk
 
 export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<AuthResult>;
 
-export interface AuthenticatorOptions extends Pick<JwksKeySourceOptions, "onFetchFailed" | "now"> {}
+export type AuthenticatorOptions = Pick<JwksKeySourceOptions, "onFetchFailed" | "now">;
 
 /**
  * Incoming authentication, as Apollo's subgraph template does it: a secret shared with the router in
@@ -54,8 +54,7 @@ function routerSecretCheck(secret: string): Authenticator {
 }
 
 function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>, options: AuthenticatorOptions): Authenticator {
-  const key: JWTVerifyGetKey | KeyObject =
-    "jwksUrl" in jwt.key ? createJwksKeySource(jwt.key.jwksUrl, options) : createPublicKey(jwt.key.publicKeyPem);
+  const key: JWTVerifyGetKey | KeyObject = "jwksUrl" in jwt.key ? createJwksKeySource(jwt.key.jwksUrl, options) : createPublicKey(jwt.key.publicKeyPem);
   const now = options.now ?? Date.now;
   const verifyOptions = {
     issuer: jwt.issuer,
@@ -71,7 +70,9 @@ function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>, options: Authenticato
       const currentDate = new Date(now());
       // jwtVerify's overloads differ by key type; both forms are valid keys here.
       const { payload } =
-        typeof key === "function" ? await jwtVerify(token, key, { ...verifyOptions, currentDate }) : await jwtVerify(token, key, { ...verifyOptions, currentDate });
+        typeof key === "function"
+          ? await jwtVerify(token, key, { ...verifyOptions, currentDate })
+          : await jwtVerify(token, key, { ...verifyOptions, currentDate });
       const nowSeconds = currentDate.getTime() / 1000;
       // jose checks `iat` only against a maximum age; a token issued in the future is as wrong as an expired one.
       if (typeof payload.iat === "number" && payload.iat > nowSeconds + JWT_CLOCK_TOLERANCE_SECONDS) return refused("its iat claim is in the future");

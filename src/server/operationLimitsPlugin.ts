@@ -1,5 +1,14 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, Kind, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  OperationTypeNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from "graphql";
 import { ErrorCode } from "../errors/ErrorCode.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
@@ -17,7 +26,7 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
       return {
         async didResolveOperation({ operation, document, request }) {
           if (operation === undefined) return;
-          if (operation.operation === "subscription") {
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
             throw new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
               extensions: { code: ErrorCode.BAD_REQUEST, retryable: false, http: { status: 400 } },
             });

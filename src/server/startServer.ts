@@ -98,7 +98,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   });
   if (authenticate === undefined && config.production) {
-    logger.warn("Production without authentication: set ROUTER_SECRET and/or AUTH_JWKS_URL (or AUTH_JWT_PUBLIC_KEY) unless a gateway in front authenticates every request.");
+    logger.warn(
+      "Production without authentication: set ROUTER_SECRET and/or AUTH_JWKS_URL (or AUTH_JWT_PUBLIC_KEY) unless a gateway in front authenticates every request.",
+    );
   }
 
   const apollo = createApolloServer({

@@ -58,12 +58,16 @@ describe("abandoned work stops", () => {
     harness = await startAttackHarness({ emulator: { latencyMs: 400 } });
     const h = harness;
     const url = h.service.url;
-    const credentials = Object.entries(await h.credentials()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const credentials = Object.entries(await h.credentials())
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
     const body = JSON.stringify({ query: TASKS, variables: { ids: ids(0, 100) } });
     const socket = connect(Number(url.port), url.hostname);
     socket.on("error", () => undefined);
     socket.resume();
-    socket.end(`POST / HTTP/1.1\r\nhost: ${url.host}\r\nx-request-id: half-closed\r\n${credentials}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.end(
+      `POST / HTTP/1.1\r\nhost: ${url.host}\r\nx-request-id: half-closed\r\n${credentials}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
     await new Promise((resolve) => socket.once("close", resolve));
     // Seen before it runs (refused, nothing run) or while it runs (its line says abandoned).
     const lineOf = () => h.logs.lines().find((line) => line["requestId"] === "half-closed" && Number(line["level"]) >= 30);
@@ -87,9 +91,13 @@ describe("abandoned work stops", () => {
     const h = harness;
     const headers = await h.credentials();
     const answers = await Promise.all(
-      Array.from({ length: 10 }, async (_, n) => JSON.parse((await h.send("/", postInit({ query: TASKS, variables: { ids: ids(n * 500, 500) } }, headers))).text) as {
-        errors: Array<{ extensions: { code: string; retryable: boolean } }>;
-      }),
+      Array.from(
+        { length: 10 },
+        async (_, n) =>
+          JSON.parse((await h.send("/", postInit({ query: TASKS, variables: { ids: ids(n * 500, 500) } }, headers))).text) as {
+            errors: Array<{ extensions: { code: string; retryable: boolean } }>;
+          },
+      ),
     );
     for (const answer of answers) {
       expect(answer.errors).toHaveLength(500);

@@ -59,7 +59,10 @@ export async function startAttackHarness(options: HarnessOptions & { auth?: Conf
   const logs = collectLogs("debug");
   const { pem } = await signingKeys();
   const base = productionConfig();
-  const auth = options.auth ?? { routerSecret: ROUTER_SECRET, jwt: { key: { publicKeyPem: pem }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 } };
+  const auth = options.auth ?? {
+    routerSecret: ROUTER_SECRET,
+    jwt: { key: { publicKeyPem: pem }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 },
+  };
   const harness = await startHarness({
     ...options,
     emulator: { tasks: [...DEMO_TASKS, ...syntheticTasks(150)], ...options.emulator },

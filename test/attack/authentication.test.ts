@@ -23,17 +23,33 @@ describe("authentication cannot be skipped by the shape of a request", () => {
 
   const q = encodeURIComponent(QUERY);
   const attempts: Array<{ what: string; path: string; init: RequestInit }> = [
-    { what: "GET with an encoded parameter name (%71uery) and HTML first in Accept", path: `/?%71uery=${q}`, init: { headers: { accept: "text/html, application/json", "apollo-require-preflight": "true" } } },
-    { what: "GET with the name fully percent-encoded", path: `/?%71%75%65%72%79=${q}`, init: { headers: { accept: "text/html;q=0.9, application/json;q=0.8", "apollo-require-preflight": "true" } } },
+    {
+      what: "GET with an encoded parameter name (%71uery) and HTML first in Accept",
+      path: `/?%71uery=${q}`,
+      init: { headers: { accept: "text/html, application/json", "apollo-require-preflight": "true" } },
+    },
+    {
+      what: "GET with the name fully percent-encoded",
+      path: `/?%71%75%65%72%79=${q}`,
+      init: { headers: { accept: "text/html;q=0.9, application/json;q=0.8", "apollo-require-preflight": "true" } },
+    },
     { what: "GET with Accept text/html only", path: `/?query=${q}`, init: { headers: { accept: "text/html", "apollo-require-preflight": "true" } } },
     { what: "GET with an upper-case Accept", path: `/?query=${q}`, init: { headers: { accept: "TEXT/HTML", "apollo-require-preflight": "true" } } },
     { what: "plain GET", path: `/?query=${q}`, init: { headers: { "apollo-require-preflight": "true" } } },
     { what: "GET with a duplicated query parameter", path: `/?query=%7B__typename%7D&query=${q}`, init: { headers: { "apollo-require-preflight": "true" } } },
     { what: "POST", path: "/", init: postInit({ query: QUERY }) },
     { what: "POST with an Accept of HTML", path: "/", init: postInit({ query: QUERY }, { accept: "text/html" }) },
-    { what: "POST with charset and odd case in the content type", path: "/", init: postInit({ query: QUERY }, { "content-type": "Application/JSON; charset=utf-8" }) },
+    {
+      what: "POST with charset and odd case in the content type",
+      path: "/",
+      init: postInit({ query: QUERY }, { "content-type": "Application/JSON; charset=utf-8" }),
+    },
     { what: "POST of a batch", path: "/", init: postInit([{ query: QUERY }]) },
-    { what: "POST with a wrong router secret and a junk token", path: "/", init: postInit({ query: QUERY }, { "router-authorization": "x".repeat(ROUTER_SECRET.length), authorization: "Bearer a.b.c" }) },
+    {
+      what: "POST with a wrong router secret and a junk token",
+      path: "/",
+      init: postInit({ query: QUERY }, { "router-authorization": "x".repeat(ROUTER_SECRET.length), authorization: "Bearer a.b.c" }),
+    },
     { what: "POST with the router secret but no JWT", path: "/", init: postInit({ query: QUERY }, { "router-authorization": ROUTER_SECRET }) },
     { what: "POST with the secret padded", path: "/", init: postInit({ query: QUERY }, { "router-authorization": ` ${ROUTER_SECRET} ` }) },
     { what: "HEAD", path: `/?query=${q}`, init: { method: "HEAD", headers: { "apollo-require-preflight": "true" } } },
@@ -83,7 +99,10 @@ describe("authentication cannot be skipped by the shape of a request", () => {
   it("logs each refusal once, at info, with its request id and reason, and never the credentials", async () => {
     const before = harness.logs.lines().length;
     await harness.send("/", postInit({ query: QUERY }, { "x-request-id": "attack-1", authorization: "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln" }));
-    const lines = harness.logs.lines().slice(before).filter((line) => line["requestId"] === "attack-1" && Number(line["level"]) >= 30);
+    const lines = harness.logs
+      .lines()
+      .slice(before)
+      .filter((line) => line["requestId"] === "attack-1" && Number(line["level"]) >= 30);
     expect(lines).toEqual([expect.objectContaining({ level: 30, msg: "request refused", status: 401, reason: "unauthenticated" })]);
     expect(harness.logs.text()).not.toContain("c2ln");
     expect(harness.logs.text()).not.toContain(ROUTER_SECRET);

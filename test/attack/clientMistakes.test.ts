@@ -49,7 +49,10 @@ describe("client mistakes are the client's", () => {
     { what: "a string instead of an object", representation: EMAIL_AS_DATA },
     { what: "a list instead of an object", representation: [good] },
   ])("answers a representation with $what as BAD_USER_INPUT at its own index, and its neighbours", async ({ representation }) => {
-    const answer = await ask({ query: ENTITIES, variables: { r: [{ __typename: "UserAccessTask", taskId: good }, representation, { __typename: "UserAccessTask", taskId: good.toUpperCase() }] } });
+    const answer = await ask({
+      query: ENTITIES,
+      variables: { r: [{ __typename: "UserAccessTask", taskId: good }, representation, { __typename: "UserAccessTask", taskId: good.toUpperCase() }] },
+    });
     expect(answer.body.data?._entities).toEqual([{ taskId: good }, null, { taskId: good }]);
     expect(answer.body.errors).toHaveLength(1);
     expect(answer.body.errors?.[0]).toMatchObject({ path: ["_entities", 1], extensions: { code: "BAD_USER_INPUT" } });
@@ -62,7 +65,10 @@ describe("client mistakes are the client's", () => {
       what: "a persisted-query hash that does not match its query",
       body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: createHash("sha256").update("{ other }").digest("hex") } } },
     },
-    { what: "an unknown persisted-query version", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 9, sha256Hash: "0".repeat(64) } } } },
+    {
+      what: "an unknown persisted-query version",
+      body: { query: "{ __typename }", extensions: { persistedQuery: { version: 9, sha256Hash: "0".repeat(64) } } },
+    },
     { what: "a subscription", body: { query: `subscription { userAccessTask(id: "${good}") { taskId } }` } },
     { what: "no query at all", body: { variables: {} } },
     { what: "a query that is not a string", body: { query: { a: 1 } } },
@@ -80,7 +86,10 @@ describe("client mistakes are the client's", () => {
     { what: "a Host of a lone bracket", head: "POST / HTTP/1.1\r\nhost: [\r\n" },
     { what: "a Host of a percent sign", head: "POST / HTTP/1.1\r\nhost: %\r\n" },
   ])("answers $what with 400, not a 500 with a stack", async ({ head }) => {
-    const answer = await rawRequest(harness.service.url, `${head}content-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{"query":"{__typename}"}`);
+    const answer = await rawRequest(
+      harness.service.url,
+      `${head}content-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{"query":"{__typename}"}`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.[01] 400/);
     expect(answer).toContain('"code":"BAD_REQUEST"');
   });

@@ -50,7 +50,9 @@ describe("nothing the caller sent as personal data comes back out", () => {
   });
 
   it.each(ADDRESSES)("redacts an address with $form from an AWS 400 message before the caller or the logs see it", async ({ address }) => {
-    harness.emulator.injectFault({ fault: { kind: "error", status: 400, errorType: "ValidationException", message: `Value ${address} at 'email' failed to satisfy constraint` } });
+    harness.emulator.injectFault({
+      fault: { kind: "error", status: 400, errorType: "ValidationException", message: `Value ${address} at 'email' failed to satisfy constraint` },
+    });
     const text = await ask({ query: START, variables: { email: "someone@example.org" } });
     expect(text).toContain("ValidationException");
     expect(text).not.toMatch(LEAK);
@@ -60,10 +62,13 @@ describe("nothing the caller sent as personal data comes back out", () => {
   it("keeps a long or odd operation name out of the logs, and every unlisted name out of the metric labels", async () => {
     const names = ["TaskStatus", "jordan_rivers_example_com", `A${"x".repeat(5_000)}`, ...Array.from({ length: 150 }, (_, n) => `Flood${n}`)];
     for (const name of names) await ask({ query: `query ${name} { userAccessTask(id: "${syntheticTaskId(1)}") { taskId } }`, operationName: name });
-    const metrics = await (await harness.send("/metrics")).text;
+    const metrics = (await harness.send("/metrics")).text;
     const labels = [...metrics.matchAll(/graphql_operations_total\{operation_name="([^"]*)"/g)].map((match) => match[1]);
     expect(new Set(labels)).toEqual(new Set(["TaskStatus", "(other)", "(anonymous)"])); // anonymous: the earlier tests' operations
-    const logged = harness.logs.lines().filter((line) => line["msg"] === "operation").map((line) => String(line["operationName"]));
+    const logged = harness.logs
+      .lines()
+      .filter((line) => line["msg"] === "operation")
+      .map((line) => String(line["operationName"]));
     expect(logged).toContain("(invalid)");
     expect(logged.every((name) => name.length <= 64)).toBe(true);
   });

@@ -33,12 +33,25 @@ describe("JWT claims are checked as the README says", () => {
     { what: "iat an hour in the future", token: () => signToken({}, { iat: now() + 3600 }), message: "its iat claim is in the future" },
     { what: "iat past the skew", token: () => signToken({}, { iat: now() + 45 }), message: "its iat claim is in the future" },
     { what: "exp of 1e400 (Infinity: never expires)", token: async () => withRawExp("1e400"), message: "its exp claim is more than 86400 s away" },
-    { what: "exp two days away, past AUTH_JWT_MAX_LIFETIME_S", token: () => signToken({ exp: now() + 2 * 86_400 }), message: "its exp claim is more than 86400 s away" },
+    {
+      what: "exp two days away, past AUTH_JWT_MAX_LIFETIME_S",
+      token: () => signToken({ exp: now() + 2 * 86_400 }),
+      message: "its exp claim is more than 86400 s away",
+    },
     { what: "nbf in the future", token: () => signToken({ nbf: now() + 3600 }), message: "its nbf claim" },
     { what: "another audience", token: () => signToken({ aud: "someone-else" }), message: "its aud claim does not match" },
     { what: "no issuer", token: () => signToken({ iss: undefined }), message: "it has no iss claim" },
-    { what: "alg none", token: async () => `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, exp: now() + 60 })).toString("base64url")}.`, message: "Send a JWT" },
-    { what: "a forged signature", token: async () => signToken({}, { key: (await generateKeyPair("ES256")).privateKey }), message: "its signature does not verify" },
+    {
+      what: "alg none",
+      token: async () =>
+        `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: ISSUER, aud: AUDIENCE, exp: now() + 60 })).toString("base64url")}.`,
+      message: "Send a JWT",
+    },
+    {
+      what: "a forged signature",
+      token: async () => signToken({}, { key: (await generateKeyPair("ES256")).privateKey }),
+      message: "its signature does not verify",
+    },
   ])("refuses a token with $what", async ({ token, message }) => {
     const answer = await ask(await token());
     expect(answer.status).toBe(401);
@@ -78,7 +91,10 @@ describe("a JWKS outage costs one fetch, not one per request", () => {
     });
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
     const url = new URL(`http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`);
-    harness = await startAttackHarness({ auth: { jwt: { key: { jwksUrl: url }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 } }, now: () => clock });
+    harness = await startAttackHarness({
+      auth: { jwt: { key: { jwksUrl: url }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 } },
+      now: () => clock,
+    });
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -92,7 +108,8 @@ describe("a JWKS outage costs one fetch, not one per request", () => {
 
   const ask = (token: string) => harness.send("/", postInit(QUERY, { authorization: `Bearer ${token}` }));
   const token = () => signToken({}, { key: signingKey, kid: "k1" });
-  const failures = async () => Number(/auth_jwks_fetch_failures_total\{reason="[^"]+"\} (\d+)/.exec(await (await fetch(new URL("/metrics", harness.service.url))).text())?.[1] ?? 0);
+  const failures = async () =>
+    Number(/auth_jwks_fetch_failures_total\{reason="[^"]+"\} (\d+)/.exec(await (await fetch(new URL("/metrics", harness.service.url))).text())?.[1] ?? 0);
   const warnings = () => harness.logs.lines().filter((line) => line["level"] === 40 && String(line["msg"]).includes("JWKS"));
 
   it("answers 503 AUTHENTICATION_UNAVAILABLE when no key set was ever fetched, fetching once for many requests", async () => {

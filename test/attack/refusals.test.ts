@@ -22,14 +22,31 @@ describe("refusals are visible", () => {
     { reason: "unauthenticated", status: 401, init: () => postInit({ query: "{ __typename }" }) },
     { reason: "invalid_json", status: 400, init: () => postInit('{"query": ', headers) },
     { reason: "body_too_large", status: 413, init: () => postInit({ query: "{ __typename }", pad: "x".repeat(5_000) }, headers) },
-    { reason: "unsupported_media_type", status: 415, init: () => ({ method: "POST", headers: { ...headers, "content-type": "application/xml" }, body: "<q/>" }) },
-    { reason: "csrf", status: 400, init: () => ({ method: "POST", headers: { ...headers, "content-type": "text/plain" }, body: '{"query":"{ __typename }"}' }) },
+    {
+      reason: "unsupported_media_type",
+      status: 415,
+      init: () => ({ method: "POST", headers: { ...headers, "content-type": "application/xml" }, body: "<q/>" }),
+    },
+    {
+      reason: "csrf",
+      status: 400,
+      init: () => ({ method: "POST", headers: { ...headers, "content-type": "text/plain" }, body: '{"query":"{ __typename }"}' }),
+    },
     { reason: "not_found", status: 404, path: "/nowhere", init: () => ({ headers }) },
     { reason: "not_acceptable", status: 406, init: () => postInit({ query: "{ __typename }" }, { ...headers, accept: "image/png" }) },
-    { reason: "method_not_allowed", status: 405, path: `/?query=${encodeURIComponent('mutation { startUserAccessTasks(email: "a@b.co") { app } }')}`, init: () => ({ headers: { ...headers, "apollo-require-preflight": "true" } }) },
+    {
+      reason: "method_not_allowed",
+      status: 405,
+      path: `/?query=${encodeURIComponent('mutation { startUserAccessTasks(email: "a@b.co") { app } }')}`,
+      init: () => ({ headers: { ...headers, "apollo-require-preflight": "true" } }),
+    },
     { reason: "parse_failed", status: 400, init: () => postInit({ query: "{" }, headers) },
     { reason: "validation_failed", status: 400, init: () => postInit({ query: "{ nope }" }, headers) },
-    { reason: "bad_user_input", status: 400, init: () => postInit({ query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(501).fill("x") } }, headers) },
+    {
+      reason: "bad_user_input",
+      status: 400,
+      init: () => postInit({ query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(501).fill("x") } }, headers),
+    },
   ];
 
   it.each(refusals)("logs a $reason refusal ($status) exactly once at info, with its request id, and counts it", async ({ reason, status, path, init }) => {

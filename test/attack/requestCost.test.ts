@@ -21,12 +21,28 @@ describe("a small request cannot buy a large answer", () => {
 
   const valid = syntheticTaskId(1);
   const shapes: Array<{ what: string; body: unknown }> = [
-    { what: "one malformed id 20,000 times", body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(20_000).fill("x") } } },
-    { what: "one valid id 2,000 times", body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(2_000).fill(valid) } } },
-    { what: "one id in two spellings of case, 2,000 times", body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array.from({ length: 2_000 }, (_, n) => (n % 2 ? valid.toUpperCase() : valid)) } } },
+    {
+      what: "one malformed id 20,000 times",
+      body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(20_000).fill("x") } },
+    },
+    {
+      what: "one valid id 2,000 times",
+      body: { query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: Array(2_000).fill(valid) } },
+    },
+    {
+      what: "one id in two spellings of case, 2,000 times",
+      body: {
+        query: "query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }",
+        variables: { ids: Array.from({ length: 2_000 }, (_, n) => (n % 2 ? valid.toUpperCase() : valid)) },
+      },
+    },
     {
       what: "ids in a variable's default value",
-      body: { query: `query($ids: [ID!]! = [${Array(600).fill(`"${syntheticTaskId(2)}"`).join(" ")}]) { userAccessTasks(ids: $ids) { taskId } }` },
+      body: {
+        query: `query($ids: [ID!]! = [${Array(600)
+          .fill(`"${syntheticTaskId(2)}"`)
+          .join(" ")}]) { userAccessTasks(ids: $ids) { taskId } }`,
+      },
     },
     {
       what: "the list split over aliases and a fragment",
@@ -37,7 +53,10 @@ describe("a small request cannot buy a large answer", () => {
     },
     {
       what: "1,000 entity references, all the same",
-      body: { query: "query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { taskId } } }", variables: { r: Array(1_000).fill({ __typename: "UserAccessTask", taskId: valid }) } },
+      body: {
+        query: "query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { taskId } } }",
+        variables: { r: Array(1_000).fill({ __typename: "UserAccessTask", taskId: valid }) },
+      },
     },
     {
       what: "entity references of another type",
@@ -75,7 +94,10 @@ describe("a small request cannot buy a large answer", () => {
 
   it("keeps its cost bounded for deeply nested variables and huge names", async () => {
     const nested = `${"[".repeat(40_000)}${"]".repeat(40_000)}`;
-    const deep = await harness.send("/", postInit(`{"query":"query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }","variables":{"ids":${nested}}}`, headers));
+    const deep = await harness.send(
+      "/",
+      postInit(`{"query":"query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }","variables":{"ids":${nested}}}`, headers),
+    );
     expect([400, 413]).toContain(deep.status);
     const name = "f".repeat(90_000);
     const huge = await harness.send("/", postInit({ query: `{ ${name} }` }, headers));

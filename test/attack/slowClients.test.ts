@@ -13,7 +13,9 @@ async function stalledUpload(url: URL, headers: Record<string, string> = {}): Pr
   socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
   socket.on("error", () => undefined);
   const closed = new Promise((resolve) => socket.once("close", resolve));
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.write(`POST / HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${extra}\r\n{"query":`);
   return { socket, received: () => received, closed };
 }
@@ -58,7 +60,9 @@ describe("slow and stalled clients", () => {
     // No progress for REQUEST_TIMEOUT_MS + OPERATION_TIMEOUT_MS + 5 s closes the socket.
     harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, requestTimeoutMs: 300, operationTimeoutMs: 500 } } });
     const url = harness.service.url;
-    const credentials = Object.entries(await harness.credentials()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const credentials = Object.entries(await harness.credentials())
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
     const body = JSON.stringify({ query: `{ userAccessTasks(ids: [${Array(400).fill('"x"').join(",")}]) { taskId } }` });
     const socket = connect(Number(url.port), url.hostname);
     socket.on("error", () => undefined);
@@ -94,7 +98,10 @@ describe("slow and stalled clients", () => {
     // Once the server has seen them close, there is room again.
     let status = 0;
     for (let tries = 0; status !== 200 && tries < 100; tries++) {
-      status = await harness.send("/health").then((response) => response.status, () => 0);
+      status = await harness.send("/health").then(
+        (response) => response.status,
+        () => 0,
+      );
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(status).toBe(200);

@@ -30,11 +30,29 @@ describe("the non-idempotent start", () => {
   const starts = () => harness.emulator.calls.filter((call) => call.operation === "StartUserAccessTasks");
 
   it.each([
-    { what: "20 aliases", query: `mutation($email: String!) { ${Array.from({ length: 20 }, (_, n) => `s${n}: startUserAccessTasks(email: $email) { taskId }`).join(" ")} }` },
-    { what: "two aliases", query: "mutation($email: String!) { a: startUserAccessTasks(email: $email) { taskId } b: startUserAccessTasks(email: $email) { taskId } }" },
-    { what: "a fragment and a field", query: "mutation($email: String!) { startUserAccessTasks(email: $email) { taskId } ...S } fragment S on Mutation { again: startUserAccessTasks(email: $email) { app } }" },
-    { what: "inline fragments", query: 'mutation { ... on Mutation { a: startUserAccessTasks(email: "a@example.com") { taskId } } ... { b: startUserAccessTasks(email: "b@example.com") { taskId } } }' },
-    { what: "a skipped second start", query: "mutation($email: String!) { a: startUserAccessTasks(email: $email) { taskId } b: startUserAccessTasks(email: $email) @skip(if: true) { taskId } }" },
+    {
+      what: "20 aliases",
+      query: `mutation($email: String!) { ${Array.from({ length: 20 }, (_, n) => `s${n}: startUserAccessTasks(email: $email) { taskId }`).join(" ")} }`,
+    },
+    {
+      what: "two aliases",
+      query: "mutation($email: String!) { a: startUserAccessTasks(email: $email) { taskId } b: startUserAccessTasks(email: $email) { taskId } }",
+    },
+    {
+      what: "a fragment and a field",
+      query:
+        "mutation($email: String!) { startUserAccessTasks(email: $email) { taskId } ...S } fragment S on Mutation { again: startUserAccessTasks(email: $email) { app } }",
+    },
+    {
+      what: "inline fragments",
+      query:
+        'mutation { ... on Mutation { a: startUserAccessTasks(email: "a@example.com") { taskId } } ... { b: startUserAccessTasks(email: "b@example.com") { taskId } } }',
+    },
+    {
+      what: "a skipped second start",
+      query:
+        "mutation($email: String!) { a: startUserAccessTasks(email: $email) { taskId } b: startUserAccessTasks(email: $email) @skip(if: true) { taskId } }",
+    },
   ])("refuses an operation that starts more than once ($what), starting nothing", async ({ query }) => {
     const answer = await start(query);
     expect(answer.status).toBe(400);

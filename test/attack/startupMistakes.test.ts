@@ -24,7 +24,9 @@ describe("mistakes at start", () => {
     try {
       const { code, stderr } = await start({ PORT: String(port), HOST: "127.0.0.1" });
       expect(code).toBe(1);
-      expect(stderr.trim()).toBe(`Configuration error: PORT ${port} is already in use on 127.0.0.1; choose another PORT (0 picks a free one) or stop what holds it.`);
+      expect(stderr.trim()).toBe(
+        `Configuration error: PORT ${port} is already in use on 127.0.0.1; choose another PORT (0 picks a free one) or stop what holds it.`,
+      );
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }

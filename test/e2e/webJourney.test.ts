@@ -18,15 +18,13 @@ const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javas
 
 /** Serves the built page, as any static host would. */
 async function serveStatic(root: string): Promise<Server> {
-  const server = createServer(async (request, response) => {
+  const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://page.invalid").pathname;
     const file = join(root, path === "/" ? "index.html" : path);
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
+    readFile(file).then(
+      (body) => response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(body),
+      () => response.writeHead(404).end(),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return server;
@@ -50,7 +48,15 @@ describe("the example page in Chromium", () => {
     pageUrl = `${origin}/?api=${encodeURIComponent(harness.service.url.href)}`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   }, 120_000);
   afterAll(async () => {
@@ -103,8 +109,8 @@ describe("the example page in Chromium", () => {
     await page.getByTestId("email").fill("casey.morgan@example.com");
     await page.getByTestId("start").click();
 
-    await expect.poll(() => page.getByTestId("start-error").textContent(), { timeout: 10_000 }).toBe(
-      "This service may not read AppFabric. Ask an administrator to check its permissions.",
-    );
+    await expect
+      .poll(() => page.getByTestId("start-error").textContent(), { timeout: 10_000 })
+      .toBe("This service may not read AppFabric. Ask an administrator to check its permissions.");
   });
 });

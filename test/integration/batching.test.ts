@@ -152,7 +152,13 @@ describe("batching over real HTTP", () => {
     );
 
     expect(response.errors).toBeUndefined();
-    expect(response.data).toEqual({ _entities: [{ taskId: a, app: "App 0" }, { taskId: b, app: "App 1" }, { taskId: a, app: "App 0" }] });
+    expect(response.data).toEqual({
+      _entities: [
+        { taskId: a, app: "App 0" },
+        { taskId: b, app: "App 1" },
+        { taskId: a, app: "App 0" },
+      ],
+    });
     expect(harness.emulator.calls).toHaveLength(1);
   });
 });
@@ -160,7 +166,9 @@ describe("batching over real HTTP", () => {
 describe("batching across concurrent operations", () => {
   const concurrentSingleIdOperations = async (harness: Harness) => {
     const asked = ids(0, 50);
-    const responses = await Promise.all(asked.map((id) => harness.query<{ userAccessTask: { taskId: string } }>(`query($id: ID!) { userAccessTask(id: $id) { taskId } }`, { id })));
+    const responses = await Promise.all(
+      asked.map((id) => harness.query<{ userAccessTask: { taskId: string } }>(`query($id: ID!) { userAccessTask(id: $id) { taskId } }`, { id })),
+    );
     expect(responses.map((response) => response.data?.userAccessTask.taskId)).toEqual(asked);
     return harness.emulator.calls;
   };

@@ -30,7 +30,12 @@ const MATRIX: Row[] = [
   { fault: "connection reset, once", inject: { fault: { kind: "reset" }, times: 1 }, outcome: "data", statuses: [0, 200] },
   { fault: "truncated body, once", inject: { fault: { kind: "truncated" }, times: 1 }, outcome: "data", statuses: [200, 200] },
   { fault: "slow body past the timeout, once", inject: { fault: { kind: "slowBody", ms: 1_000 }, times: 1 }, outcome: "data", statuses: [200, 200] },
-  { fault: "malformed JSON (not retried: it would not parse again)", inject: { fault: { kind: "malformed" } }, outcome: "UPSTREAM_UNAVAILABLE", statuses: [200] },
+  {
+    fault: "malformed JSON (not retried: it would not parse again)",
+    inject: { fault: { kind: "malformed" } },
+    outcome: "UPSTREAM_UNAVAILABLE",
+    statuses: [200],
+  },
   { fault: "400 ValidationException (final)", inject: { fault: error(400, "ValidationException") }, outcome: "BAD_USER_INPUT", statuses: [400] },
   { fault: "403 AccessDeniedException (final)", inject: { fault: error(403, "AccessDeniedException") }, outcome: "FORBIDDEN", statuses: [403] },
 ];

@@ -40,8 +40,8 @@ describe("operating the service", () => {
     const before = await metrics();
     await harness.query("query Hundred($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", { ids: ids(120) });
     harness.emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 1 });
-    await harness.query("query Throttled { userAccessTask(id: \"00000000-0000-4000-8000-000000000001\") { taskId } }");
-    await harness.query("query Malformed { userAccessTask(id: \"nope\") { taskId } }");
+    await harness.query('query Throttled { userAccessTask(id: "00000000-0000-4000-8000-000000000001") { taskId } }');
+    await harness.query('query Malformed { userAccessTask(id: "nope") { taskId } }');
     const after = await metrics();
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
 
@@ -69,7 +69,10 @@ describe("operating the service", () => {
       body: JSON.stringify({ query: "query Two($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }", variables: { ids: ids(2) } }),
     });
     const operation = logs.lines().find((line) => line["msg"] === "operation" && line["requestId"] === "req-from-router-1");
-    const upstream = logs.lines().filter((line) => line["msg"] === "appfabric call").at(-1);
+    const upstream = logs
+      .lines()
+      .filter((line) => line["msg"] === "appfabric call")
+      .at(-1);
 
     expect(operation).toMatchObject({ operationName: "Two", outcome: "ok", errorCodes: [], taskIds: 2, httpStatus: 200 });
     expect(operation?.["durationMs"]).toEqual(expect.any(Number));
@@ -78,8 +81,14 @@ describe("operating the service", () => {
 
   it("logs no email, name or user id from a response, nor any credential", async () => {
     const [completed] = DEMO_TASKS;
-    harness.emulator.injectFault({ fault: { kind: "error", status: 400, errorType: "ValidationException", message: "jordan.rivers@example.com is invalid" }, times: 1 });
-    harness.emulator.injectFault({ fault: { kind: "error", status: 403, errorType: "InvalidSignatureException", message: `Credential=${EMULATOR_CREDENTIALS.accessKeyId}/x` }, times: 1 });
+    harness.emulator.injectFault({
+      fault: { kind: "error", status: 400, errorType: "ValidationException", message: "jordan.rivers@example.com is invalid" },
+      times: 1,
+    });
+    harness.emulator.injectFault({
+      fault: { kind: "error", status: 403, errorType: "InvalidSignatureException", message: `Credential=${EMULATOR_CREDENTIALS.accessKeyId}/x` },
+      times: 1,
+    });
     await harness.query("query Denied($id: ID!) { userAccessTask(id: $id) { email } }", { id: completed?.taskId });
     await harness.query("query Failing($id: ID!) { userAccessTask(id: $id) { email } }", { id: completed?.taskId });
     const response = await harness.query("query People($ids: [ID!]!) { userAccessTasks(ids: $ids) { email userId userFullName userFirstName userLastName } }", {
@@ -87,7 +96,14 @@ describe("operating the service", () => {
     });
 
     expect(response.text).toContain("jordan.rivers@example.com"); // the caller gets its data…
-    for (const secret of ["jordan.rivers@example.com", "Jordan", "Rivers", "U01EXAMPLE", EMULATOR_CREDENTIALS.accessKeyId, EMULATOR_CREDENTIALS.secretAccessKey]) {
+    for (const secret of [
+      "jordan.rivers@example.com",
+      "Jordan",
+      "Rivers",
+      "U01EXAMPLE",
+      EMULATOR_CREDENTIALS.accessKeyId,
+      EMULATOR_CREDENTIALS.secretAccessKey,
+    ]) {
       expect(logs.text()).not.toContain(secret); // …the logs never do
     }
   });

@@ -16,7 +16,12 @@ const TASKS = `query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId } }`;
 async function post(url: URL, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
   const response = await fetch(url, { method: "POST", headers, body });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }> },
+  };
 }
 
 describe("limits on what one request may ask", () => {
@@ -29,10 +34,10 @@ describe("limits on what one request may ask", () => {
   beforeEach(() => harness.emulator.reset());
 
   it("answers an operation over MAX_TASK_IDS_PER_OPERATION with BAD_USER_INPUT and calls nothing", async () => {
-    const response = await harness.query(
-      `query($a: [ID!]!, $b: [ID!]!) { a: userAccessTasks(ids: $a) { taskId } b: userAccessTasks(ids: $b) { taskId } }`,
-      { a: ids(100), b: ids(121).slice(100) },
-    );
+    const response = await harness.query(`query($a: [ID!]!, $b: [ID!]!) { a: userAccessTasks(ids: $a) { taskId } b: userAccessTasks(ids: $b) { taskId } }`, {
+      a: ids(100),
+      b: ids(121).slice(100),
+    });
 
     expect(response.status).toBe(400);
     expect(response.data).toBeUndefined();
@@ -79,8 +84,20 @@ describe("limits on what one request may ask", () => {
   });
 
   it.each([
-    { what: "malformed JSON", body: '{"query": "{ __typename }"', headers: { "content-type": "application/json" }, status: 400, message: "The request body is not valid JSON." },
-    { what: "a form body", body: "query={__typename}", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, message: "Send GraphQL requests with content-type: application/json." },
+    {
+      what: "malformed JSON",
+      body: '{"query": "{ __typename }"',
+      headers: { "content-type": "application/json" },
+      status: 400,
+      message: "The request body is not valid JSON.",
+    },
+    {
+      what: "a form body",
+      body: "query={__typename}",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      message: "Send GraphQL requests with content-type: application/json.",
+    },
   ])("answers $what with a clear $status", async ({ body, headers, status, message }) => {
     const response = await post(harness.service.url, body, headers);
     expect(response.status).toBe(status);
@@ -119,7 +136,7 @@ describe("production mode", () => {
       const introspection = await post(server.url, JSON.stringify({ query: "{ __schema { queryType { name } } }" }));
       expect(introspection.json().errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
 
-      const suggestion = await post(server.url, JSON.stringify({ query: "{ userAccessTsk(id: \"x\") { taskId } }" }));
+      const suggestion = await post(server.url, JSON.stringify({ query: '{ userAccessTsk(id: "x") { taskId } }' }));
       expect(suggestion.text).not.toContain("Did you mean");
 
       const page = await fetch(server.url, { headers: { accept: "text/html" } });
@@ -198,7 +215,12 @@ describe("incoming authentication", () => {
         { headers: { authorization: `Bearer ${await token({ exp: "-1m" })}` }, reason: "it has expired" },
         { headers: { authorization: "Bearer not.a.jwt" }, reason: "it is not a well-formed JWT" },
       ];
-      const forged = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setIssuer(jwt.issuer).setAudience(jwt.audience).setExpirationTime("5m").sign((await generateKeyPair("ES256")).privateKey);
+      const forged = await new SignJWT({})
+        .setProtectedHeader({ alg: "ES256" })
+        .setIssuer(jwt.issuer)
+        .setAudience(jwt.audience)
+        .setExpirationTime("5m")
+        .sign((await generateKeyPair("ES256")).privateKey);
       cases.push({ headers: { authorization: `Bearer ${forged}` }, reason: "its signature does not verify" });
       for (const { headers, reason } of cases) {
         const refused = await ask(harness, headers);
@@ -225,7 +247,10 @@ describe("incoming authentication", () => {
 
   it("never writes the Authorization header or the token to the logs", async () => {
     const logs = collectLogs();
-    const harness = await startHarness({ logger: logs.logger, config: { auth: { jwt: { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 86_400 } } } });
+    const harness = await startHarness({
+      logger: logs.logger,
+      config: { auth: { jwt: { key: { publicKeyPem }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 86_400 } } },
+    });
     try {
       const jwt = await token();
       await ask(harness, { authorization: `Bearer ${jwt}` });
@@ -246,9 +271,15 @@ describe("CORS", () => {
   afterAll(() => harness.close());
 
   it("allows only the configured origins", async () => {
-    const allowed = await post(harness.service.url, JSON.stringify({ query: "{ __typename }" }), { "content-type": "application/json", origin: "https://app.example.com" });
+    const allowed = await post(harness.service.url, JSON.stringify({ query: "{ __typename }" }), {
+      "content-type": "application/json",
+      origin: "https://app.example.com",
+    });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
-    const other = await post(harness.service.url, JSON.stringify({ query: "{ __typename }" }), { "content-type": "application/json", origin: "https://evil.example.com" });
+    const other = await post(harness.service.url, JSON.stringify({ query: "{ __typename }" }), {
+      "content-type": "application/json",
+      origin: "https://evil.example.com",
+    });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 

@@ -26,9 +26,7 @@ describe("startUserAccessTasks and polling", () => {
     expect(response.errors).toBeUndefined();
     const items = response.data?.startUserAccessTasks ?? [];
     expect(items.map((item) => item.app)).toEqual(["Slack", "Okta", "Zoom", "Box", "Asana", "Jira"]);
-    expect(items.filter((item) => item.taskId !== null).map((item) => item.taskId)).toEqual(
-      harness.emulator.startedTasks.slice(-5).map((task) => task.taskId),
-    );
+    expect(items.filter((item) => item.taskId !== null).map((item) => item.taskId)).toEqual(harness.emulator.startedTasks.slice(-5).map((task) => task.taskId));
     expect(items.at(-1)).toMatchObject({ app: "Jira", taskId: null, error: { errorCode: "AppNotConnected" } });
     expect(harness.emulator.calls.map((call) => call.operation)).toEqual(["StartUserAccessTasks"]);
   });
@@ -55,9 +53,13 @@ describe("startUserAccessTasks and polling", () => {
   it("lets browsers cache final results briefly and privately, and IN_PROGRESS ones not at all", async () => {
     const ids = ((await harness.query<Started>(START, { email: EMAIL })).data?.startUserAccessTasks ?? []).flatMap((item) => item.taskId ?? []);
     const cacheControl = async () =>
-      (await fetch(harness.service.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: POLL, variables: { ids } }) })).headers.get(
-        "cache-control",
-      );
+      (
+        await fetch(harness.service.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: POLL, variables: { ids } }),
+        })
+      ).headers.get("cache-control");
 
     expect(await cacheControl()).toBe("no-store");
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -75,7 +77,11 @@ describe("startUserAccessTasks and polling", () => {
   it.each([
     { fault: { kind: "error" as const, status: 403, errorType: "AccessDeniedException" }, code: "FORBIDDEN", calls: 1 },
     { fault: { kind: "error" as const, status: 500, errorType: "InternalServerException" }, code: "UPSTREAM_ERROR", calls: 1 },
-    { fault: { kind: "error" as const, status: 400, errorType: "ValidationException", message: `email ${EMAIL} is not valid` }, code: "BAD_USER_INPUT", calls: 1 },
+    {
+      fault: { kind: "error" as const, status: 400, errorType: "ValidationException", message: `email ${EMAIL} is not valid` },
+      code: "BAD_USER_INPUT",
+      calls: 1,
+    },
   ])("maps $fault.errorType to $code, and does not retry what may have started tasks", async ({ fault, code, calls }) => {
     harness.emulator.injectFault({ fault });
     const response = await harness.query(START, { email: EMAIL });

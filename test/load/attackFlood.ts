@@ -220,7 +220,10 @@ async function runPool(count: number, concurrency: number, task: (n: number) => 
 async function quiet(url: URL): Promise<number> {
   const started = performance.now();
   for (let tries = 0; tries < 600; tries++) {
-    const ok = await getText(new URL("/health", url)).then((response) => response.status === 200, () => false);
+    const ok = await getText(new URL("/health", url)).then(
+      (response) => response.status === 200,
+      () => false,
+    );
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -316,7 +319,11 @@ const stalled = await phase(service.url, pid, async () => {
   const open = uploads.filter((upload) => !upload.socket.destroyed).length;
   for (const upload of uploads) upload.socket.destroy();
   if (open > 0) broken.push(`${open} stalled uploads were still open after ${(STALLED.requestTimeoutMs * 3) / 1000} s`);
-  return { answered408: uploads.filter((upload) => upload.accepted()).length, allClosedAfterS: Math.round((performance.now() - started) / 100) / 10, stillOpen: open };
+  return {
+    answered408: uploads.filter((upload) => upload.accepted()).length,
+    allClosedAfterS: Math.round((performance.now() - started) / 100) / 10,
+    stillOpen: open,
+  };
 });
 
 console.log(`4/4 Drain: SIGTERM with ${DRAIN.connections} stalled uploads open, SHUTDOWN_GRACE_MS=${DRAIN.graceMs}…`);
@@ -335,7 +342,15 @@ draining.child.kill("SIGKILL");
 emulator.child.kill();
 
 const report = { machine: `${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}`, abandoned, cost, stalled, drain, broken };
-const row = (name: string, p: { quietAfterS: number; peakRssMb: number; eventLoop: { p99Ms: number; maxMs: number }; health: { p50Ms: number; p99Ms: number; maxMs: number; failures: number; probes: number } }) =>
+const row = (
+  name: string,
+  p: {
+    quietAfterS: number;
+    peakRssMb: number;
+    eventLoop: { p99Ms: number; maxMs: number };
+    health: { p50Ms: number; p99Ms: number; maxMs: number; failures: number; probes: number };
+  },
+) =>
   `| ${name} | ${p.peakRssMb} | ${p.eventLoop.p99Ms} / ${p.eventLoop.maxMs} | ${p.health.p50Ms} / ${p.health.p99Ms} / ${p.health.maxMs} | ${p.health.failures} of ${p.health.probes} | ${p.quietAfterS} |`;
 const markdown = [
   `# npm run test:attack (${report.machine})`,

@@ -14,6 +14,10 @@ export function collectLogs(level: LevelWithSilent = "info"): { logger: Logger; 
   return {
     logger: createLogger({ level, pretty: false, destination: sink }),
     text: () => text,
-    lines: () => text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }

@@ -75,7 +75,9 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
         { region: "eu-west-1", credentialsFor: () => EMULATOR_CREDENTIALS, now: () => SIGNING_DATE },
       );
     await expect(verify(request?.body ?? "")).resolves.toBeUndefined();
-    await expect(verify((request?.body ?? "").replace(TASK_ID, TASK_ID.replace("3f", "4f")))).resolves.toMatchObject({ errorType: "InvalidSignatureException" });
+    await expect(verify((request?.body ?? "").replace(TASK_ID, TASK_ID.replace("3f", "4f")))).resolves.toMatchObject({
+      errorType: "InvalidSignatureException",
+    });
   });
 
   it("signs the session token of temporary credentials", async () => {
@@ -112,7 +114,9 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
 
   it("throws AppFabricServiceError for an error status", async () => {
     const fetch = recordingFetch(() => json(429, { message: "slow down" }, { "x-amzn-errortype": "ThrottlingException", "retry-after": "2" })).fetch;
-    const error = await client(fetch, { maxAttempts: 1 }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+    const error = await client(fetch, { maxAttempts: 1 })
+      .batchGetUserAccessTasks([TASK_ID])
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(AppFabricServiceError);
     expect(error).toMatchObject({ name: "ThrottlingException", details: { statusCode: 429, retryAfterSeconds: 2 } });
@@ -124,7 +128,9 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     { what: "list items that are not objects", body: '{"userAccessResultsList": [1, 2]}' },
   ])("throws an unreadable-response error for $what", async ({ body }) => {
     const fetch = recordingFetch(() => new Response(body, { status: 200, headers: { "x-amzn-requestid": "req-3" } })).fetch;
-    const error = await client(fetch).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+    const error = await client(fetch)
+      .batchGetUserAccessTasks([TASK_ID])
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(AppFabricTransportError);
     expect(error).toMatchObject({ failure: "unreadable", $metadata: { httpStatusCode: 200, requestId: "req-3" } });
@@ -134,7 +140,9 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     const hang = recordingFetch(
       (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
-    const error = await client(hang.fetch, { timeoutMs: 20 }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+    const error = await client(hang.fetch, { timeoutMs: 20 })
+      .batchGetUserAccessTasks([TASK_ID])
+      .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ failure: "timeout", name: "TimeoutError", message: "AppFabric did not answer within 20 ms" });
   });
@@ -144,7 +152,9 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     const failing = async () => {
       throw new Error("Could not load credentials from any providers");
     };
-    const error = await client(recorder.fetch, { credentials: failing }).batchGetUserAccessTasks([TASK_ID]).catch((e: unknown) => e);
+    const error = await client(recorder.fetch, { credentials: failing })
+      .batchGetUserAccessTasks([TASK_ID])
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(CredentialsUnavailableError);
     expect(recorder.requests).toEqual([]);
@@ -154,13 +164,20 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
 describe("AppFabricClient retries and limits", () => {
   it("retries a throttled call and succeeds, as AWS SDKs do", async () => {
     const statuses = [429, 200];
-    const recorder = recordingFetch(() => json(statuses.shift() ?? 200, { userAccessResultsList: [{ taskId: TASK_ID }] }, { "x-amzn-errortype": "ThrottlingException" }));
+    const recorder = recordingFetch(() =>
+      json(statuses.shift() ?? 200, { userAccessResultsList: [{ taskId: TASK_ID }] }, { "x-amzn-errortype": "ThrottlingException" }),
+    );
     await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([{ taskId: TASK_ID }]);
     expect(recorder.requests).toHaveLength(2);
   });
 
   it("does not retry what cannot succeed again (400, 403, 404, unreadable)", async () => {
-    for (const [status, body] of [[400, "{}"], [403, "{}"], [404, "{}"], [200, "not json"]] as const) {
+    for (const [status, body] of [
+      [400, "{}"],
+      [403, "{}"],
+      [404, "{}"],
+      [200, "not json"],
+    ] as const) {
       const recorder = recordingFetch(() => new Response(body, { status }));
       await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).rejects.toBeInstanceOf(Error);
       expect(recorder.requests).toHaveLength(1);
@@ -209,7 +226,9 @@ describe("AppFabricClient retries and limits", () => {
       (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
     const started = Date.now();
-    const error = await client(hang.fetch).batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+    const error = await client(hang.fetch)
+      .batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(50) })
+      .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ failure: "deadline" });
     expect(Date.now() - started).toBeLessThan(1_000);

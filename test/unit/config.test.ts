@@ -68,7 +68,12 @@ describe("loadConfig", () => {
     expect(config.corsOrigins).toEqual(["https://app.example.com", "http://localhost:5173"]);
     expect(config.auth).toEqual({
       routerSecret: "a-router-secret-of-some-length",
-      jwt: { key: { jwksUrl: new URL("https://login.example.com/.well-known/jwks.json") }, issuer: "https://login.example.com/", audience: "user-access", maxLifetimeSeconds: 3600 },
+      jwt: {
+        key: { jwksUrl: new URL("https://login.example.com/.well-known/jwks.json") },
+        issuer: "https://login.example.com/",
+        audience: "user-access",
+        maxLifetimeSeconds: 3600,
+      },
     });
     expect(config.emulator).toEqual({ latencyMs: 20, faults: [{ fault: { kind: "error", status: 429, retryAfter: "1" }, probability: 0.1 }] });
   });
@@ -121,16 +126,28 @@ describe("loadConfig", () => {
     { env: { PORT: "70000" }, message: 'PORT must be an integer from 0 to 65535; received "70000".' },
     { env: { AWS_REGION: "Europe" }, message: 'AWS_REGION must be an AWS region such as us-east-1; received "Europe".' },
     { env: { AWS_DEFAULT_REGION: "us_east_1" }, message: 'AWS_DEFAULT_REGION must be an AWS region such as us-east-1; received "us_east_1".' },
-    { env: { APPFABRIC_APP_BUNDLE: "my-bundle" }, message: expect.stringMatching(/^APPFABRIC_APP_BUNDLE must be an app bundle ARN .*; received "my-bundle"\.$/) },
-    { env: { APPFABRIC_APP_BUNDLE: "arn:x", APPFABRIC_ENDPOINT: "appfabric.local" }, message: expect.stringMatching(/^APPFABRIC_ENDPOINT must be an http\(s\) URL/) },
+    {
+      env: { APPFABRIC_APP_BUNDLE: "my-bundle" },
+      message: expect.stringMatching(/^APPFABRIC_APP_BUNDLE must be an app bundle ARN .*; received "my-bundle"\.$/),
+    },
+    {
+      env: { APPFABRIC_APP_BUNDLE: "arn:x", APPFABRIC_ENDPOINT: "appfabric.local" },
+      message: expect.stringMatching(/^APPFABRIC_ENDPOINT must be an http\(s\) URL/),
+    },
     { env: { APPFABRIC_MAX_ATTEMPTS: "0" }, message: 'APPFABRIC_MAX_ATTEMPTS must be an integer from 1 to 10; received "0".' },
     { env: { CORS_ORIGINS: "*" }, message: expect.stringMatching(/^CORS_ORIGINS must be a comma-separated list of origins/) },
     { env: { CORS_ORIGINS: "https://app.example.com/path" }, message: expect.stringMatching(/^CORS_ORIGINS must be/) },
     { env: { ROUTER_SECRET: "short" }, message: 'ROUTER_SECRET must be at least 16 characters; received "5 characters".' },
     { env: { AUTH_JWT_ISSUER: "https://login.example.com/" }, message: expect.stringMatching(/^AUTH_JWKS_URL must be set/) },
     { env: { AUTH_JWKS_URL: "https://login.example.com/jwks", AUTH_JWT_AUDIENCE: "x" }, message: expect.stringMatching(/^AUTH_JWT_ISSUER must be set/) },
-    { env: { AUTH_JWT_PUBLIC_KEY: "not a key", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" }, message: expect.stringMatching(/^AUTH_JWT_PUBLIC_KEY must be a PEM public key/) },
-    { env: { APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"fire"}}]' }, message: expect.stringMatching(/^APPFABRIC_EMULATOR_FAULTS must be a JSON list of fault rules .*rule 1: fault.kind must be one of/) },
+    {
+      env: { AUTH_JWT_PUBLIC_KEY: "not a key", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" },
+      message: expect.stringMatching(/^AUTH_JWT_PUBLIC_KEY must be a PEM public key/),
+    },
+    {
+      env: { APPFABRIC_EMULATOR_FAULTS: '[{"fault":{"kind":"fire"}}]' },
+      message: expect.stringMatching(/^APPFABRIC_EMULATOR_FAULTS must be a JSON list of fault rules .*rule 1: fault.kind must be one of/),
+    },
     { env: { LOG_LEVEL: "verbose" }, message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; received "verbose".' },
     { env: { APPFABRIC_EMULATOR: "yes" }, message: 'APPFABRIC_EMULATOR must be true or false; received "yes".' },
     { env: { APPFABRIC_EMULATOR: "true", APPFABRIC_APP_BUNDLE: "arn:x" }, message: expect.stringMatching(/^APPFABRIC_EMULATOR must be unset or false/) },

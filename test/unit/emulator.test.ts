@@ -18,14 +18,27 @@ async function signed(options: { credentials?: AwsCredentialIdentity; region?: s
     sha256: Hash.bind(null, "sha256"),
   });
   const request = await signer.sign(
-    { method: "POST", protocol: "http:", hostname: "127.0.0.1", port: 8080, path: "/useraccess/batchget", query: {}, headers: { host: "127.0.0.1:8080", "content-type": "application/json" }, body: BODY },
+    {
+      method: "POST",
+      protocol: "http:",
+      hostname: "127.0.0.1",
+      port: 8080,
+      path: "/useraccess/batchget",
+      query: {},
+      headers: { host: "127.0.0.1:8080", "content-type": "application/json" },
+      body: BODY,
+    },
     { signingDate: options.date ?? NOW },
   );
   return { method: "POST", path: "/useraccess/batchget", headers: request.headers, body: BODY };
 }
 
 const verify = (request: ReceivedRequest) =>
-  verifySignature(request, { region: "us-east-1", credentialsFor: (id) => (id === EMULATOR_CREDENTIALS.accessKeyId ? EMULATOR_CREDENTIALS : undefined), now: () => NOW });
+  verifySignature(request, {
+    region: "us-east-1",
+    credentialsFor: (id) => (id === EMULATOR_CREDENTIALS.accessKeyId ? EMULATOR_CREDENTIALS : undefined),
+    now: () => NOW,
+  });
 
 describe("the emulator verifies SigV4 as AWS does", () => {
   it("accepts a request signed with a key it knows", async () => {
@@ -33,9 +46,17 @@ describe("the emulator verifies SigV4 as AWS does", () => {
   });
 
   it.each([
-    { what: "no Authorization header", change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, authorization: undefined } as unknown as Record<string, string> }), errorType: "MissingAuthenticationTokenException" },
+    {
+      what: "no Authorization header",
+      change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, authorization: undefined } as unknown as Record<string, string> }),
+      errorType: "MissingAuthenticationTokenException",
+    },
     { what: "a changed body", change: (r: ReceivedRequest) => ({ ...r, body: r.body.replace("3f0c", "4f0c") }), errorType: "InvalidSignatureException" },
-    { what: "a changed signed header", change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, host: "127.0.0.1:8081" } }), errorType: "InvalidSignatureException" },
+    {
+      what: "a changed signed header",
+      change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, host: "127.0.0.1:8081" } }),
+      errorType: "InvalidSignatureException",
+    },
     { what: "a changed path", change: (r: ReceivedRequest) => ({ ...r, path: "/useraccess/start" }), errorType: "InvalidSignatureException" },
   ])("rejects $what", async ({ change, errorType }) => {
     await expect(verify(change(await signed()))).resolves.toMatchObject({ errorType });
@@ -57,7 +78,10 @@ describe("the emulator validates BatchGetUserAccessTasks as AWS's model does", (
   const body = (value: unknown) => JSON.stringify(value);
 
   it("accepts an ARN or UUID bundle and 1..50 lower-case ids", () => {
-    expect(validateBatchGetRequest(body({ appBundleIdentifier: "arn:aws:appfabric:x", taskIdList: [ok] }))).toEqual({ appBundleIdentifier: "arn:aws:appfabric:x", taskIdList: [ok] });
+    expect(validateBatchGetRequest(body({ appBundleIdentifier: "arn:aws:appfabric:x", taskIdList: [ok] }))).toEqual({
+      appBundleIdentifier: "arn:aws:appfabric:x",
+      taskIdList: [ok],
+    });
   });
 
   it.each([
@@ -65,8 +89,18 @@ describe("the emulator validates BatchGetUserAccessTasks as AWS's model does", (
     { what: "no members", text: body({}), reason: "fieldValidationFailed", fields: ["appBundleIdentifier", "taskIdList"] },
     { what: "an empty list", text: body({ appBundleIdentifier: ok, taskIdList: [] }), reason: "fieldValidationFailed", fields: ["taskIdList"] },
     { what: "51 ids", text: body({ appBundleIdentifier: ok, taskIdList: Array(51).fill(ok) }), reason: "fieldValidationFailed", fields: ["taskIdList"] },
-    { what: "an upper-case id", text: body({ appBundleIdentifier: ok, taskIdList: [ok, ok.toUpperCase()] }), reason: "fieldValidationFailed", fields: ["taskIdList.2.member"] },
-    { what: "a bundle that is neither ARN nor UUID", text: body({ appBundleIdentifier: "bundle", taskIdList: [ok] }), reason: "fieldValidationFailed", fields: ["appBundleIdentifier"] },
+    {
+      what: "an upper-case id",
+      text: body({ appBundleIdentifier: ok, taskIdList: [ok, ok.toUpperCase()] }),
+      reason: "fieldValidationFailed",
+      fields: ["taskIdList.2.member"],
+    },
+    {
+      what: "a bundle that is neither ARN nor UUID",
+      text: body({ appBundleIdentifier: "bundle", taskIdList: [ok] }),
+      reason: "fieldValidationFailed",
+      fields: ["appBundleIdentifier"],
+    },
   ])("rejects $what", ({ text, reason, fields }) => {
     const result = validateBatchGetRequest(text);
     expect(result).toMatchObject({ reason });

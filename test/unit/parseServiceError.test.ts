@@ -3,10 +3,25 @@ import { parseServiceError } from "../../src/appfabric/parseServiceError.js";
 
 describe("parseServiceError reads restJson1 error answers", () => {
   it.each<{ where: string; headers: Record<string, string>; body: string; errorType: string | undefined }>([
-    { where: "the X-Amzn-Errortype header, namespace suffix cleaned", headers: { "x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/com.amazonaws.appfabric/" }, body: "{}", errorType: "ThrottlingException" },
-    { where: "a shape-id __type, namespace and suffix cleaned", headers: {}, body: '{"__type":"aws.protocols#ValidationException:http://internal.amazon.com/"}', errorType: "ValidationException" },
+    {
+      where: "the X-Amzn-Errortype header, namespace suffix cleaned",
+      headers: { "x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/com.amazonaws.appfabric/" },
+      body: "{}",
+      errorType: "ThrottlingException",
+    },
+    {
+      where: "a shape-id __type, namespace and suffix cleaned",
+      headers: {},
+      body: '{"__type":"aws.protocols#ValidationException:http://internal.amazon.com/"}',
+      errorType: "ValidationException",
+    },
     { where: "a body code", headers: {}, body: '{"code":"AccessDeniedException"}', errorType: "AccessDeniedException" },
-    { where: "the header before the body", headers: { "x-amzn-errortype": "InternalServerException" }, body: '{"__type":"ValidationException","code":"AccessDeniedException"}', errorType: "InternalServerException" },
+    {
+      where: "the header before the body",
+      headers: { "x-amzn-errortype": "InternalServerException" },
+      body: '{"__type":"ValidationException","code":"AccessDeniedException"}',
+      errorType: "InternalServerException",
+    },
     { where: "nowhere (non-JSON body)", headers: {}, body: "<html>Bad Gateway</html>", errorType: undefined },
   ])("takes the error type from $where", ({ headers, body, errorType }) => {
     expect(parseServiceError(502, headers, body).details.errorType).toBe(errorType);
@@ -16,7 +31,11 @@ describe("parseServiceError reads restJson1 error answers", () => {
     const error = parseServiceError(
       400,
       { "x-amzn-errortype": "ValidationException", "x-amzn-requestid": "req-1" },
-      JSON.stringify({ message: "1 validation error", reason: "fieldValidationFailed", fieldList: [{ name: "taskIdList", message: "Member must have length between 1 and 50" }] }),
+      JSON.stringify({
+        message: "1 validation error",
+        reason: "fieldValidationFailed",
+        fieldList: [{ name: "taskIdList", message: "Member must have length between 1 and 50" }],
+      }),
     );
 
     expect(error.name).toBe("ValidationException");
@@ -29,7 +48,11 @@ describe("parseServiceError reads restJson1 error answers", () => {
   });
 
   it("keeps a ResourceNotFoundException's resource", () => {
-    const error = parseServiceError(404, { "x-amzn-errortype": "ResourceNotFoundException" }, '{"message":"nope","resourceId":"arn:x","resourceType":"AppBundle"}');
+    const error = parseServiceError(
+      404,
+      { "x-amzn-errortype": "ResourceNotFoundException" },
+      '{"message":"nope","resourceId":"arn:x","resourceType":"AppBundle"}',
+    );
     expect(error.details).toMatchObject({ resourceId: "arn:x", resourceType: "AppBundle" });
   });
 

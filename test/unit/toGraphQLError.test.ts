@@ -11,7 +11,12 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
     { outcome: "an untyped 400", error: service({ statusCode: 400 }), code: "BAD_USER_INPUT", retryable: false },
     { outcome: "AccessDeniedException", error: service({ statusCode: 403, errorType: "AccessDeniedException" }), code: "FORBIDDEN", retryable: false },
     { outcome: "InvalidSignatureException", error: service({ statusCode: 403, errorType: "InvalidSignatureException" }), code: "FORBIDDEN", retryable: false },
-    { outcome: "UnrecognizedClientException", error: service({ statusCode: 403, errorType: "UnrecognizedClientException" }), code: "FORBIDDEN", retryable: false },
+    {
+      outcome: "UnrecognizedClientException",
+      error: service({ statusCode: 403, errorType: "UnrecognizedClientException" }),
+      code: "FORBIDDEN",
+      retryable: false,
+    },
     { outcome: "ExpiredTokenException", error: service({ statusCode: 403, errorType: "ExpiredTokenException" }), code: "FORBIDDEN", retryable: false },
     { outcome: "ResourceNotFoundException", error: service({ statusCode: 404, errorType: "ResourceNotFoundException" }), code: "NOT_FOUND", retryable: false },
     { outcome: "ThrottlingException", error: service({ statusCode: 429, errorType: "ThrottlingException" }), code: "THROTTLED", retryable: true },
@@ -21,8 +26,18 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
     { outcome: "an untyped 502", error: service({ statusCode: 502 }), code: "UPSTREAM_ERROR", retryable: true },
     { outcome: "a 501", error: service({ statusCode: 501 }), code: "UPSTREAM_ERROR", retryable: false },
     { outcome: "an unexpected 409", error: service({ statusCode: 409, errorType: "ConflictException" }), code: "UPSTREAM_ERROR", retryable: false },
-    { outcome: "a timeout", error: new AppFabricTransportError("timeout", "timed out", { cause: new DOMException("t", "TimeoutError") }), code: "UPSTREAM_UNAVAILABLE", retryable: true },
-    { outcome: "a reset connection", error: new AppFabricTransportError("connection", "reset", { code: "ECONNRESET" }), code: "UPSTREAM_UNAVAILABLE", retryable: true },
+    {
+      outcome: "a timeout",
+      error: new AppFabricTransportError("timeout", "timed out", { cause: new DOMException("t", "TimeoutError") }),
+      code: "UPSTREAM_UNAVAILABLE",
+      retryable: true,
+    },
+    {
+      outcome: "a reset connection",
+      error: new AppFabricTransportError("connection", "reset", { code: "ECONNRESET" }),
+      code: "UPSTREAM_UNAVAILABLE",
+      retryable: true,
+    },
     {
       outcome: "a refused connection (code on the cause)",
       error: new AppFabricTransportError("connection", "refused", { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) }),
@@ -30,7 +45,12 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
       retryable: true,
     },
     { outcome: "an unreadable body", error: new AppFabricTransportError("unreadable", "not JSON"), code: "UPSTREAM_UNAVAILABLE", retryable: false },
-    { outcome: "missing credentials", error: new CredentialsUnavailableError(new Error("Could not load credentials")), code: "INTERNAL_SERVER_ERROR", retryable: false },
+    {
+      outcome: "missing credentials",
+      error: new CredentialsUnavailableError(new Error("Could not load credentials")),
+      code: "INTERNAL_SERVER_ERROR",
+      retryable: false,
+    },
     { outcome: "a bug of this service", error: new TypeError("x is undefined"), code: "INTERNAL_SERVER_ERROR", retryable: false },
     { outcome: "a thrown non-Error", error: "oops", code: "INTERNAL_SERVER_ERROR", retryable: false },
   ])("$outcome → $code (retryable: $retryable)", ({ error, code, retryable }) => {
@@ -63,7 +83,9 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
   });
 
   it("never forwards a 403's AWS message, which quotes the credential and signature", () => {
-    const awsMessage = "The request signature we calculated does not match. Credential=AKIAIOSFODNN7EXAMPLE/20261121/us-east-1/appfabric/aws4_request Signature=" + "a".repeat(64);
+    const awsMessage =
+      "The request signature we calculated does not match. Credential=AKIAIOSFODNN7EXAMPLE/20261121/us-east-1/appfabric/aws4_request Signature=" +
+      "a".repeat(64);
     const mapped = toGraphQLError(service({ statusCode: 403, errorType: "InvalidSignatureException", awsMessage }));
     expect(mapped.message).not.toContain("AKIAIOSFODNN7EXAMPLE");
     expect(mapped.message).not.toContain("a".repeat(64));

@@ -74,12 +74,22 @@ export function App() {
           {started.loading ? "Starting…" : "Start lookup"}
         </button>
       </form>
-      {started.error && <p className="notice" data-testid="start-error">{describeError(started.error)}</p>}
-      {pollCodes.length > 0 && <p className="notice" data-testid="poll-error">{describeCode(pollCodes[0] ?? "")}</p>}
+      {started.error && (
+        <p className="notice" data-testid="start-error">
+          {describeError(started.error)}
+        </p>
+      )}
+      {pollCodes.length > 0 && (
+        <p className="notice" data-testid="poll-error">
+          {describeCode(pollCodes[0] ?? "")}
+        </p>
+      )}
       {items.length > 0 && (
         <>
           <p className="summary" data-testid="progress">
-            {allFinal ? "All apps have answered." : `Waiting for ${ids.filter((id) => !FINAL.has(tasks.get(id)?.resultStatus ?? "")).length} of ${ids.length} apps…`}
+            {allFinal
+              ? "All apps have answered."
+              : `Waiting for ${ids.filter((id) => !FINAL.has(tasks.get(id)?.resultStatus ?? "")).length} of ${ids.length} apps…`}
           </p>
           <table>
             <thead>

@@ -14,7 +14,7 @@ const MESSAGES: Record<string, string> = {
 /** The codes an error carries (`extensions.code`), or none for a network failure. */
 export function errorCodes(error: unknown): string[] {
   if (!CombinedGraphQLErrors.is(error)) return [];
-  return [...new Set(error.errors.map((graphQLError) => String(graphQLError.extensions?.["code"] ?? "")))];
+  return [...new Set(error.errors.map(({ extensions }) => (typeof extensions?.["code"] === "string" ? extensions["code"] : "")))];
 }
 
 /** A plain sentence for an error from the service. */

@@ -79,7 +79,9 @@ export function clientErrorHandler({ logger, metrics }: { logger: Logger; metric
     logger.info({ requestId: randomUUID(), status: refusal.status, reason: refusal.reason }, "request refused");
     const body = JSON.stringify(errorBody(refusal.message, ErrorCode.BAD_REQUEST));
     if (socket.writable) {
-      socket.write(`HTTP/1.1 ${refusal.status} ${refusal.statusText}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.write(
+        `HTTP/1.1 ${refusal.status} ${refusal.statusText}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     }
     socket.destroy();
   };

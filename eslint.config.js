@@ -1,0 +1,40 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+/**
+ * typescript-eslint with type-aware rules, as the codebases this project learns from run it: floating
+ * and misused promises matter most in code that shares work between requests.
+ */
+export default tseslint.config(
+  { ignores: ["dist/", "**/__generated__/", "node_modules/", "examples/web/dist/", "coverage/", "test-results/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // Apollo's plugin hooks and the interfaces the sources implement are async by contract.
+      "@typescript-eslint/require-await": "off",
+    },
+  },
+  {
+    // vitest's asymmetric matchers (expect.any, objectContaining) are typed `any`; fakes reject with signals' reasons.
+    files: ["test/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/prefer-promise-reject-errors": "off",
+      "@typescript-eslint/no-base-to-string": "off",
+    },
+  },
+  {
+    // Callbacks that playwright runs in the page see DOM types this Node project does not load.
+    files: ["test/e2e/**/*.ts"],
+    rules: { "@typescript-eslint/no-unsafe-call": "off", "@typescript-eslint/no-unsafe-member-access": "off" },
+  },
+);
