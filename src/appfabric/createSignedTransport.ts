@@ -1,0 +1,143 @@
+import { Hash } from "@smithy/hash-node";
+import { SignatureV4 } from "@smithy/signature-v4";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { SIGNING_SERVICE } from "./constants.js";
+import { AppFabricTransportError, CredentialsUnavailableError, deadlineError, type ResponseMetadata } from "./errors.js";
+import { isRecord } from "./isRecord.js";
+import { parseServiceError } from "./parseServiceError.js";
+
+export interface SignedTransportOptions {
+  /** Base URL, e.g. `https://appfabric.us-east-1.amazonaws.com` or the emulator's. */
+  endpoint: URL;
+  /** SigV4 signing region. */
+  region: string;
+  /** Static credentials or a provider (providers cache and refresh on their own). */
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** Injected for tests that record calls; the global `fetch` otherwise. */
+  fetch?: typeof globalThis.fetch;
+  /** Per-attempt timeout covering connect, headers and body. */
+  timeoutMs: number;
+  /** Signing clock; injected for deterministic signatures in tests. */
+  now?: () => Date;
+}
+
+/** One answered attempt: the parsed JSON body and what AWS said about the response. */
+export interface TransportResponse {
+  body: unknown;
+  metadata: ResponseMetadata;
+}
+
+/** Sends one signed restJson1 POST; knows nothing of retries. */
+export type Transport = (path: string, payload: object, deadline: AbortSignal | undefined) => Promise<TransportResponse>;
+
+/**
+ * The transport: signs a restJson1 POST with SigV4 (`@smithy/signature-v4`), sends it with a
+ * per-attempt timeout and the operation's deadline, and turns every outcome into parsed JSON, an
+ * `AppFabricServiceError` (AWS said no) or an `AppFabricTransportError` (no usable answer).
+ */
+export function createSignedTransport(options: SignedTransportOptions): Transport {
+  const signer = new SignatureV4({ service: SIGNING_SERVICE, region: options.region, credentials: options.credentials, sha256: Hash.bind(null, "sha256") });
+  const fetch = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? (() => new Date());
+  const { endpoint, timeoutMs } = options;
+
+  /** The headers to send, SigV4-signed. A failure here is the credential chain's: nothing was sent. */
+  const sign = async (url: URL, body: string): Promise<Record<string, string>> => {
+    try {
+      const signed = await signer.sign(
+        {
+          method: "POST",
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port ? Number(url.port) : undefined,
+          path: url.pathname,
+          query: {},
+          // fetch sends the URL's own host (it ignores a `host` header), so that is the host signed.
+          headers: { host: url.host, "content-type": "application/json" },
+          body,
+        },
+        { signingDate: now() },
+      );
+      return signed.headers;
+    } catch (error) {
+      throw new CredentialsUnavailableError(error);
+    }
+  };
+
+  return async (path, payload, deadline) => {
+    const url = new URL(endpoint.pathname.replace(/\/$/, "") + path, endpoint);
+    const body = JSON.stringify(payload);
+    const headers = await sign(url, body);
+    // Signing yields to the event loop: the callers may have gone meanwhile.
+    if (deadline?.aborted) throw deadlineError(deadline.reason);
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers,
+        body,
+        signal: deadline ? AbortSignal.any([AbortSignal.timeout(timeoutMs), deadline]) : AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      throw deadline?.aborted ? deadlineError(error, true) : toTransportError(error, timeoutMs);
+    }
+
+    const responseHeaders = Object.fromEntries(response.headers);
+    if (!response.ok) throw parseServiceError(response.status, responseHeaders, text);
+    const metadata = { httpStatusCode: response.status, requestId: responseHeaders["x-amzn-requestid"] };
+    try {
+      return { body: JSON.parse(text) as unknown, metadata };
+    } catch (error) {
+      const cause = error instanceof Error ? error : undefined;
+      throw new AppFabricTransportError("unreadable", "AppFabric's answer is not valid JSON", { cause, metadata });
+    }
+  };
+}
+
+function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  if (cause.name === "TimeoutError") {
+    return new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause });
+  }
+  const raw = errorCode(cause);
+  const code = raw === undefined ? undefined : (UNDICI_TO_NODE_ERROR_CODES[raw] ?? raw);
+  return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, {
+    cause,
+    code,
+    mayHaveReachedAppFabric: raw === undefined || !NOT_CONNECTED_ERROR_CODES.has(raw),
+  });
+}
+
+/**
+ * fetch (undici) names socket failures its own way; AWS SDKs, on Node's http module, see the Node
+ * codes and smithy's classifiers know only those. A connection dropped mid-answer is `ECONNRESET` to
+ * them and retryable, so it must be here too.
+ */
+const UNDICI_TO_NODE_ERROR_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: "ECONNRESET",
+  UND_ERR_CLOSED: "ECONNRESET",
+  UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT",
+  UND_ERR_BODY_TIMEOUT: "ETIMEDOUT",
+};
+
+/** Failures that happen before a connection exists, so the request cannot have reached AppFabric. */
+const NOT_CONNECTED_ERROR_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/** The Node error code (`ECONNRESET`, `UND_ERR_SOCKET`…) of an error or of the error that caused it. */
+function errorCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; isRecord(current) && depth < 5; current = current["cause"], depth++) {
+    if (typeof current["code"] === "string") return current["code"];
+  }
+  return undefined;
+}
