@@ -3,6 +3,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { SIGNING_SERVICE } from "./constants.js";
 import { AppFabricTransportError, CredentialsUnavailableError, deadlineError, type ResponseMetadata } from "./errors.js";
+import { ensureError } from "./ensureError.js";
 import { isRecord } from "./isRecord.js";
 import { parseServiceError } from "./parseServiceError.js";
 
@@ -98,7 +99,7 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
 }
 
 function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {
-  const cause = error instanceof Error ? error : new Error(String(error));
+  const cause = ensureError(error);
   if (cause.name === "TimeoutError") {
     return new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause });
   }

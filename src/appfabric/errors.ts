@@ -121,3 +121,13 @@ export class CredentialsUnavailableError extends Error {
     this.name = "CredentialsUnavailableError";
   }
 }
+
+/** AppFabric answered the call but had no result for this task id. */
+export class TaskNotFoundError extends Error {
+  readonly taskId: string;
+  constructor(taskId: string) {
+    super(`AppFabric has no user-access task with id ${taskId} in this app bundle`);
+    this.name = "TaskNotFoundError";
+    this.taskId = taskId;
+  }
+}

@@ -1,8 +1,16 @@
 import { isThrottlingError, isTransientError } from "@smithy/core/retry";
 import { GraphQLError } from "graphql";
-import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, OverloadedError, type ResponseMetadata } from "../appfabric/errors.js";
+import {
+  AppFabricServiceError,
+  AppFabricTransportError,
+  CredentialsUnavailableError,
+  OverloadedError,
+  TaskNotFoundError,
+  type ResponseMetadata,
+} from "../appfabric/errors.js";
 import { ErrorCode } from "./ErrorCode.js";
 import { redactSensitive } from "./redactSensitive.js";
+import { taskNotFoundError } from "./taskErrors.js";
 
 /** `extensions.aws`: what AWS told us about the failed call, where it told us. */
 export interface AwsErrorExtension {
@@ -32,6 +40,7 @@ export function toGraphQLError(error: unknown): GraphQLError {
       },
     });
   }
+  if (error instanceof TaskNotFoundError) return taskNotFoundError(error.taskId);
   if (error instanceof OverloadedError) {
     return new GraphQLError(`${error.message}. Try again in a few seconds.`, { extensions: { code: ErrorCode.OVERLOADED, retryable: true } });
   }

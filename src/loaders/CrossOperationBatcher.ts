@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_QUEUED_IDS, MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
+import { ensureError } from "../appfabric/ensureError.js";
 import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { matchByTaskId, type BatchGetter, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
@@ -83,7 +84,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
       const entry = this.#join(taskId);
       if (entry instanceof Error) return Promise.resolve(entry);
       joined.push(entry);
-      return entry.promise.catch((error: unknown) => asError(error));
+      return entry.promise.catch((error: unknown) => ensureError(error));
     });
     this.#schedule();
     // One deadline listener for the whole batch, not one per id.
@@ -91,7 +92,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
       return await untilDeadline(Promise.all(answers), signal);
     } catch (error) {
       for (const entry of joined) this.#leave(entry);
-      return taskIds.map(() => asError(error));
+      return taskIds.map(() => ensureError(error));
     }
   }
 
@@ -172,7 +173,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
       const results = matchByTaskId(taskIds, await this.#client.batchGetUserAccessTasks(taskIds, { signal: call.controller.signal }));
       batch.forEach((entry, index) => entry.resolve(results[index]));
     } catch (error) {
-      const failure = asError(error);
+      const failure = ensureError(error);
       for (const entry of batch) entry.reject(failure);
     } finally {
       forget();
@@ -194,8 +195,4 @@ function newEntry(taskId: string): Entry {
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
   return { taskId, askers: 0, promise, resolve, reject };
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

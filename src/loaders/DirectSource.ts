@@ -1,3 +1,4 @@
+import { ensureError } from "../appfabric/ensureError.js";
 import type { BatchGetter, UserAccessTaskSource } from "./UserAccessTaskSource.js";
 import { matchByTaskId } from "./UserAccessTaskSource.js";
 
@@ -15,7 +16,7 @@ export class DirectSource implements UserAccessTaskSource {
     try {
       return matchByTaskId(taskIds, await this.client.batchGetUserAccessTasks(taskIds, options));
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = ensureError(error);
       return taskIds.map(() => failure);
     }
   }

@@ -1,9 +1,8 @@
 import DataLoader from "dataloader";
-import { GraphQLError } from "graphql";
 import { MAX_TASK_IDS_PER_BATCH, isTaskId } from "../appfabric/constants.js";
+import { TaskNotFoundError } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
-import { ErrorCode } from "../errors/ErrorCode.js";
-import { invalidTaskIdError, taskNotFoundError } from "../errors/taskErrors.js";
+import { invalidTaskIdError } from "../errors/taskErrors.js";
 import { toGraphQLError } from "../errors/toGraphQLError.js";
 import type { UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
@@ -46,18 +45,14 @@ export class UserAccessTaskLoader {
     const normalized = taskId.toLowerCase();
     if (!isTaskId(normalized)) return Promise.reject(invalidTaskIdError(taskId));
     return this.#loader.load(normalized).catch((error: unknown) => {
-      if (!isNotFound(error)) this.#loader.clear(normalized);
-      throw error;
+      // Decided on the domain error: only "AppFabric has no such task" is worth remembering.
+      if (!(error instanceof TaskNotFoundError)) this.#loader.clear(normalized);
+      throw toGraphQLError(error);
     });
   }
 }
 
-/** A source's answer for one id, as DataLoader wants it: the item or an Error in its slot. */
+/** A source's answer for one id, as DataLoader wants it: the item or a domain Error in its slot. */
 function toLoadResult(result: UserAccessResultItem | undefined | Error, taskId: string): UserAccessResultItem | Error {
-  if (result === undefined) return taskNotFoundError(taskId);
-  return result instanceof Error ? toGraphQLError(result) : result;
-}
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof GraphQLError && error.extensions["code"] === ErrorCode.NOT_FOUND;
+  return result === undefined ? new TaskNotFoundError(taskId) : result;
 }
