@@ -4,7 +4,7 @@
  * messages with its call and connection counts.
  */
 import { AppFabricEmulator } from "../src/emulator/AppFabricEmulator.js";
-import { syntheticTasks } from "../src/emulator/demoData.js";
+import { syntheticTasks } from "../test/fixtures/syntheticTasks.js";
 
 const emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(10_000), latencyMs: Number(process.argv[2] ?? 20), recordCalls: false });
 process.send?.({ url: emulator.url.href });

@@ -3,7 +3,8 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { fork } from "node:child_process";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../src/emulator/demoData.js";
+import { syntheticTaskId } from "../test/fixtures/syntheticTasks.js";
 
 /** Shared by the bench commands: the emulator process, the built service as a process, a random id. */
 

@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
-import type { ResultStatus, UserAccessResultItem } from "../appfabric/types.js";
+import type { UserAccessResultItem } from "../appfabric/types.js";
 
 /**
  * The key pair the emulator accepts and the service signs with in emulator mode. It opens nothing
@@ -52,25 +52,4 @@ export const DEMO_TASKS: readonly UserAccessResultItem[] = [
 
 function completed(taskId: string, app: string, tenantId: string, tenantDisplayName: string, userId: string, userStatus: string): UserAccessResultItem {
   return { taskId, app, tenantId, tenantDisplayName, resultStatus: "COMPLETED", ...DEMO_USER, userId, userStatus };
-}
-
-const SYNTHETIC_STATUSES: readonly ResultStatus[] = ["COMPLETED", "IN_PROGRESS", "FAILED", "EXPIRED"];
-
-/** The id of synthetic task `n`: a valid, lower-case UUID, distinct for every `n` below 16^12. */
-export function syntheticTaskId(n: number): string {
-  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
-}
-
-/** `count` made-up tasks with ids `syntheticTaskId(0…count-1)`, cycling through every status. */
-export function syntheticTasks(count: number): UserAccessResultItem[] {
-  return Array.from({ length: count }, (_, n) => {
-    const resultStatus = SYNTHETIC_STATUSES[n % SYNTHETIC_STATUSES.length];
-    return {
-      taskId: syntheticTaskId(n),
-      app: `App ${n}`,
-      tenantId: `tenant-${n}`,
-      resultStatus,
-      ...(resultStatus === "FAILED" ? { taskError: { errorCode: "AppError", errorMessage: `App ${n} reported an error.` } } : {}),
-    };
-  });
 }

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { testConfig } from "../support/testConfig.js";
 import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
 

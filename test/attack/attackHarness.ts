@@ -1,6 +1,7 @@
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import type { Config } from "../../src/config.js";
-import { DEMO_TASKS, syntheticTasks } from "../../src/emulator/demoData.js";
+import { DEMO_TASKS } from "../../src/emulator/demoData.js";
+import { syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";
 import { startHarness, type Harness, type HarnessOptions } from "../support/harness.js";
 import { productionConfig } from "../support/testConfig.js";

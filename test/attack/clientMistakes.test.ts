@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { connect } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
 
 const ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { taskId } } }";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";
 import { startHarness } from "../support/harness.js";
 import { productionConfig, testConfig } from "../support/testConfig.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { postInit, startAttackHarness, type AttackHarness } from "./attackHarness.js";
 
 /**

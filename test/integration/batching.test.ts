@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { errorAt, startHarness, TASK_COUNT, type Harness } from "../support/harness.js";
 
 const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => syntheticTaskId(from + i));

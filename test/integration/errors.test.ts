@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Fault } from "../../src/emulator/AppFabricEmulator.js";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { startService } from "../../src/startService.js";
 import { freePort } from "../support/freePort.js";
 import { postGraphQL, startHarness, type GraphQLResponse, type Harness } from "../support/harness.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Fault } from "../../src/emulator/AppFabricEmulator.js";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { testConfig } from "../support/testConfig.js";
 

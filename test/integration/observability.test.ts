@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS, syntheticTaskId, syntheticTasks } from "../../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { startService } from "../../src/startService.js";
 import { collectLogs } from "../support/collectLogs.js";
 import { freePort } from "../support/freePort.js";

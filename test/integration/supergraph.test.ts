@@ -1,12 +1,12 @@
 import { composeServices } from "@apollo/composition";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { syntheticTaskId } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { loadTypeDefs } from "../../src/server/buildSchema.js";
 import { startService } from "../../src/startService.js";
 import { errorAt, postGraphQL, startHarness, TASK_COUNT, type Harness } from "../support/harness.js";
 import { spawnEntry, withTsx } from "../support/spawnEntry.js";
-import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../supergraph/accessReviewsSubgraph.js";
-import { startGateway } from "../supergraph/startGateway.js";
+import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../../examples/supergraph/accessReviewsSubgraph.js";
+import { startGateway } from "../../examples/supergraph/startGateway.js";
 import { productionConfig } from "../support/testConfig.js";
 
 const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => syntheticTaskId(from + i));
@@ -161,7 +161,7 @@ describe("a running supergraph: Apollo Gateway over this subgraph and access rev
 
 describe("npm run supergraph", () => {
   it("starts both subgraphs and a gateway on the emulator, answering a query that crosses them", async () => {
-    const { child, output, url } = await spawnEntry(withTsx("test/supergraph/main.ts"), { PORT: "0" });
+    const { child, output, url } = await spawnEntry(withTsx("examples/supergraph/main.ts"), { PORT: "0" });
     try {
       expect(output()).toContain("no AWS calls");
       const response = await postGraphQL<{ accessReviews: Array<{ title: string; tasks: Array<{ app: string }> }> }>(

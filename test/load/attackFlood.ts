@@ -25,7 +25,8 @@ import { cpus } from "node:os";
 import { Worker } from "node:worker_threads";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { freePort, healthy, startEmulatorProcess } from "../../bench/serviceProcess.js";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTaskId } from "../../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 
 const TIME_LIMIT_MS = 300_000;
 const ABANDON = { requests: 2_000, ids: 500, concurrency: 200, giveUpMs: 1_000 };

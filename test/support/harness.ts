@@ -2,7 +2,8 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import type { Logger } from "pino";
 import type { Config } from "../../src/config.js";
 import { AppFabricEmulator, type EmulatorOptions } from "../../src/emulator/AppFabricEmulator.js";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS, syntheticTasks } from "../../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { startService, type RunningService } from "../../src/startService.js";
 import { testConfig } from "./testConfig.js";
 

@@ -2,7 +2,7 @@ import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
 import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { UserAccessResultItem } from "../../src/appfabric/types.js";
-import { syntheticTaskId, syntheticTasks } from "../../src/emulator/demoData.js";
+import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { DirectSource } from "../../src/loaders/DirectSource.js";
 import { UserAccessTaskLoader } from "../../src/loaders/UserAccessTaskLoader.js";
 import type { BatchGetter } from "../../src/loaders/UserAccessTaskSource.js";
