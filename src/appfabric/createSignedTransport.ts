@@ -37,7 +37,7 @@ export type Transport = (path: string, payload: object, deadline: AbortSignal | 
  * `AppFabricServiceError` (AWS said no) or an `AppFabricTransportError` (no usable answer).
  */
 export function createSignedTransport(options: SignedTransportOptions): Transport {
-  const signer = new SignatureV4({ service: SIGNING_SERVICE, region: options.region, credentials: options.credentials, sha256: Hash.bind(null, "sha256") });
+  const signer = createSigner({ region: options.region, credentials: options.credentials });
   const fetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? (() => new Date());
   const { endpoint, timeoutMs } = options;
@@ -45,21 +45,7 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
   /** The headers to send, SigV4-signed. A failure here is the credential chain's: nothing was sent. */
   const sign = async (url: URL, body: string): Promise<Record<string, string>> => {
     try {
-      const signed = await signer.sign(
-        {
-          method: "POST",
-          protocol: url.protocol,
-          hostname: url.hostname,
-          port: url.port ? Number(url.port) : undefined,
-          path: url.pathname,
-          query: {},
-          // fetch sends the URL's own host (it ignores a `host` header), so that is the host signed.
-          headers: { host: url.host, "content-type": "application/json" },
-          body,
-        },
-        { signingDate: now() },
-      );
-      return signed.headers;
+      return await signedHeaders(signer, { url, body, contentType: "application/json", signingDate: now() });
     } catch (error) {
       throw new CredentialsUnavailableError(error);
     }
@@ -96,6 +82,49 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
       throw new AppFabricTransportError("unreadable", "AppFabric's answer is not valid JSON", { cause, metadata });
     }
   };
+}
+
+/**
+ * The signer every AppFabric request is signed with: SigV4 for `appfabric` in the region, SHA-256 from
+ * Node's crypto. `service` and `applyChecksum` are there for AWS's published test vectors, which are
+ * signed for a service named `service` and without an `x-amz-content-sha256` header.
+ */
+export function createSigner(options: {
+  region: string;
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  service?: string;
+  applyChecksum?: boolean;
+}): SignatureV4 {
+  return new SignatureV4({
+    service: options.service ?? SIGNING_SERVICE,
+    region: options.region,
+    credentials: options.credentials,
+    sha256: Hash.bind(null, "sha256"),
+    applyChecksum: options.applyChecksum ?? true,
+  });
+}
+
+/** The headers of a signed POST of `body` to `url`, as the transport sends it. */
+export async function signedHeaders(
+  signer: SignatureV4,
+  request: { url: URL; body: string; contentType?: string; signingDate: Date },
+): Promise<Record<string, string>> {
+  const { url, body, contentType, signingDate } = request;
+  const signed = await signer.sign(
+    {
+      method: "POST",
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      path: url.pathname,
+      query: {},
+      // fetch sends the URL's own host (it ignores a `host` header), so that is the host signed.
+      headers: { host: url.host, ...(contentType === undefined ? {} : { "content-type": contentType }) },
+      body,
+    },
+    { signingDate },
+  );
+  return signed.headers;
 }
 
 function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {
