@@ -33,6 +33,8 @@ export interface EmulatorOptions {
   recordCalls?: boolean;
   /** The time unit of started tasks' progress: they end 1 to 4 units after they start. Default 1000 ms. */
   taskProgressMs?: number;
+  /** The clock of started tasks' progress (ms); injected by tests, which move it instead of sleeping. */
+  taskClock?: () => number;
 }
 
 /** One request the emulator received on a known route, with what it answered. */
@@ -136,7 +138,7 @@ export class AppFabricEmulator {
     const calls: ReceivedCall[] = [];
     const faults: FaultRule[] = (options.faults ?? []).map((rule) => ({ ...rule }));
     const counters: Counters = { calls: 0, connections: 0 };
-    const started = new StartedTasks(options.taskProgressMs ?? 1000);
+    const started = new StartedTasks(options.taskProgressMs ?? 1000, options.taskClock);
     const handler = new RequestHandler(options, calls, faults, counters, started);
     const server = createServer((request, response) => {
       handler.handle(request, response).catch((error: unknown) => {
