@@ -54,7 +54,9 @@ describe("starting the service", () => {
     const slow = JSON.stringify([{ fault: { kind: "delay", ms: 800 } }]);
     const { url } = await startEntry({ PORT: "0", APPFABRIC_EMULATOR_FAULTS: slow });
     const inFlight = postGraphQL(url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // SIGTERM once the request's AppFabric call is under way (the emulator holds it 800 ms).
+    const callsInFlight = async () => Number(/appfabric_calls_in_flight\{[^}]*\} (\d+)/.exec(await (await fetch(new URL("/metrics", url))).text())?.[1] ?? 0);
+    for (let waited = 0; (await callsInFlight()) === 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
     const exited = once(child as ChildProcess, "exit");
     child?.kill("SIGTERM");
 

@@ -225,13 +225,12 @@ describe("AppFabricClient retries and limits", () => {
     const hang = recordingFetch(
       (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
-    const started = Date.now();
+    // The fetch never answers: only the deadline can settle this call.
     const error = await client(hang.fetch)
       .batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(50) })
       .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ failure: "deadline" });
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(hang.requests).toHaveLength(1);
   });
 

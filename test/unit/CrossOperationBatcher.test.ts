@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { UserAccessResultItem } from "../../src/appfabric/types.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
@@ -44,14 +44,24 @@ describe("CrossOperationBatcher", () => {
   });
 
   it("waits for company only up to the window", async () => {
-    const appFabric = new SlowAppFabric(0);
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
-    const started = performance.now();
-    await operation(batcher).load(id(1));
-    expect(performance.now() - started).toBeLessThan(100);
-    await sleep(20);
-    await operation(batcher).load(id(2));
-    expect(appFabric.calls).toEqual([[id(1)], [id(2)]]);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const appFabric = new SlowAppFabric(0);
+      const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+      const first = operation(batcher).load(id(1));
+      await vi.advanceTimersByTimeAsync(4);
+      expect(appFabric.calls).toEqual([]); // still waiting for company
+      await vi.advanceTimersByTimeAsync(1);
+      expect(appFabric.calls).toEqual([[id(1)]]); // the window is over: it goes alone
+      await vi.runAllTimersAsync();
+      await first;
+      const second = operation(batcher).load(id(2));
+      await vi.runAllTimersAsync();
+      await second;
+      expect(appFabric.calls).toEqual([[id(1)], [id(2)]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("never asks twice for an id already in a call: later operations share its answer", async () => {
