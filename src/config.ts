@@ -1,11 +1,15 @@
-import { createPublicKey } from "node:crypto";
 import { isIP } from "node:net";
 import type { LevelWithSilent } from "pino";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
 import { OPERATION_NAME } from "./observability/operationName.js";
-import { parseFaultRules, type EmulatorFaultRule } from "./emulator/parseFaultRules.js";
+import { ConfigError } from "./config/ConfigError.js";
+import { nonEmpty, parseHttpUrl, parseUrl, readBoolean, readInteger, type Env } from "./config/env.js";
+import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
+import { readAuth } from "./config/readAuth.js";
 
 /** The service's settings, read from the environment once at start and validated. */
+export { ConfigError } from "./config/ConfigError.js";
+
 export interface Config {
   /** HTTP port; 0 picks a free one. */
   port: number;
@@ -70,14 +74,6 @@ export interface JwtConfig {
   maxLifetimeSeconds: number;
 }
 
-/** A setting that is present but wrong. Its message names the variable and what was expected. */
-export class ConfigError extends Error {
-  constructor(variable: string, expected: string, received: string) {
-    super(`${variable} must be ${expected}; received "${received}".`);
-    this.name = "ConfigError";
-  }
-}
-
 const DEFAULT_PORT = 4000;
 /** Small against AppFabric's round trip (tens of ms), long enough for concurrent operations to meet. */
 const DEFAULT_COALESCE_MS = 2;
@@ -87,8 +83,6 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?
 const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const DEFAULT_REGION = "us-east-1";
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-
-type Env = Record<string, string | undefined>;
 
 /** Reads and validates the configuration. Throws `ConfigError` on the first bad value. */
 export function loadConfig(env: Env): Config {
@@ -126,14 +120,6 @@ export function loadConfig(env: Env): Config {
   };
 }
 
-function readInteger(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env[variable]);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `an integer from ${min} to ${max}`, raw);
-  return value;
-}
-
 /** NODE_ENV is read strictly: a typo such as `prod` would otherwise start with Sandbox and introspection on. */
 function readNodeEnv(env: Env): string | undefined {
   const raw = nonEmpty(env["NODE_ENV"]);
@@ -160,13 +146,6 @@ function readOperationNames(env: Env): string[] {
   return names;
 }
 
-function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env[variable]);
-  if (raw === undefined) return fallback;
-  if (raw !== "true" && raw !== "false") throw new ConfigError(variable, "true or false", raw);
-  return raw === "true";
-}
-
 function readOrigins(env: Env): string[] {
   const raw = nonEmpty(env["CORS_ORIGINS"]);
   if (raw === undefined) return [];
@@ -177,53 +156,6 @@ function readOrigins(env: Env): string[] {
     }
     return origin;
   });
-}
-
-function readAuth(env: Env): Config["auth"] {
-  const routerSecret = nonEmpty(env["ROUTER_SECRET"]);
-  if (routerSecret !== undefined && routerSecret.length < 16) {
-    throw new ConfigError("ROUTER_SECRET", "at least 16 characters", `${routerSecret.length} characters`);
-  }
-  const jwksUrl = nonEmpty(env["AUTH_JWKS_URL"]);
-  const publicKeyPem = nonEmpty(env["AUTH_JWT_PUBLIC_KEY"]);
-  const issuer = nonEmpty(env["AUTH_JWT_ISSUER"]);
-  const audience = nonEmpty(env["AUTH_JWT_AUDIENCE"]);
-  if (jwksUrl === undefined && publicKeyPem === undefined) {
-    if (issuer !== undefined || audience !== undefined) {
-      throw new ConfigError("AUTH_JWKS_URL", "set (or AUTH_JWT_PUBLIC_KEY) when AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is", "");
-    }
-    return routerSecret === undefined ? {} : { routerSecret };
-  }
-  if (jwksUrl !== undefined && publicKeyPem !== undefined) {
-    throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "unset when AUTH_JWKS_URL is set (choose one key source)", "[a PEM key]");
-  }
-  if (issuer === undefined) throw new ConfigError("AUTH_JWT_ISSUER", "set when JWT verification is on", "");
-  if (audience === undefined) throw new ConfigError("AUTH_JWT_AUDIENCE", "set when JWT verification is on", "");
-  let key: JwtConfig["key"];
-  if (jwksUrl !== undefined) {
-    const url = parseHttpUrl(jwksUrl);
-    if (url === undefined) {
-      throw new ConfigError("AUTH_JWKS_URL", "an http(s) URL of a JSON Web Key Set", jwksUrl);
-    }
-    key = { jwksUrl: url };
-  } else {
-    const pem = (publicKeyPem ?? "").replaceAll("\\n", "\n");
-    if (!pem.includes("-----BEGIN PUBLIC KEY-----") || !isPublicKey(pem)) {
-      throw new ConfigError("AUTH_JWT_PUBLIC_KEY", "a PEM public key (-----BEGIN PUBLIC KEY-----…)", "[not a usable PEM public key]");
-    }
-    key = { publicKeyPem: pem };
-  }
-  const maxLifetimeSeconds = readInteger(env, "AUTH_JWT_MAX_LIFETIME_S", 86_400, 60, 31_536_000);
-  return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience, maxLifetimeSeconds } };
-}
-
-function isPublicKey(pem: string): boolean {
-  try {
-    createPublicKey(pem);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readFaults(env: Env): EmulatorFaultRule[] {
@@ -283,22 +215,4 @@ function readEndpoint(raw: string): URL {
     throw new ConfigError("APPFABRIC_ENDPOINT", "an http(s) URL without query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", raw);
   }
   return url;
-}
-
-function parseUrl(raw: string): URL | undefined {
-  try {
-    return new URL(raw);
-  } catch {
-    return undefined;
-  }
-}
-
-function parseHttpUrl(raw: string): URL | undefined {
-  const url = parseUrl(raw);
-  return url?.protocol === "https:" || url?.protocol === "http:" ? url : undefined;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
 }

@@ -1,5 +1,5 @@
 import { isRecord } from "../appfabric/isRecord.js";
-import type { FaultRule } from "./faultSchedule.js";
+import type { FaultRule } from "../emulator/faultSchedule.js";
 
 /** A fault rule as the environment can state it: everything but a code predicate. */
 export type EmulatorFaultRule = Omit<FaultRule, "when">;
