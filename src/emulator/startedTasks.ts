@@ -1,40 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { ResultStatus, TaskError, UserAccessResultItem, UserAccessTaskItem } from "../appfabric/types.js";
+import type { ResultStatus, UserAccessResultItem, UserAccessTaskItem } from "../appfabric/types.js";
+import { DEMO_APPS, type DemoApp, type StartPlan } from "./demoData.js";
 
-/** How one application of the demo bundle answers a start: when its task ends, and how. */
-interface AppPlan {
-  app: string;
-  tenantId: string;
-  tenantDisplayName: string;
-  /** The task's final status and when it is reached, in units of `taskProgressMs`. */
-  outcome?: { status: Exclude<ResultStatus, "IN_PROGRESS">; after: number; userStatus?: string; taskError?: TaskError };
-  /** The task could not start at all. */
-  startError?: TaskError;
-}
+/** How one application answers a start: its tenant and its plan, from the one table of demo apps. */
+type AppPlan = Pick<DemoApp, "app" | "tenantId" | "tenantDisplayName"> & StartPlan;
 
-/** The applications of the emulator's bundle: most complete, one fails, one expires, one cannot start. */
-const APPS: readonly AppPlan[] = [
-  { app: "Slack", tenantId: "T024BE7LD", tenantDisplayName: "Example Corp Slack", outcome: { status: "COMPLETED", after: 1, userStatus: "ACTIVE" } },
-  { app: "Okta", tenantId: "example.okta.com", tenantDisplayName: "Example Corp Okta", outcome: { status: "COMPLETED", after: 2, userStatus: "ACTIVE" } },
-  { app: "Zoom", tenantId: "zm-4471", tenantDisplayName: "Example Corp Zoom", outcome: { status: "COMPLETED", after: 3, userStatus: "SUSPENDED" } },
-  {
-    app: "Box",
-    tenantId: "box-90211",
-    tenantDisplayName: "Example Corp Box",
-    outcome: {
-      status: "FAILED",
-      after: 2.5,
-      taskError: { errorCode: "AppAuthorizationExpired", errorMessage: "The app authorization for Box has expired; reconnect it in AppFabric." },
-    },
-  },
-  { app: "Asana", tenantId: "1200000001", tenantDisplayName: "Example Corp Asana", outcome: { status: "EXPIRED", after: 4 } },
-  {
-    app: "Jira",
-    tenantId: "example.atlassian.net",
-    tenantDisplayName: "Example Corp Jira",
-    startError: { errorCode: "AppNotConnected", errorMessage: "Jira is not connected to this app bundle." },
-  },
-];
+const APPS: readonly AppPlan[] = DEMO_APPS.map(({ app, tenantId, tenantDisplayName, start }) => ({ app, tenantId, tenantDisplayName, ...start }));
 
 /** A task the emulator started: what it will say about it at any moment. */
 export interface StartedTask {
