@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import fastifyCors from "@fastify/cors";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
@@ -16,7 +15,7 @@ import { createAuthenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
-import { clientErrorHandler, installRefusals } from "./http/refusals.js";
+import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./http/refusals.js";
 
 export interface StartServerOptions {
   config: Pick<Config, "port" | "host" | "production" | "introspection" | "limits" | "corsOrigins" | "auth">;
@@ -82,13 +81,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     clientErrorHandler: clientErrorHandler({ logger, metrics }),
   });
   app.server.maxConnections = limits.maxConnections;
-  // Node closes a connection that made no progress for `connectionTimeout`; here it is also logged and
-  // counted, like every refusal (a listener replaces Node's own close, so this one closes it).
-  app.server.on("timeout", (socket: Socket) => {
-    metrics.requestRefused("connection_stalled");
-    logger.info({ reason: "connection_stalled" }, "connection closed: no progress");
-    socket.destroy();
-  });
+  app.server.on("timeout", closeTimedOutConnection(app.server, { logger, metrics }));
 
   const authenticate = createAuthenticator(config.auth, {
     now: options.now,

@@ -87,6 +87,23 @@ export function clientErrorHandler({ logger, metrics }: { logger: Logger; metric
   };
 }
 
+/**
+ * The server's `timeout` listener (which replaces Node's own close, so it closes the socket itself).
+ * Node raises it for two reasons, told apart by the socket's timeout: a connection that made no
+ * progress for `connectionTimeout` while a request was under way (a client that stopped reading:
+ * logged and counted as `connection_stalled`), and an idle keep-alive connection reaching its
+ * keep-alive timeout, which is ordinary and closed quietly.
+ */
+export function closeTimedOutConnection(server: { timeout: number }, { logger, metrics }: { logger: Logger; metrics: Metrics }) {
+  return (socket: Pick<Socket, "timeout" | "destroy">): void => {
+    if (socket.timeout === server.timeout) {
+      metrics.requestRefused("connection_stalled");
+      logger.info({ reason: "connection_stalled" }, "connection closed: no progress");
+    }
+    socket.destroy();
+  };
+}
+
 /** What Node's parser refuses, as the caller is told. */
 const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason: RefusalReason; message: string }> = {
   ERR_HTTP_REQUEST_TIMEOUT: {
