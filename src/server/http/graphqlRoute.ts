@@ -98,11 +98,7 @@ function endWithTheResponse(request: FastifyRequest, reply: FastifyReply, operat
   const gone = () => {
     if (!reply.raw.writableFinished) operation.abandon();
   };
-  if (reply.raw.closed || socket.destroyed || socket.readableEnded) {
-    gone();
-    operation.end();
-    return;
-  }
+  // The context function has just checked that the caller is still there, so the response is open.
   const unwatch = watchForHangUp(socket, gone);
   reply.raw.once("close", () => {
     unwatch();
@@ -120,20 +116,15 @@ const waitingOn = new WeakMap<Socket, Set<() => void>>();
 function watchForHangUp(socket: Socket, onGone: () => void): () => void {
   let waiting = waitingOn.get(socket);
   if (waiting === undefined) {
-    const set = new Set<() => void>();
-    const hangUp = () => {
-      for (const callback of [...set]) callback();
-    };
+    const callbacks = new Set<() => void>();
+    const hangUp = () => [...callbacks].forEach((callback) => callback());
     socket.once("end", hangUp);
     socket.once("close", hangUp);
-    waitingOn.set(socket, set);
-    waiting = set;
+    waitingOn.set(socket, callbacks);
+    waiting = callbacks;
   }
   waiting.add(onGone);
-  const set = waiting;
-  return () => {
-    set.delete(onGone);
-  };
+  return waiting.delete.bind(waiting, onGone);
 }
 
 function acceptsGraphQLResponse(accept: string | undefined): boolean {

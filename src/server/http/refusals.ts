@@ -47,7 +47,7 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
 
   // Apollo answers some refusals itself (CSRF, a GET mutation); their reason is read off the answer.
   app.addHook("onSend", async (request, reply, payload) => {
-    if (reply.statusCode >= 400 && request.refusal === undefined && request.operation?.context.log.written !== true) {
+    if (reply.statusCode >= 400 && reply.statusCode < 500 && request.refusal === undefined && request.operation?.context.log.written !== true) {
       request.refusal = reasonFromBody(reply.statusCode, payload);
     }
     return payload;
@@ -122,7 +122,8 @@ const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason
 };
 
 function logRefusal(request: FastifyRequest, status: number, logger: Logger, metrics: Metrics): void {
-  const isRefusal = (status >= 400 && status < 500) || request.refusal === "authentication_unavailable" || request.refusal === "caller_gone";
+  // A 4xx, or an answer whoever refused it named (503 when the identity provider is down, 499).
+  const isRefusal = request.refusal !== undefined || (status >= 400 && status < 500);
   if (!isRefusal || request.refusalLogged === true || request.operation?.context.log.written === true) return;
   request.refusalLogged = true;
   const reason = request.refusal ?? refusalReasonOf(status, undefined);
