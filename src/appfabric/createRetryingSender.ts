@@ -48,10 +48,13 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
   const inSlot = async <T>(task: () => Promise<T>, deadline: AbortSignal | undefined): Promise<T> => {
     if (deadline?.aborted) throw deadlineError(deadline.reason);
     if (slots.size >= options.maxQueuedCalls) throw new OverloadedError(`${slots.size} calls queued`);
+    let running: Promise<T> | undefined;
     try {
-      return await slots.add(task, { signal: deadline });
+      return await slots.add(() => (running = task()), { signal: deadline });
     } catch (error) {
-      // p-queue rejects a queued task with the signal's reason: the deadline passed before it was sent.
+      // p-queue rejects with the signal's reason even when the task already runs: an attempt under way
+      // answers for itself (it may have reached AppFabric); only a queued one was never sent.
+      if (running !== undefined) return await running;
       if (deadline?.aborted && error === deadline.reason) throw deadlineError(error);
       throw error;
     }

@@ -58,18 +58,22 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
     // Signing yields to the event loop: the callers may have gone meanwhile.
     if (deadline?.aborted) throw deadlineError(deadline.reason);
 
+    // One timer per attempt, held here until the attempt ends. (`AbortSignal.any` over
+    // `AbortSignal.timeout` holds its timeout signal weakly: once collected, it never fires.)
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new DOMException(`No answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    const onDeadline = () => attempt.abort(deadline?.reason);
+    deadline?.addEventListener("abort", onDeadline, { once: true });
     let response: Response;
     let text: string;
     try {
-      response = await fetch(url, {
-        method: "POST",
-        headers,
-        body,
-        signal: deadline ? AbortSignal.any([AbortSignal.timeout(timeoutMs), deadline]) : AbortSignal.timeout(timeoutMs),
-      });
+      response = await fetch(url, { method: "POST", headers, body, signal: attempt.signal });
       text = await response.text();
     } catch (error) {
       throw deadline?.aborted ? deadlineError(error, true) : toTransportError(error, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+      deadline?.removeEventListener("abort", onDeadline);
     }
 
     const responseHeaders = Object.fromEntries(response.headers);

@@ -19,6 +19,8 @@ export function withoutEchoedValues(message: string, error: unknown): string {
   }
   const literal = LITERAL_INVALID.exec(message);
   if (literal !== null) return `Expected value of type "${literal[1]}"; the value given is not one. The value is not repeated here.`;
+  // The parser quotes the string it did not expect (`Syntax Error: Expected Name, found String "…"`).
+  if (message.startsWith("Syntax Error:")) message = message.replace(QUOTED_STRING_TOKEN, "$1 (not repeated here)");
   if (UNKNOWN_OPERATION.test(message)) return "The request names an operation the document does not define. The name is not repeated here.";
   const scalar = SCALAR_INVALID.exec(message);
   if (scalar !== null) return `${scalar[1]} cannot represent the value given. The value is not repeated here.`;
@@ -31,5 +33,7 @@ const MAX_MESSAGE_LENGTH = 500;
 const VARIABLE_INVALID = /^Variable "\$[_A-Za-z][_0-9A-Za-z]*" got invalid value /;
 const LITERAL_INVALID = /^Expected value of type "([^"]{1,200})", found /;
 const SCALAR_INVALID = /^([_A-Za-z][_0-9A-Za-z]*) cannot represent /;
+/** A string token as graphql-js's parser describes it. */
+const QUOTED_STRING_TOKEN = /(String|BlockString) "(?:[^"\\]|\\.)*"/g;
 /** Apollo's wording when `operationName` matches no operation: it quotes the caller's text. */
 const UNKNOWN_OPERATION = /^Unknown operation named "/;

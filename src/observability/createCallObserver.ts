@@ -8,7 +8,8 @@ export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricC
     callStarted: (operation) => metrics.callStarted(operation),
     callEnded: (event) => {
       metrics.callEnded(event);
-      const failed = typeof event.outcome !== "number" || event.outcome >= 400;
+      // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure of AppFabric's.
+      const failed = event.outcome !== "deadline" && event.outcome !== "not_sent" && (typeof event.outcome !== "number" || event.outcome >= 400);
       logger[failed ? "warn" : "info"](
         {
           operation: event.operation,

@@ -12,6 +12,7 @@ export type RefusalReason =
   | "headers_too_large"
   | "connection_stalled"
   | "caller_gone"
+  | "connection_closed"
   | "csrf"
   | "not_found"
   | "method_not_allowed"

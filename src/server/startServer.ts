@@ -9,7 +9,8 @@ import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
 import { unexpectedErrorLogPlugin } from "../observability/unexpectedErrorLogPlugin.js";
-import type { TaskStarter } from "./context.js";
+import type { ApolloServerPlugin } from "@apollo/server";
+import type { GraphQLContext, TaskStarter } from "./context.js";
 import { createApolloServer } from "./createApolloServer.js";
 import { createAuthenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
@@ -50,6 +51,33 @@ function requestIdOf(request: IncomingMessage): string {
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/** Counts operations between Apollo's start and answer, so that shutdown can let the last ones end. */
+function operationsInFlight() {
+  let count = 0;
+  let onIdle: (() => void) | undefined;
+  const plugin: ApolloServerPlugin<GraphQLContext> = {
+    async requestDidStart() {
+      count += 1;
+      return {
+        async willSendResponse() {
+          count -= 1;
+          if (count === 0) onIdle?.();
+        },
+      };
+    },
+  };
+  const settled = async (limitMs: number) => {
+    if (count === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      onIdle = resolve;
+      timer = setTimeout(resolve, limitMs);
+    });
+    clearTimeout(timer);
+  };
+  return { plugin, settled };
+}
+
 /** How often Node checks connections for the header and request timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 /** Added to arrival plus operation time before a connection without progress is closed. */
@@ -77,7 +105,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // stops reading its answers must not hold the connection and its unsent answers for ever. Longer
     // than the most a request may take to arrive and run; idle keep-alive has its own timeout (72 s).
     connectionTimeout: limits.requestTimeoutMs + limits.operationTimeoutMs + INACTIVITY_MARGIN_MS,
-    http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+    // Host is checked in the refusals' hook, which answers and logs like every other refusal.
+    http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, requireHostHeader: false },
     clientErrorHandler: clientErrorHandler({ logger, metrics }),
   });
   app.server.maxConnections = limits.maxConnections;
@@ -96,12 +125,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
   }
 
+  const inFlight = operationsInFlight();
   const apollo = createApolloServer({
     production: config.production,
     introspection: config.introspection,
     maxTaskIdsPerOperation: limits.maxTaskIdsPerOperation,
     exampleTaskIds: options.exampleTaskIds,
-    plugins: [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger)],
+    plugins: [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger), inFlight.plugin],
   });
   await apollo.start();
 
@@ -144,6 +174,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       } finally {
         clearTimeout(grace);
       }
+      // Operations whose connections the grace period closed end quickly (their callers are gone):
+      // let them finish, so that each still writes its line, for at most a second.
+      await inFlight.settled(1_000);
     },
   };
 }

@@ -83,6 +83,29 @@ describe("abandoned work stops", () => {
     expect(h.emulator.calls.every((call) => call.status === 499)).toBe(true);
   });
 
+  it("does not blame the caller for a pipelined request the service dropped when it closed the connection", async () => {
+    harness = await startAttackHarness();
+    const h = harness;
+    const url = h.service.url;
+    const credentials = Object.entries(await h.credentials())
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    const valid = JSON.stringify({ query: "{ __typename }" });
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on("error", () => undefined);
+    socket.resume();
+    socket.write(`POST / HTTP/1.1\r\nhost: ${url.host}\r\n${credentials}content-type: application/json\r\ncontent-length: 9\r\n\r\n{"query":`);
+    socket.write(
+      `POST / HTTP/1.1\r\nhost: ${url.host}\r\nx-request-id: pipelined\r\n${credentials}content-type: application/json\r\ncontent-length: ${valid.length}\r\n\r\n${valid}`,
+    );
+    await new Promise((resolve) => socket.once("close", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const line = h.logs.lines().find((entry) => entry["requestId"] === "pipelined" && Number(entry["level"]) >= 30);
+    // Answered, or (when the service closed the connection first) counted as closed by the service.
+    if (line?.["msg"] === "request refused") expect(line).toMatchObject({ reason: "connection_closed" });
+    expect(h.logs.lines().filter((entry) => entry["reason"] === "caller_gone")).toEqual([]);
+  });
+
   it("answers every caller at its deadline and starts nothing after, under a flood of 500-id operations", async () => {
     harness = await startAttackHarness({
       emulator: { latencyMs: 1_000 },

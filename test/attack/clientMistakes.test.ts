@@ -82,6 +82,7 @@ describe("client mistakes are the client's", () => {
   it.each([
     { what: "HTTP/1.0 without a Host header", head: "POST / HTTP/1.0\r\n" },
     { what: "an empty Host", head: "POST / HTTP/1.1\r\nhost: \r\n" },
+    { what: "HTTP/1.1 without a Host header", head: "POST / HTTP/1.1\r\n" },
     { what: "a Host with a space", head: "POST / HTTP/1.1\r\nhost: a b\r\n" },
     { what: "a Host of a lone bracket", head: "POST / HTTP/1.1\r\nhost: [\r\n" },
     { what: "a Host of a percent sign", head: "POST / HTTP/1.1\r\nhost: %\r\n" },

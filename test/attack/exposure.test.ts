@@ -73,6 +73,12 @@ describe("nothing the caller sent as personal data comes back out", () => {
     expect(logged.every((name) => name.length <= 64)).toBe(true);
   });
 
+  it("does not repeat a string the parser did not expect", async () => {
+    const text = await ask({ query: '{ userAccessTask(id: "x") { taskId } "Jordan Rivers" }' });
+    expect(text).toContain("Syntax Error");
+    expect(text).not.toMatch(LEAK);
+  });
+
   it("does not repeat an operationName that names no operation", async () => {
     const text = await ask({ query: "{ __typename }", operationName: "Jordan Rivers" });
     expect(text).toContain("names an operation the document does not define");

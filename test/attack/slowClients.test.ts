@@ -107,6 +107,23 @@ describe("slow and stalled clients", () => {
     expect(status).toBe(200);
   });
 
+  it("on SIGTERM, still logs the operations the grace period cut off", async () => {
+    entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", SHUTDOWN_GRACE_MS: "300", APPFABRIC_EMULATOR_LATENCY_MS: "10000" });
+    const { url } = entry;
+    const answer = fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: '{ __typename userAccessTask(id: "3f0c9e5e-6b1d-4b8a-9a55-2f4c1d0e7a21") { app } }' }),
+    }).catch(() => undefined);
+    const callsInFlight = async () => Number(/appfabric_calls_in_flight\{[^}]*\} (\d+)/.exec(await (await fetch(new URL("/metrics", url))).text())?.[1] ?? 0);
+    for (let waited = 0; (await callsInFlight()) === 0 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    const exited = once(entry.child, "exit");
+    entry.child.kill("SIGTERM");
+    expect((await exited)[0]).toBe(0);
+    await answer;
+    expect(entry.output()).toMatch(/"outcome":"abandoned"[^\n]*"msg":"operation"/);
+  });
+
   it("on SIGTERM, exits 0 within the grace period even with a stalled upload open", async () => {
     entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", SHUTDOWN_GRACE_MS: "300", REQUEST_TIMEOUT_MS: "60000" });
     const stalled = await stalledUpload(entry.url);

@@ -125,6 +125,21 @@ describe("the non-idempotent start", () => {
   });
 });
 
+describe("a start cut off by the operation's deadline", () => {
+  it("says tasks may have started when the deadline passed while the call was at AppFabric", async () => {
+    const harness = await startAttackHarness({ config: { limits: { ...testConfig().limits, operationTimeoutMs: 300 } } });
+    try {
+      harness.emulator.injectFault({ fault: { kind: "delay", ms: 3_000 } });
+      const response = await harness.send("/", postInit({ query: START, variables: { email: EMAIL } }, await harness.credentials()));
+      const body = JSON.parse(response.text) as Answer;
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", retryable: false, mayHaveStarted: true });
+      expect(harness.emulator.calls.filter((call) => call.operation === "StartUserAccessTasks")).toHaveLength(1);
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe("a start that never left", () => {
   it("says nothing started when AppFabric's port refuses the connection", async () => {
     const closed = createServer();

@@ -254,6 +254,16 @@ describe("AppFabricClient retries and limits", () => {
     expect(recorder.requests).toHaveLength(1);
   });
 
+  it("times an attempt out after timeoutMs even while the operation's deadline is far off", async () => {
+    const hang = recordingFetch(
+      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
+    const error = await client(hang.fetch, { timeoutMs: 30, maxAttempts: 1 })
+      .batchGetUserAccessTasks([TASK_ID], { signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ failure: "timeout" });
+  });
+
   it("refuses at once, with nothing sent, when too many calls already wait for a slot", async () => {
     const recorder = recordingFetch(() => new Promise<Response>(() => undefined));
     const appFabric = client(recorder.fetch, { maxConcurrency: 1, maxQueuedCalls: 2 });

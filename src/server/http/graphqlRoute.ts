@@ -9,7 +9,7 @@ import type { Metrics } from "../../observability/Metrics.js";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
-import { errorBody, logRefusalNow } from "./refusals.js";
+import { logRefusalNow } from "./refusals.js";
 import type { Authenticator } from "../createAuthenticator.js";
 import { createOperation, type Operation } from "../createOperation.js";
 
@@ -38,14 +38,6 @@ const RESPONSE_TYPES = ["application/json", "application/graphql-response+json"]
  */
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const { authenticate, logger } = options;
-  // Apollo's Fastify integration builds a URL from the Host header; a missing or malformed one (HTTP/1.0
-  // without Host, `Host: a b`) is the caller's mistake, answered here before it can fail as a 500.
-  app.addHook("onRequest", async (request, reply) => {
-    if (!URL.canParse(`http://${request.hostname}/`) || request.hostname === "") {
-      request.refusal = "bad_request";
-      return reply.code(400).send(errorBody("Send a Host header with a valid host name.", ErrorCode.BAD_REQUEST));
-    }
-  });
   await app.register(fastifyApollo(options.apollo), {
     path: "/",
     context: async (request: FastifyRequest, reply: FastifyReply) => {
@@ -62,8 +54,10 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
       // here within one callback, and a caller who hung up meanwhile is only seen on a later one.
       // Under a backlog, that spares running operations nobody will read.
       await new Promise((resolve) => setImmediate(resolve));
-      if (request.raw.socket.destroyed || request.raw.socket.readableEnded) {
-        logRefusalNow(request, 499, "caller_gone", options);
+      const socket = request.raw.socket;
+      if (socket.destroyed || socket.readableEnded) {
+        // Ended or reset by the caller; or closed by this service after an earlier pipelined answer.
+        logRefusalNow(request, 499, socket.readableEnded || socket.errored !== null ? "caller_gone" : "connection_closed", options);
         throw new GraphQLError("The caller hung up before the operation ran. Nothing was run.", {
           extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 499 } },
         });

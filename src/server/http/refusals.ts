@@ -41,6 +41,16 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
     return reply.code(status).send(errorBody(httpErrorMessage(error, maxRequestBytes), ErrorCode.BAD_REQUEST));
   });
 
+  // A missing or malformed Host (HTTP/1.0 or 1.1 without one, `Host: a b`) is the caller's mistake,
+  // answered here; Node's own check (off, see startServer) would answer a bare 400 nobody logs, and
+  // Apollo's integration, which builds a URL from it, a 500.
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.hostname === "" || !URL.canParse(`http://${request.hostname}/`)) {
+      request.refusal = "bad_request";
+      return reply.code(400).send(errorBody("Send a Host header with a valid host name.", ErrorCode.BAD_REQUEST));
+    }
+  });
+
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send(errorBody("Nothing is served at this path. GraphQL is served at /, probes at /health and /ready.", ErrorCode.BAD_REQUEST)),
   );
@@ -77,6 +87,7 @@ export function clientErrorHandler({ logger, metrics }: { logger: Logger; metric
     if (refusal === undefined) return;
     metrics.requestRefused(refusal.reason);
     logger.info({ requestId: randomUUID(), status: refusal.status, reason: refusal.reason }, "request refused");
+    if (refusal.reason === "caller_gone") return void socket.destroy(); // nobody to answer
     const body = JSON.stringify(errorBody(refusal.message, ErrorCode.BAD_REQUEST));
     if (socket.writable) {
       socket.write(
@@ -118,6 +129,8 @@ const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason
     reason: "headers_too_large",
     message: "The request's headers (or its URL) are too large.",
   },
+  // The caller closed its side in the middle of a request: it gave up, it did not send malformed HTTP.
+  HPE_INVALID_EOF_STATE: { status: 499, statusText: "Client Closed Request", reason: "caller_gone", message: "" },
   default: { status: 400, statusText: "Bad Request", reason: "bad_request", message: "The HTTP request is malformed." },
 };
 
