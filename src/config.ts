@@ -6,6 +6,8 @@ import { ConfigError } from "./config/ConfigError.js";
 import { nonEmpty, parseHttpUrl, parseUrl, readBoolean, readInteger, type Env } from "./config/env.js";
 import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
 import { readAuth } from "./config/readAuth.js";
+import type { AuthSettings } from "./server/createAuthenticator.js";
+import type { ServerLimits } from "./server/startServer.js";
 
 /** The service's settings, read from the environment once at start and validated. */
 export { ConfigError } from "./config/ConfigError.js";
@@ -37,41 +39,14 @@ export interface Config {
     /** Task ids that may wait for AppFabric in this process; more are refused at once (`OVERLOADED`). */
     maxQueuedIds: number;
   };
-  limits: {
-    /** The most one GraphQL operation may take, retries included. */
-    operationTimeoutMs: number;
-    /** Distinct task ids one operation may ask for. */
-    maxTaskIdsPerOperation: number;
-    /** Largest request body accepted. */
-    maxRequestBytes: number;
-    /** The most a request (headers and body) may take to arrive; a stalled upload is cut off then. */
-    requestTimeoutMs: number;
-    /** Open connections the server keeps at once; more are refused by the socket layer. */
-    maxConnections: number;
-    /** On SIGTERM, how long in-flight requests may finish before every connection is closed. */
-    shutdownGraceMs: number;
-  };
+  limits: ServerLimits;
   /** Operation names that get their own metric label value; every other name is counted as `(other)`. */
   metricsOperationNames: string[];
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: string[];
-  auth: {
-    /** When set, every GraphQL request must carry it in `router-authorization`. */
-    routerSecret?: string;
-    /** When set, every GraphQL request must carry a valid `Authorization: Bearer` JWT. */
-    jwt?: JwtConfig;
-  };
+  auth: AuthSettings;
   /** The embedded emulator's behaviour (emulator mode only). */
   emulator: { latencyMs: number; faults: EmulatorFaultRule[] };
-}
-
-/** How incoming JWTs are verified: against a JWKS URL or one public key, and always issuer and audience. */
-export interface JwtConfig {
-  key: { jwksUrl: URL } | { publicKeyPem: string };
-  issuer: string;
-  audience: string;
-  /** The longest a token may still be valid (its `exp` from now); longer-lived tokens are refused. */
-  maxLifetimeSeconds: number;
 }
 
 const DEFAULT_PORT = 4000;

@@ -1,10 +1,10 @@
 import { createPublicKey } from "node:crypto";
-import type { Config, JwtConfig } from "../config.js";
+import type { AuthSettings, JwtSettings } from "../server/createAuthenticator.js";
 import { ConfigError } from "./ConfigError.js";
 import { nonEmpty, parseHttpUrl, readInteger, type Env } from "./env.js";
 
 /** ROUTER_SECRET and the AUTH_JWT_* settings: which checks incoming requests must pass. */
-export function readAuth(env: Env): Config["auth"] {
+export function readAuth(env: Env): AuthSettings {
   const routerSecret = nonEmpty(env["ROUTER_SECRET"]);
   if (routerSecret !== undefined && routerSecret.length < 16) {
     throw new ConfigError("ROUTER_SECRET", "at least 16 characters", `${routerSecret.length} characters`);
@@ -24,7 +24,7 @@ export function readAuth(env: Env): Config["auth"] {
   }
   if (issuer === undefined) throw new ConfigError("AUTH_JWT_ISSUER", "set when JWT verification is on", "");
   if (audience === undefined) throw new ConfigError("AUTH_JWT_AUDIENCE", "set when JWT verification is on", "");
-  let key: JwtConfig["key"];
+  let key: JwtSettings["key"];
   if (jwksUrl !== undefined) {
     const url = parseHttpUrl(jwksUrl);
     if (url === undefined) {

@@ -6,6 +6,15 @@ import { toGraphQLError } from "./toGraphQLError.js";
 /** The most `startUserAccessTasks` fields one operation may hold: starts are not idempotent. */
 export const MAX_STARTS_PER_OPERATION = 1;
 
+/** An email that is not one: refused before any call, and never echoed. */
+export function badEmailError(maxLength: number): GraphQLError {
+  return new GraphQLError(
+    `Expected an email address such as name@example.com (at most ${maxLength} characters, ` +
+      "no spaces, control or invisible characters). Nothing was started.",
+    { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false } },
+  );
+}
+
 export function oneStartPerOperationError(): GraphQLError {
   return new GraphQLError(
     "One operation may start tasks at most once: " +

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_QUEUED_IDS, MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
+import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
 import { ensureError } from "../appfabric/ensureError.js";
 import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
@@ -10,7 +10,19 @@ export interface CrossOperationBatcherOptions {
   /** Calls in flight at once; while all are busy, waiting ids gather into the next call. */
   maxInFlight: number;
   /** Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. */
-  maxQueuedIds?: number;
+  maxQueuedIds: number;
+  /**
+   * Runs `dispatch` once the window is over and returns a way to cancel it. The default is a
+   * `setTimeout` of `windowMs`; tests pass their own, as DataLoader's `batchScheduleFn`, to decide when a
+   * window ends without racing a clock.
+   */
+  scheduleWindow?: (dispatch: () => void, windowMs: number) => () => void;
+}
+
+/** The window as a real timer. */
+function timerWindow(dispatch: () => void, windowMs: number): () => void {
+  const timer = setTimeout(dispatch, windowMs);
+  return () => clearTimeout(timer);
 }
 
 type Result = UserAccessResultItem | undefined;
@@ -63,7 +75,8 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   /** Ids in a call under way. */
   readonly #inFlight = new Map<string, Entry>();
   #callsInFlight = 0;
-  #timer: NodeJS.Timeout | undefined;
+  /** Cancels the window under way, if any. */
+  #cancelWindow: (() => void) | undefined;
   #immediate: NodeJS.Immediate | undefined;
 
   constructor(client: BatchGetter, options: CrossOperationBatcherOptions) {
@@ -100,7 +113,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   #join(taskId: string): Entry | OverloadedError {
     let entry = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
     if (entry === undefined) {
-      if (this.#waiting.size >= (this.#options.maxQueuedIds ?? DEFAULT_MAX_QUEUED_IDS)) return new OverloadedError(`${this.#waiting.size} task ids queued`);
+      if (this.#waiting.size >= this.#options.maxQueuedIds) return new OverloadedError(`${this.#waiting.size} task ids queued`);
       entry = newEntry(taskId);
       this.#waiting.set(taskId, entry);
     }
@@ -132,12 +145,15 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
    */
   #schedule(): void {
     if (this.#waiting.size >= MAX_TASK_IDS_PER_BATCH) this.#immediate ??= setImmediate(() => this.#dispatch());
-    else if (this.#waiting.size > 0 && this.#timer === undefined) this.#timer = setTimeout(() => this.#dispatch(), this.#options.windowMs);
+    else if (this.#waiting.size > 0 && this.#cancelWindow === undefined) {
+      const schedule = this.#options.scheduleWindow ?? timerWindow;
+      this.#cancelWindow = schedule(() => this.#dispatch(), this.#options.windowMs);
+    }
   }
 
   #cancelTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelWindow?.();
+    this.#cancelWindow = undefined;
     clearImmediate(this.#immediate);
     this.#immediate = undefined;
   }

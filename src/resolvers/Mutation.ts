@@ -1,8 +1,6 @@
-import { GraphQLError } from "graphql";
 import type { MutationResolvers } from "../__generated__/resolvers-types.js";
 import { EMAIL_PATTERN, MAX_EMAIL_LENGTH } from "../appfabric/constants.js";
-import { ErrorCode } from "../errors/ErrorCode.js";
-import { toStartError } from "../errors/startErrors.js";
+import { badEmailError, toStartError } from "../errors/startErrors.js";
 
 /**
  * Characters no email address has, that a paste or a hostile caller can hide in one: controls (C0,
@@ -16,11 +14,7 @@ export const Mutation: MutationResolvers = {
   startUserAccessTasks: async (_root, { email }, { startUserAccessTasks }) => {
     const trimmed = email.trim();
     if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed) || HIDDEN_CHARACTERS.test(trimmed)) {
-      throw new GraphQLError(
-        `Expected an email address such as name@example.com (at most ${MAX_EMAIL_LENGTH} characters, ` +
-          "no spaces, control or invisible characters). Nothing was started.",
-        { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false } },
-      );
+      throw badEmailError(MAX_EMAIL_LENGTH);
     }
     try {
       return await startUserAccessTasks(trimmed);

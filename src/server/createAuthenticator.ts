@@ -1,6 +1,5 @@
 import { createPublicKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import type { Config } from "../config.js";
 import { createJwksKeySource, JwksUnavailableError, type JwksKeySourceOptions } from "./createJwksKeySource.js";
 
 /** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the key mint tokens. */
@@ -19,6 +18,23 @@ export const JWT_CLOCK_TOLERANCE_SECONDS = 30;
  */
 export type AuthResult = { ok: true } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
 
+/** Which checks incoming requests must pass (read from ROUTER_SECRET and AUTH_JWT_*). */
+export interface AuthSettings {
+  /** When set, every GraphQL request must carry it in `router-authorization`. */
+  routerSecret?: string;
+  /** When set, every GraphQL request must carry a valid `Authorization: Bearer` JWT. */
+  jwt?: JwtSettings;
+}
+
+/** How incoming JWTs are verified: against a JWKS URL or one public key, and always issuer and audience. */
+export interface JwtSettings {
+  key: { jwksUrl: URL } | { publicKeyPem: string };
+  issuer: string;
+  audience: string;
+  /** The longest a token may still be valid (its `exp` from now); longer-lived tokens are refused. */
+  maxLifetimeSeconds: number;
+}
+
 export type AuthRefusal = "router_secret" | "jwt_missing" | "jwt_invalid" | "jwks_unavailable";
 
 export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<AuthResult>;
@@ -30,7 +46,7 @@ export type AuthenticatorOptions = Pick<JwksKeySourceOptions, "onFetchFailed" | 
  * `router-authorization`, and/or a JWT in `Authorization: Bearer`, verified against a JWKS URL or a
  * public key, with issuer, audience and expiry required. Both configured: both required. Neither: open.
  */
-export function createAuthenticator(auth: Config["auth"], options: AuthenticatorOptions = {}): Authenticator | undefined {
+export function createAuthenticator(auth: AuthSettings, options: AuthenticatorOptions = {}): Authenticator | undefined {
   const checks: Authenticator[] = [];
   if (auth.routerSecret !== undefined) checks.push(routerSecretCheck(auth.routerSecret));
   if (auth.jwt !== undefined) checks.push(jwtCheck(auth.jwt, options));
@@ -53,7 +69,7 @@ function routerSecretCheck(secret: string): Authenticator {
   };
 }
 
-function jwtCheck(jwt: NonNullable<Config["auth"]["jwt"]>, options: AuthenticatorOptions): Authenticator {
+function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticator {
   const key: JWTVerifyGetKey | KeyObject = "jwksUrl" in jwt.key ? createJwksKeySource(jwt.key.jwksUrl, options) : createPublicKey(jwt.key.publicKeyPem);
   const now = options.now ?? Date.now;
   const verifyOptions = {

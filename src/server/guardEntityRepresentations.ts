@@ -1,6 +1,6 @@
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import type { GraphQLSchema } from "graphql";
 import { isRecord } from "../appfabric/isRecord.js";
-import { ErrorCode } from "../errors/ErrorCode.js";
+import { badRepresentationError } from "../errors/requestErrors.js";
 
 /** The entity types this subgraph resolves from representations. */
 const ENTITY_TYPES: ReadonlySet<string> = new Set(["UserAccessTask"]);
@@ -20,9 +20,7 @@ export function guardEntityRepresentations(schema: GraphQLSchema): void {
     return representations.map((representation, index) => {
       const problem = problemOf(representation);
       if (problem !== undefined) {
-        return new GraphQLError(`Representation ${index} ${problem}. It was not resolved.`, {
-          extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false },
-        });
+        return badRepresentationError(index, problem);
       }
       return (resolve(source, { representations: [representation] }, context, info) as unknown[])[0];
     });

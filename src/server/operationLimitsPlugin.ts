@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import {
-  GraphQLError,
   Kind,
   OperationTypeNode,
   type FieldNode,
@@ -9,7 +8,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { ErrorCode } from "../errors/ErrorCode.js";
+import { subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
 
@@ -27,9 +26,7 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
         async didResolveOperation({ operation, document, request }) {
           if (operation === undefined) return;
           if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
-            throw new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
-              extensions: { code: ErrorCode.BAD_REQUEST, retryable: false, http: { status: 400 } },
-            });
+            throw subscriptionsUnsupportedError();
           }
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
@@ -37,11 +34,7 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
           const { taskIds, starts } = countOperationCost(operation, fragments, request.variables ?? {});
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
           if (taskIds > maxTaskIds) {
-            throw new GraphQLError(
-              `This operation lists ${taskIds} task ids (duplicates included); at most ${maxTaskIds} are allowed in one operation. ` +
-                "Split it into several. Nothing was sent to AppFabric.",
-              { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } } },
-            );
+            throw tooManyTaskIdsError(taskIds, maxTaskIds);
           }
         },
       };

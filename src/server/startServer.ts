@@ -4,22 +4,52 @@ import fastifyCors from "@fastify/cors";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
-import type { Config } from "../config.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
 import { unexpectedErrorLogPlugin } from "../observability/unexpectedErrorLogPlugin.js";
-import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLContext, TaskStarter } from "./context.js";
+import type { TaskStarter } from "./context.js";
 import { createApolloServer } from "./createApolloServer.js";
-import { createAuthenticator } from "./createAuthenticator.js";
+import { createAuthenticator, type AuthSettings } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
+import { operationsInFlight } from "./operationsInFlight.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
 import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./http/refusals.js";
 
+/** What bounds one request and one connection. */
+export interface ServerLimits {
+  /** The most one GraphQL operation may take, retries included. */
+  operationTimeoutMs: number;
+  /** Distinct task ids one operation may ask for. */
+  maxTaskIdsPerOperation: number;
+  /** Largest request body accepted. */
+  maxRequestBytes: number;
+  /** The most a request (headers and body) may take to arrive; a stalled upload is cut off then. */
+  requestTimeoutMs: number;
+  /** Open connections the server keeps at once; more are refused by the socket layer. */
+  maxConnections: number;
+  /** On SIGTERM, how long in-flight requests may finish before every connection is closed. */
+  shutdownGraceMs: number;
+}
+
+export interface ServerSettings {
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  /** The interface to listen on. */
+  host: string;
+  /** No stack traces in answers, and a warning when nothing authenticates requests. */
+  production: boolean;
+  /** Introspection and Sandbox. */
+  introspection: boolean;
+  limits: ServerLimits;
+  /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
+  corsOrigins: readonly string[];
+  auth: AuthSettings;
+}
+
 export interface StartServerOptions {
-  config: Pick<Config, "port" | "host" | "production" | "introspection" | "limits" | "corsOrigins" | "auth">;
+  config: ServerSettings;
   /** Where loads go: the AppFabric client, directly or through the cross-operation batcher. */
   source: UserAccessTaskSource;
   /** Where the mutation goes: the AppFabric client. */
@@ -49,33 +79,6 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 function requestIdOf(request: IncomingMessage): string {
   const given = request.headers["x-request-id"];
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/** Counts operations between Apollo's start and answer, so that shutdown can let the last ones end. */
-function operationsInFlight() {
-  let count = 0;
-  let onIdle: (() => void) | undefined;
-  const plugin: ApolloServerPlugin<GraphQLContext> = {
-    async requestDidStart() {
-      count += 1;
-      return {
-        async willSendResponse() {
-          count -= 1;
-          if (count === 0) onIdle?.();
-        },
-      };
-    },
-  };
-  const settled = async (limitMs: number) => {
-    if (count === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      onIdle = resolve;
-      timer = setTimeout(resolve, limitMs);
-    });
-    clearTimeout(timer);
-  };
-  return { plugin, settled };
 }
 
 /** How often Node checks connections for the header and request timeouts (its default is 30 s). */
@@ -143,7 +146,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // server can finish closing without waiting for clients to hang up.
     if (closing) reply.header("connection", "close");
   });
-  await app.register(fastifyCors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, maxAge: 600 });
+  await app.register(fastifyCors, { origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false, maxAge: 600 });
   opsRoutes(app, { metrics, readiness: options.readiness });
   await app.register((graphql) =>
     graphqlRoute(graphql, {

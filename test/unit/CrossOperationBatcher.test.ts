@@ -1,8 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { UserAccessResultItem } from "../../src/appfabric/types.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
-import { CrossOperationBatcher } from "../../src/loaders/CrossOperationBatcher.js";
+import { CrossOperationBatcher, type CrossOperationBatcherOptions } from "../../src/loaders/CrossOperationBatcher.js";
 import { UserAccessTaskLoader } from "../../src/loaders/UserAccessTaskLoader.js";
 import type { BatchGetter } from "../../src/loaders/UserAccessTaskSource.js";
 
@@ -28,14 +28,36 @@ class SlowAppFabric implements BatchGetter {
 }
 
 const id = syntheticTaskId;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newBatcher = (appFabric: BatchGetter, options: Omit<CrossOperationBatcherOptions, "maxQueuedIds"> & { maxQueuedIds?: number }) =>
+  new CrossOperationBatcher(appFabric, { maxQueuedIds: 5_000, ...options });
+
+/** A window that ends when the test says so, not on a clock. */
+function manualWindow() {
+  const open: { dispatch: () => void; windowMs: number; cancelled: boolean }[] = [];
+  const scheduleWindow = (dispatch: () => void, windowMs: number) => {
+    const window = { dispatch, windowMs, cancelled: false };
+    open.push(window);
+    return () => {
+      window.cancelled = true;
+    };
+  };
+  /** Ends the oldest window still open. */
+  const end = () => {
+    const window = open.find((candidate) => !candidate.cancelled);
+    if (window === undefined) throw new Error("no window is open");
+    window.cancelled = true;
+    window.dispatch();
+  };
+  return { scheduleWindow, end, opened: () => open.length };
+}
+
 /** A new operation: its own loader over the shared batcher. */
 const operation = (batcher: CrossOperationBatcher, deadline?: AbortSignal) => new UserAccessTaskLoader(batcher, { deadline });
 
 describe("CrossOperationBatcher", () => {
   it("shares one call among operations that ask within the window", async () => {
     const appFabric = new SlowAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
     const answers = await Promise.all(Array.from({ length: 10 }, (_, n) => operation(batcher).load(id(n))));
 
     expect(answers.map((task) => task.taskId)).toEqual(Array.from({ length: 10 }, (_, n) => id(n)));
@@ -43,32 +65,34 @@ describe("CrossOperationBatcher", () => {
     expect(appFabric.calls[0]).toHaveLength(10);
   });
 
-  it("waits for company only up to the window", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      const appFabric = new SlowAppFabric(0);
-      const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
-      const first = operation(batcher).load(id(1));
-      await vi.advanceTimersByTimeAsync(4);
-      expect(appFabric.calls).toEqual([]); // still waiting for company
-      await vi.advanceTimersByTimeAsync(1);
-      expect(appFabric.calls).toEqual([[id(1)]]); // the window is over: it goes alone
-      await vi.runAllTimersAsync();
-      await first;
-      const second = operation(batcher).load(id(2));
-      await vi.runAllTimersAsync();
-      await second;
-      expect(appFabric.calls).toEqual([[id(1)], [id(2)]]);
-    } finally {
-      vi.useRealTimers();
-    }
+  it("waits for company until its window ends, then goes with whoever came", async () => {
+    const appFabric = new SlowAppFabric(0);
+    const window = manualWindow();
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 8, scheduleWindow: window.scheduleWindow });
+    const first = operation(batcher).load(id(1));
+    const second = operation(batcher).load(id(2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(appFabric.calls).toEqual([]); // still waiting for company
+    expect(window.opened()).toBe(1); // one window for both, of the configured length
+    window.end();
+    await Promise.all([first, second]);
+    expect(appFabric.calls).toEqual([[id(1), id(2)]]);
+    const third = operation(batcher).load(id(3));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(window.opened()).toBe(2); // a new id after the call left opens a new window
+    window.end();
+    await third;
+    expect(appFabric.calls).toEqual([[id(1), id(2)], [id(3)]]);
   });
 
   it("never asks twice for an id already in a call: later operations share its answer", async () => {
     const appFabric = new SlowAppFabric(30);
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const window = manualWindow();
+    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 8, scheduleWindow: window.scheduleWindow });
     const first = operation(batcher).load(id(7));
-    await sleep(10); // the first call is out by now
+    await new Promise((resolve) => setImmediate(resolve));
+    window.end();
+    expect(batcher.pending).toMatchObject({ waiting: 0, inFlight: 1 }); // the first call is out
     const second = operation(batcher).load(id(7));
 
     expect((await first).taskId).toBe(id(7));
@@ -78,7 +102,7 @@ describe("CrossOperationBatcher", () => {
 
   it("gives each operation only the ids it asked for", async () => {
     const appFabric = new SlowAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 8 });
     const a = operation(batcher);
     const b = operation(batcher);
     const [a1, a2, b1] = await Promise.all([a.load(id(1)), a.load(id(2)), b.load(id(3))]);
@@ -91,7 +115,7 @@ describe("CrossOperationBatcher", () => {
 
   it("keeps calls at 50 ids or fewer and at most maxInFlight at once; the rest gather into the next calls", async () => {
     const appFabric = new SlowAppFabric(20);
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 2 });
+    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 2 });
     const loads = Array.from({ length: 230 }, (_, n) => operation(batcher).load(id(n)));
     await Promise.all(loads);
 
@@ -103,7 +127,7 @@ describe("CrossOperationBatcher", () => {
 
   it("fails only the ids of a failed call, for every operation that asked for them", async () => {
     const appFabric = new SlowAppFabric(10, (taskIds) => taskIds.includes(id(60)));
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
     const a = operation(batcher);
     const b = operation(batcher);
     const results = await Promise.allSettled([...Array.from({ length: 100 }, (_, n) => a.load(id(n))), b.load(id(60)), b.load(id(10))]);
@@ -116,7 +140,7 @@ describe("CrossOperationBatcher", () => {
 
   it("ends an operation's wait at its deadline; the shared call still answers the others", async () => {
     const appFabric = new SlowAppFabric(100);
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
+    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
     const hurried = operation(batcher, AbortSignal.timeout(20)).load(id(5));
     const patient = operation(batcher).load(id(5));
 
@@ -145,7 +169,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe("CrossOperationBatcher and callers who have gone", () => {
   it("takes an id out of the line when its only asker's deadline passes, and never sends it", async () => {
     const appFabric = new HeldAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
     const first = batcher.loadUserAccessTasks(ids(0, 50));
     await turn();
     const deadline = new AbortController();
@@ -164,7 +188,7 @@ describe("CrossOperationBatcher and callers who have gone", () => {
 
   it("does not send a full call whose only asker hung up in the same turn", async () => {
     const appFabric = new HeldAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1 });
     const gone = new AbortController();
     const answers = batcher.loadUserAccessTasks(ids(0, 50), { signal: gone.signal });
     gone.abort();
@@ -175,7 +199,7 @@ describe("CrossOperationBatcher and callers who have gone", () => {
 
   it("cancels a call under way once none of its ids is wanted, and a later asker starts afresh", async () => {
     const appFabric = new HeldAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 8 });
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 8 });
     const a = new AbortController();
     const b = new AbortController();
     void batcher.loadUserAccessTasks(ids(0, 50), { signal: a.signal });
@@ -199,7 +223,7 @@ describe("CrossOperationBatcher and callers who have gone", () => {
 
   it("refuses ids past maxQueuedIds at once with a retryable OverloadedError, and keeps the rest", async () => {
     const appFabric = new HeldAppFabric();
-    const batcher = new CrossOperationBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });
     void batcher.loadUserAccessTasks(ids(0, 50));
     await turn(); // in flight
     const answers = batcher.loadUserAccessTasks(ids(50, 100));

@@ -2,11 +2,10 @@ import fastifyApollo from "@as-integrations/fastify";
 import type { ApolloServer } from "@apollo/server";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { GraphQLError } from "graphql";
 import Negotiator from "negotiator";
 import type { Logger } from "pino";
 import type { Metrics } from "../../observability/Metrics.js";
-import { ErrorCode } from "../../errors/ErrorCode.js";
+import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../../errors/requestErrors.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
 import { logRefusalNow } from "./refusals.js";
@@ -46,8 +45,7 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
         if (!result.ok) {
           request.refusal = result.status === 503 ? "authentication_unavailable" : "unauthenticated";
           logger.debug({ requestId: request.id, check: result.reason }, "authentication failed");
-          const code = result.status === 503 ? ErrorCode.AUTHENTICATION_UNAVAILABLE : ErrorCode.UNAUTHENTICATED;
-          throw new GraphQLError(result.message, { extensions: { code, retryable: result.status === 503, http: { status: result.status } } });
+          throw notAuthenticatedError(result.message, result.status);
         }
       }
       // One turn of the event loop before anything runs: a request read from a socket's buffer gets
@@ -58,15 +56,11 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
       if (socket.destroyed || socket.readableEnded) {
         // Ended or reset by the caller; or closed by this service after an earlier pipelined answer.
         logRefusalNow(request, 499, socket.readableEnded || socket.errored !== null ? "caller_gone" : "connection_closed", options);
-        throw new GraphQLError("The caller hung up before the operation ran. Nothing was run.", {
-          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 499 } },
-        });
+        throw callerGoneError();
       }
       if (!acceptsGraphQLResponse(request.headers.accept)) {
         request.refusal = "not_acceptable";
-        throw new GraphQLError(`Send an Accept header that allows ${RESPONSE_TYPES.join(" or ")}. Nothing was run.`, {
-          extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 406 } },
-        });
+        throw notAcceptableError(RESPONSE_TYPES);
       }
       const operation = createOperation({
         source: options.source,

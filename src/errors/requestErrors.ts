@@ -1,0 +1,52 @@
+import { GraphQLError } from "graphql";
+import { ErrorCode } from "./ErrorCode.js";
+
+/**
+ * Refusals of a whole request, before anything runs: what the caller reads, and the HTTP status
+ * Apollo answers with. Every message ends by saying that nothing was run or sent.
+ */
+
+/** Authentication failed (401), or could not be checked because the identity provider is out of reach (503). */
+export function notAuthenticatedError(message: string, status: 401 | 503): GraphQLError {
+  const unavailable = status === 503;
+  return new GraphQLError(message, {
+    extensions: { code: unavailable ? ErrorCode.AUTHENTICATION_UNAVAILABLE : ErrorCode.UNAUTHENTICATED, retryable: unavailable, http: { status } },
+  });
+}
+
+/** The caller hung up before its operation ran (499: nobody reads this answer; it is for the log). */
+export function callerGoneError(): GraphQLError {
+  return new GraphQLError("The caller hung up before the operation ran. Nothing was run.", {
+    extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 499 } },
+  });
+}
+
+/** The caller's Accept allows none of the response types this service writes. */
+export function notAcceptableError(responseTypes: readonly string[]): GraphQLError {
+  return new GraphQLError(`Send an Accept header that allows ${responseTypes.join(" or ")}. Nothing was run.`, {
+    extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 406 } },
+  });
+}
+
+/** A subscription sent over HTTP, which has no subscriptions. */
+export function subscriptionsUnsupportedError(): GraphQLError {
+  return new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
+    extensions: { code: ErrorCode.BAD_REQUEST, retryable: false, http: { status: 400 } },
+  });
+}
+
+/** An operation listing more task ids than one operation may. */
+export function tooManyTaskIdsError(listed: number, allowed: number): GraphQLError {
+  return new GraphQLError(
+    `This operation lists ${listed} task ids (duplicates included); at most ${allowed} are allowed in one operation. ` +
+      "Split it into several. Nothing was sent to AppFabric.",
+    { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } } },
+  );
+}
+
+/** One `_entities` representation that cannot be resolved; the others still are. */
+export function badRepresentationError(index: number, problem: string): GraphQLError {
+  return new GraphQLError(`Representation ${index} ${problem}. It was not resolved.`, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false },
+  });
+}
