@@ -17,7 +17,6 @@ import { startServer } from "./server/startServer.js";
 export interface ServiceOverrides {
   /** Instead of the default Node provider chain (AWS mode only). */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  fetch?: typeof globalThis.fetch;
   /** Instead of a JSON logger at the configured level (tests collect the lines). */
   logger?: Logger;
   /** Human-readable log lines (a terminal on the emulator). */
@@ -63,7 +62,6 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     region: config.region,
     appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
     credentials,
-    fetch: overrides.fetch,
     ...clientSettings,
     // Per-operation batching queues calls of up to 50 ids; the bound on ids becomes one on calls.
     maxQueuedCalls: Math.ceil(maxQueuedIds / MAX_TASK_IDS_PER_BATCH),
@@ -84,7 +82,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       logger,
       metrics,
       now: overrides.now,
-      readiness: createReadinessCheck({ endpoint, credentials, fetch: overrides.fetch }),
+      readiness: createReadinessCheck({ endpoint, credentials }),
     });
     return {
       url: server.url,
@@ -93,10 +91,12 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       logger,
       stop: async () => {
         await server.stop();
+        await client.close();
         await emulator?.close();
       },
     };
   } catch (error) {
+    await client.close();
     await emulator?.close();
     throw error;
   }

@@ -9,6 +9,7 @@ import {
   START_USER_ACCESS_TASKS_PATH,
 } from "./constants.js";
 import { createRetryingSender, type RetryingSender } from "./createRetryingSender.js";
+import { createPoolSend, type SendHttp } from "./createPoolSend.js";
 import { createSignedTransport } from "./createSignedTransport.js";
 import { AppFabricTransportError } from "./errors.js";
 import { isRecord } from "./isRecord.js";
@@ -28,8 +29,8 @@ export interface AppFabricClientOptions {
    * refresh on their own, so calling one per request costs nothing after the first resolve.
    */
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Injected for tests that record calls; the global `fetch` otherwise. */
-  fetch?: typeof globalThis.fetch;
+  /** HTTP; by default a keep-alive undici Pool to `endpoint` of `maxConcurrency` connections. Tests pass their own. */
+  send?: SendHttp;
   /** Per-attempt timeout covering connect, headers and body. */
   timeoutMs?: number;
   /** Attempts per call, the first included (AWS SDK standard retries). */
@@ -61,23 +62,34 @@ export interface CallOptions {
 export class AppFabricClient {
   readonly #send: RetryingSender;
   readonly #appBundleIdentifier: string;
+  readonly #close: () => Promise<void>;
 
   constructor(options: AppFabricClientOptions) {
+    const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    // A send passed in belongs to its owner, who closes it.
+    const http =
+      options.send === undefined ? createPoolSend(options.endpoint, { connections: maxConcurrency }) : { send: options.send, close: async () => undefined };
+    this.#close = http.close;
     const transport = createSignedTransport({
       endpoint: options.endpoint,
       region: options.region,
       credentials: options.credentials,
-      fetch: options.fetch,
+      send: http.send,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       now: options.now,
     });
     this.#send = createRetryingSender(transport, {
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+      maxConcurrency,
       maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
       observer: options.observer,
     });
     this.#appBundleIdentifier = options.appBundleIdentifier;
+  }
+
+  /** Closes the client's connections to AppFabric once the calls under way have ended. */
+  close(): Promise<void> {
+    return this.#close();
   }
 
   /**

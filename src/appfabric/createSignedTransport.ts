@@ -6,6 +6,7 @@ import { AppFabricTransportError, CredentialsUnavailableError, deadlineError, ty
 import { ensureError } from "./ensureError.js";
 import { isRecord } from "./isRecord.js";
 import { parseServiceError } from "./parseServiceError.js";
+import type { HttpResponse, SendHttp } from "./createPoolSend.js";
 
 export interface SignedTransportOptions {
   /** Base URL, e.g. `https://appfabric.us-east-1.amazonaws.com` or the emulator's. */
@@ -14,8 +15,8 @@ export interface SignedTransportOptions {
   region: string;
   /** Static credentials or a provider (providers cache and refresh on their own). */
   credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** Injected for tests that record calls; the global `fetch` otherwise. */
-  fetch?: typeof globalThis.fetch;
+  /** HTTP: a keep-alive undici Pool to the endpoint (`createPoolSend`); tests pass their own. */
+  send: SendHttp;
   /** Per-attempt timeout covering connect, headers and body. */
   timeoutMs: number;
   /** Signing clock; injected for deterministic signatures in tests. */
@@ -38,7 +39,7 @@ export type Transport = (path: string, payload: object, deadline: AbortSignal | 
  */
 export function createSignedTransport(options: SignedTransportOptions): Transport {
   const signer = createSigner({ region: options.region, credentials: options.credentials });
-  const fetch = options.fetch ?? globalThis.fetch;
+  const { send } = options;
   const now = options.now ?? (() => new Date());
   const { endpoint, timeoutMs } = options;
 
@@ -61,24 +62,29 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
     // One timer per attempt, held here until the attempt ends. (`AbortSignal.any` over
     // `AbortSignal.timeout` holds its timeout signal weakly: once collected, it never fires.)
     const attempt = new AbortController();
-    const timer = setTimeout(() => attempt.abort(new DOMException(`No answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, timeoutMs);
     const onDeadline = () => attempt.abort(deadline?.reason);
     deadline?.addEventListener("abort", onDeadline, { once: true });
-    let response: Response;
-    let text: string;
+    let response: HttpResponse;
     try {
-      response = await fetch(url, { method: "POST", headers, body, signal: attempt.signal });
-      text = await response.text();
+      response = await send({ url, headers, body, signal: attempt.signal });
     } catch (error) {
-      throw deadline?.aborted ? deadlineError(error, true) : toTransportError(error, timeoutMs);
+      if (deadline?.aborted) throw deadlineError(error, true);
+      if (timedOut) throw new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause: ensureError(error) });
+      throw toTransportError(error);
     } finally {
       clearTimeout(timer);
       deadline?.removeEventListener("abort", onDeadline);
     }
 
-    const responseHeaders = Object.fromEntries(response.headers);
-    if (!response.ok) throw parseServiceError(response.status, responseHeaders, text);
-    const metadata = { httpStatusCode: response.status, requestId: responseHeaders["x-amzn-requestid"] };
+    const { status, text } = response;
+    const responseHeaders = flatHeaders(response.headers);
+    if (status < 200 || status > 299) throw parseServiceError(status, responseHeaders, text);
+    const metadata = { httpStatusCode: status, requestId: responseHeaders["x-amzn-requestid"] };
     try {
       return { body: JSON.parse(text) as unknown, metadata };
     } catch (error) {
@@ -122,7 +128,7 @@ export async function signedHeaders(
       port: url.port ? Number(url.port) : undefined,
       path: url.pathname,
       query: {},
-      // fetch sends the URL's own host (it ignores a `host` header), so that is the host signed.
+      // The URL's own host is the host sent (undici's default), so that is the host signed.
       headers: { host: url.host, ...(contentType === undefined ? {} : { "content-type": contentType }) },
       body,
     },
@@ -131,11 +137,15 @@ export async function signedHeaders(
   return signed.headers;
 }
 
-function toTransportError(error: unknown, timeoutMs: number): AppFabricTransportError {
+/** Response headers as one string each (a repeated header's values joined, as fetch's `Headers` does). */
+function flatHeaders(headers: HttpResponse["headers"]): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : value;
+  return flat;
+}
+
+function toTransportError(error: unknown): AppFabricTransportError {
   const cause = ensureError(error);
-  if (cause.name === "TimeoutError") {
-    return new AppFabricTransportError("timeout", `AppFabric did not answer within ${timeoutMs} ms`, { cause });
-  }
   const raw = errorCode(cause);
   const code = raw === undefined ? undefined : (UNDICI_TO_NODE_ERROR_CODES[raw] ?? raw);
   return new AppFabricTransportError("connection", `The connection to AppFabric failed${code ? ` (${code})` : ""}`, {
@@ -146,7 +156,7 @@ function toTransportError(error: unknown, timeoutMs: number): AppFabricTransport
 }
 
 /**
- * fetch (undici) names socket failures its own way; AWS SDKs, on Node's http module, see the Node
+ * undici names socket failures its own way; AWS SDKs, on Node's http module, see the Node
  * codes and smithy's classifiers know only those. A connection dropped mid-answer is `ECONNRESET` to
  * them and retryable, so it must be here too.
  */

@@ -31,6 +31,8 @@ export interface EmulatorOptions {
   faults?: readonly FaultRule[];
   /** Keep every call in `calls` (default). Long benchmarks turn it off and read `callCount`. */
   recordCalls?: boolean;
+  /** Keep how long each answer took, from request to last byte (benchmarks read the upstream's own latency). */
+  recordAnswerTimes?: boolean;
   /** The time unit of started tasks' progress: they end 1 to 4 units after they start. Default 1000 ms. */
   taskProgressMs?: number;
   /** The clock of started tasks' progress (ms); injected by tests, which move it instead of sleeping. */
@@ -58,6 +60,9 @@ export interface ReceivedCall {
  * no order). It records every call, so tests can assert on what the upstream saw, and answers with
  * injected faults on request.
  */
+/** Answer times kept at most between two takes (a benchmark takes them every few seconds). */
+const MAX_ANSWER_TIMES = 1_000_000;
+
 export class AppFabricEmulator {
   readonly url: URL;
   readonly calls: ReceivedCall[];
@@ -91,14 +96,23 @@ export class AppFabricEmulator {
     return this.#counters.connections;
   }
 
+  /** Answer times (ms) kept since the last take, with `recordAnswerTimes`; empties the list. */
+  takeAnswerTimes(): number[] {
+    return this.#counters.answerTimes.splice(0);
+  }
+
   /** Starts listening; resolves once the port is bound. */
   static async start(options: EmulatorOptions = {}): Promise<AppFabricEmulator> {
     const calls: ReceivedCall[] = [];
     const faults: FaultRule[] = (options.faults ?? []).map((rule) => ({ ...rule }));
-    const counters: Counters = { calls: 0, connections: 0 };
+    const counters: Counters = { calls: 0, connections: 0, answerTimes: [] };
     const started = new StartedTasks(options.taskProgressMs ?? 1000, options.taskClock);
     const handler = new RequestHandler(options, calls, faults, counters, started);
     const server = createServer((request, response) => {
+      if (options.recordAnswerTimes === true && counters.answerTimes.length < MAX_ANSWER_TIMES) {
+        const start = performance.now();
+        response.once("finish", () => counters.answerTimes.push(performance.now() - start));
+      }
       handler.handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) sendError(response, 500, "InternalServerException", `Emulator fault: ${String(error)}`);
       });

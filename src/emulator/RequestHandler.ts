@@ -16,6 +16,8 @@ import { verifySignature } from "./verifySignature.js";
 export interface Counters {
   calls: number;
   connections: number;
+  /** With `recordAnswerTimes`: ms from request to last byte, per answer. */
+  answerTimes: number[];
 }
 const CLIENT_CLOSED_REQUEST = 499;
 

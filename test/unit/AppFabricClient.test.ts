@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AppFabricClient, type AppFabricClientOptions } from "../../src/appfabric/AppFabricClient.js";
 import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError } from "../../src/appfabric/errors.js";
 import { EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import type { HttpResponse, SendHttp } from "../../src/appfabric/createPoolSend.js";
 import { verifySignature } from "../../src/emulator/verifySignature.js";
 
 const SIGNING_DATE = new Date("2026-11-21T12:00:00Z");
@@ -15,32 +16,28 @@ interface RecordedRequest {
   body: string;
 }
 
-/** A fetch that records what it was asked to send and answers with `respond`. */
-function recordingFetch(respond: (request: RecordedRequest, signal: AbortSignal) => Promise<Response> | Response) {
+/** An HTTP send that records what it was asked to send and answers with `respond`. */
+function recordingSend(respond: (request: RecordedRequest, signal: AbortSignal) => Promise<HttpResponse> | HttpResponse) {
   const requests: RecordedRequest[] = [];
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const request = {
-      url: String(input),
-      method: init?.method ?? "GET",
-      headers: Object.fromEntries(new Headers(init?.headers)),
-      body: String(init?.body),
-    };
+  const send: SendHttp = async ({ url, headers, body, signal }) => {
+    const request = { url: url.href, method: "POST", headers: { ...headers }, body };
     requests.push(request);
-    return respond(request, init?.signal ?? new AbortController().signal);
+    return respond(request, signal);
   };
-  return { fetch, requests };
+  return { send, requests };
 }
 
+const answer = (status: number, text: string, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, text });
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+  answer(status, JSON.stringify(body), { "content-type": "application/json", ...headers });
 
-function client(fetch: typeof globalThis.fetch, overrides: Partial<AppFabricClientOptions> = {}) {
+function client(send: SendHttp, overrides: Partial<AppFabricClientOptions> = {}) {
   return new AppFabricClient({
     endpoint: new URL("https://appfabric.eu-west-1.amazonaws.com"),
     region: "eu-west-1",
     appBundleIdentifier: BUNDLE,
     credentials: EMULATOR_CREDENTIALS,
-    fetch,
+    send,
     now: () => SIGNING_DATE,
     ...overrides,
   });
@@ -48,8 +45,8 @@ function client(fetch: typeof globalThis.fetch, overrides: Partial<AppFabricClie
 
 describe("AppFabricClient.batchGetUserAccessTasks", () => {
   it("POSTs the JSON body to /useraccess/batchget, SigV4-signed for appfabric in the configured region", async () => {
-    const recorder = recordingFetch(() => json(200, { userAccessResultsList: [{ taskId: TASK_ID, app: "Slack" }] }));
-    const items = await client(recorder.fetch).batchGetUserAccessTasks([TASK_ID]);
+    const recorder = recordingSend(() => json(200, { userAccessResultsList: [{ taskId: TASK_ID, app: "Slack" }] }));
+    const items = await client(recorder.send).batchGetUserAccessTasks([TASK_ID]);
 
     expect(items).toEqual([{ taskId: TASK_ID, app: "Slack" }]);
     const [request] = recorder.requests;
@@ -64,8 +61,8 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
   });
 
   it("sends a signature that verifies over exactly the bytes sent", async () => {
-    const recorder = recordingFetch(() => json(200, {}));
-    await client(recorder.fetch).batchGetUserAccessTasks([TASK_ID]);
+    const recorder = recordingSend(() => json(200, {}));
+    await client(recorder.send).batchGetUserAccessTasks([TASK_ID]);
     const [request] = recorder.requests;
     const url = new URL(request?.url ?? "");
 
@@ -81,8 +78,8 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
   });
 
   it("signs the session token of temporary credentials", async () => {
-    const recorder = recordingFetch(() => json(200, {}));
-    await client(recorder.fetch, { credentials: { ...EMULATOR_CREDENTIALS, sessionToken: "token-123" } }).batchGetUserAccessTasks([TASK_ID]);
+    const recorder = recordingSend(() => json(200, {}));
+    await client(recorder.send, { credentials: { ...EMULATOR_CREDENTIALS, sessionToken: "token-123" } }).batchGetUserAccessTasks([TASK_ID]);
     const headers = recorder.requests[0]?.headers ?? {};
 
     expect(headers["x-amz-security-token"]).toBe("token-123");
@@ -95,26 +92,26 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
       resolved += 1;
       return EMULATOR_CREDENTIALS;
     };
-    const recorder = recordingFetch(() => json(200, {}));
-    const appFabric = client(recorder.fetch, { credentials: provider });
+    const recorder = recordingSend(() => json(200, {}));
+    const appFabric = client(recorder.send, { credentials: provider });
     await appFabric.batchGetUserAccessTasks([TASK_ID]);
     await appFabric.batchGetUserAccessTasks([TASK_ID]);
     expect(resolved).toBe(2);
   });
 
   it("keeps the endpoint's base path (a proxy or VPC endpoint)", async () => {
-    const recorder = recordingFetch(() => json(200, {}));
-    await client(recorder.fetch, { endpoint: new URL("http://127.0.0.1:9999/appfabric/") }).batchGetUserAccessTasks([TASK_ID]);
+    const recorder = recordingSend(() => json(200, {}));
+    await client(recorder.send, { endpoint: new URL("http://127.0.0.1:9999/appfabric/") }).batchGetUserAccessTasks([TASK_ID]);
     expect(recorder.requests[0]?.url).toBe("http://127.0.0.1:9999/appfabric/useraccess/batchget");
   });
 
   it("answers [] when AWS leaves userAccessResultsList out", async () => {
-    await expect(client(recordingFetch(() => json(200, {})).fetch).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([]);
+    await expect(client(recordingSend(() => json(200, {})).send).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([]);
   });
 
   it("throws AppFabricServiceError for an error status", async () => {
-    const fetch = recordingFetch(() => json(429, { message: "slow down" }, { "x-amzn-errortype": "ThrottlingException", "retry-after": "2" })).fetch;
-    const error = await client(fetch, { maxAttempts: 1 })
+    const send = recordingSend(() => json(429, { message: "slow down" }, { "x-amzn-errortype": "ThrottlingException", "retry-after": "2" })).send;
+    const error = await client(send, { maxAttempts: 1 })
       .batchGetUserAccessTasks([TASK_ID])
       .catch((e: unknown) => e);
 
@@ -127,8 +124,8 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     { what: "a list that is not a list", body: '{"userAccessResultsList": "x"}' },
     { what: "list items that are not objects", body: '{"userAccessResultsList": [1, 2]}' },
   ])("throws an unreadable-response error for $what", async ({ body }) => {
-    const fetch = recordingFetch(() => new Response(body, { status: 200, headers: { "x-amzn-requestid": "req-3" } })).fetch;
-    const error = await client(fetch)
+    const send = recordingSend(() => answer(200, body, { "x-amzn-requestid": "req-3" })).send;
+    const error = await client(send)
       .batchGetUserAccessTasks([TASK_ID])
       .catch((e: unknown) => e);
 
@@ -137,10 +134,10 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
   });
 
   it("times out an attempt that does not answer in timeoutMs", async () => {
-    const hang = recordingFetch(
-      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    const hang = recordingSend(
+      (_request, signal) => new Promise<HttpResponse>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
-    const error = await client(hang.fetch, { timeoutMs: 20 })
+    const error = await client(hang.send, { timeoutMs: 20 })
       .batchGetUserAccessTasks([TASK_ID])
       .catch((e: unknown) => e);
 
@@ -148,11 +145,11 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
   });
 
   it("throws CredentialsUnavailableError and sends nothing when no credentials can be found", async () => {
-    const recorder = recordingFetch(() => json(200, {}));
+    const recorder = recordingSend(() => json(200, {}));
     const failing = async () => {
       throw new Error("Could not load credentials from any providers");
     };
-    const error = await client(recorder.fetch, { credentials: failing })
+    const error = await client(recorder.send, { credentials: failing })
       .batchGetUserAccessTasks([TASK_ID])
       .catch((e: unknown) => e);
 
@@ -164,10 +161,10 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
 describe("AppFabricClient retries and limits", () => {
   it("retries a throttled call and succeeds, as AWS SDKs do", async () => {
     const statuses = [429, 200];
-    const recorder = recordingFetch(() =>
+    const recorder = recordingSend(() =>
       json(statuses.shift() ?? 200, { userAccessResultsList: [{ taskId: TASK_ID }] }, { "x-amzn-errortype": "ThrottlingException" }),
     );
-    await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([{ taskId: TASK_ID }]);
+    await expect(client(recorder.send).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([{ taskId: TASK_ID }]);
     expect(recorder.requests).toHaveLength(2);
   });
 
@@ -178,21 +175,21 @@ describe("AppFabricClient retries and limits", () => {
       [404, "{}"],
       [200, "not json"],
     ] as const) {
-      const recorder = recordingFetch(() => new Response(body, { status }));
-      await expect(client(recorder.fetch).batchGetUserAccessTasks([TASK_ID])).rejects.toBeInstanceOf(Error);
+      const recorder = recordingSend(() => answer(status, body));
+      await expect(client(recorder.send).batchGetUserAccessTasks([TASK_ID])).rejects.toBeInstanceOf(Error);
       expect(recorder.requests).toHaveLength(1);
     }
   });
 
   it("stops after maxAttempts", async () => {
-    const recorder = recordingFetch(() => json(503, {}));
-    await expect(client(recorder.fetch, { maxAttempts: 2 }).batchGetUserAccessTasks([TASK_ID])).rejects.toMatchObject({ details: { statusCode: 503 } });
+    const recorder = recordingSend(() => json(503, {}));
+    await expect(client(recorder.send, { maxAttempts: 2 }).batchGetUserAccessTasks([TASK_ID])).rejects.toMatchObject({ details: { statusCode: 503 } });
     expect(recorder.requests).toHaveLength(2);
   });
 
   it("stops retrying when the retry quota is spent, so a failing AppFabric is not hammered", async () => {
-    const recorder = recordingFetch(() => json(500, {}, { "x-amzn-errortype": "InternalServerException" }));
-    const appFabric = client(recorder.fetch);
+    const recorder = recordingSend(() => json(500, {}, { "x-amzn-errortype": "InternalServerException" }));
+    const appFabric = client(recorder.send);
     const attempts: number[] = [];
     for (let call = 0; call < 20; call++) {
       const before = recorder.requests.length;
@@ -206,27 +203,27 @@ describe("AppFabricClient retries and limits", () => {
   it("keeps at most maxConcurrency attempts in flight; the rest wait", async () => {
     let inFlight = 0;
     let peak = 0;
-    const fetch: typeof globalThis.fetch = async () => {
+    const send: SendHttp = async () => {
       peak = Math.max(peak, ++inFlight);
       await new Promise((resolve) => setTimeout(resolve, 10));
       inFlight -= 1;
       return json(200, {});
     };
-    await Promise.all(Array.from({ length: 20 }, () => client(fetch, { maxConcurrency: 3 }).batchGetUserAccessTasks([TASK_ID])));
+    await Promise.all(Array.from({ length: 20 }, () => client(send, { maxConcurrency: 3 }).batchGetUserAccessTasks([TASK_ID])));
     expect(peak).toBe(20); // twenty clients: twenty limits
 
-    const shared = client(fetch, { maxConcurrency: 3 });
+    const shared = client(send, { maxConcurrency: 3 });
     peak = 0;
     await Promise.all(Array.from({ length: 20 }, () => shared.batchGetUserAccessTasks([TASK_ID])));
     expect(peak).toBe(3);
   });
 
   it("gives up at the deadline: an attempt in flight is cancelled and nothing is retried", async () => {
-    const hang = recordingFetch(
-      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    const hang = recordingSend(
+      (_request, signal) => new Promise<HttpResponse>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
-    // The fetch never answers: only the deadline can settle this call.
-    const error = await client(hang.fetch)
+    // The send never answers: only the deadline can settle this call.
+    const error = await client(hang.send)
       .batchGetUserAccessTasks([TASK_ID], { signal: AbortSignal.timeout(50) })
       .catch((e: unknown) => e);
 
@@ -237,11 +234,11 @@ describe("AppFabricClient retries and limits", () => {
   it("sends nothing for a call whose deadline passed while it waited for a slot, and answers it without waiting for the slot", async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const recorder = recordingFetch(async () => {
+    const recorder = recordingSend(async () => {
       await held;
       return json(200, {});
     });
-    const appFabric = client(recorder.fetch, { maxConcurrency: 1 });
+    const appFabric = client(recorder.send, { maxConcurrency: 1 });
     const first = appFabric.batchGetUserAccessTasks([TASK_ID]);
     const deadline = new AbortController();
     const second = appFabric.batchGetUserAccessTasks([TASK_ID], { signal: deadline.signal });
@@ -255,18 +252,18 @@ describe("AppFabricClient retries and limits", () => {
   });
 
   it("times an attempt out after timeoutMs even while the operation's deadline is far off", async () => {
-    const hang = recordingFetch(
-      (_request, signal) => new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    const hang = recordingSend(
+      (_request, signal) => new Promise<HttpResponse>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
     );
-    const error = await client(hang.fetch, { timeoutMs: 30, maxAttempts: 1 })
+    const error = await client(hang.send, { timeoutMs: 30, maxAttempts: 1 })
       .batchGetUserAccessTasks([TASK_ID], { signal: new AbortController().signal })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ failure: "timeout" });
   });
 
   it("refuses at once, with nothing sent, when too many calls already wait for a slot", async () => {
-    const recorder = recordingFetch(() => new Promise<Response>(() => undefined));
-    const appFabric = client(recorder.fetch, { maxConcurrency: 1, maxQueuedCalls: 2 });
+    const recorder = recordingSend(() => new Promise<HttpResponse>(() => undefined));
+    const appFabric = client(recorder.send, { maxConcurrency: 1, maxQueuedCalls: 2 });
     for (let n = 0; n < 3; n++) void appFabric.batchGetUserAccessTasks([TASK_ID]).catch(() => undefined);
     await expect(appFabric.batchGetUserAccessTasks([TASK_ID])).rejects.toMatchObject({ name: "OverloadedError" });
     await new Promise((resolve) => setTimeout(resolve, 0));
