@@ -51,9 +51,11 @@ interface Call {
  *
  * Why a window: frontends poll with many small operations, one or a few ids each. Per-operation
  * batching turns each of them into its own call, so a busy page spends AppFabric's throttling budget
- * one id at a time. Here the first id to arrive waits up to `windowMs` for others (from any operation)
- * before a call goes out; a call goes out at once when 50 ids are waiting. The cost is at most
- * `windowMs` of added latency for the first id of a call; the gain is one call for many operations.
+ * one id at a time. The window is adaptive. When no call is under way, an id goes out on the next turn
+ * of the event loop with whatever arrived in the same turn: a lone client pays no window. While calls
+ * are under way, the first id to arrive waits up to `windowMs` for others (from any operation); a call
+ * goes out at once when 50 ids are waiting. Under load, then, the cost is at most `windowMs` of added
+ * latency for the first id of a call; the gain is one call for many operations.
  *
  * Under load the batches grow on their own: at most `maxInFlight` calls are out at once, and while
  * they are, new ids keep gathering for the next call instead of queueing as small calls. An id that
@@ -139,13 +141,17 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 
   /**
-   * A full call goes out on the next turn of the event loop, not at once: a request read from a
-   * socket's buffer runs to here within one callback, and its caller's hang-up (the end of the same
-   * buffer) is only seen on a later one. Waiting one turn lets the hang-up arrive before the call leaves.
+   * A call goes out on the next turn of the event loop, not at once: a request read from a socket's
+   * buffer runs to here within one callback, and its caller's hang-up (the end of the same buffer) is
+   * only seen on a later one. Waiting one turn lets the hang-up arrive before the call leaves. That turn
+   * is all a full call waits, and all any call waits while no call is under way (nobody else is busy,
+   * so nobody is likely to come within the window).
    */
   #schedule(): void {
-    if (this.#waiting.size >= MAX_TASK_IDS_PER_BATCH) this.#immediate ??= setImmediate(() => this.#dispatch());
-    else if (this.#waiting.size > 0 && this.#cancelWindow === undefined) {
+    if (this.#waiting.size === 0) return;
+    if (this.#waiting.size >= MAX_TASK_IDS_PER_BATCH || (this.#callsInFlight === 0 && this.#cancelWindow === undefined)) {
+      this.#immediate ??= setImmediate(() => this.#dispatch());
+    } else if (this.#cancelWindow === undefined && this.#immediate === undefined) {
       const schedule = this.#options.scheduleWindow ?? timerWindow;
       this.#cancelWindow = schedule(() => this.#dispatch(), this.#options.windowMs);
     }

@@ -54,6 +54,26 @@ function manualWindow() {
 /** A new operation: its own loader over the shared batcher. */
 const operation = (batcher: CrossOperationBatcher, deadline?: AbortSignal) => new UserAccessTaskLoader(batcher, { deadline });
 
+class HeldAppFabric implements BatchGetter {
+  readonly calls: Array<{ taskIds: string[]; signal: AbortSignal | undefined; release: () => void }> = [];
+  async batchGetUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<UserAccessResultItem[]> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.calls.push({ taskIds: [...taskIds], signal: options.signal, release });
+    await released;
+    return taskIds.map((taskId) => ({ taskId, resultStatus: "COMPLETED" }));
+  }
+}
+
+const ids = (from: number, count: number) => Array.from({ length: count }, (_, n) => id(from + n));
+/** One turn of the event loop: full calls leave on the next one. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+/** Operations' loaders hand their ids over within a turn, and the batcher sends on the next: two turns. */
+const loadersRan = async () => {
+  await turn();
+  await turn();
+};
+
 describe("CrossOperationBatcher", () => {
   it("shares one call among operations that ask within the window", async () => {
     const appFabric = new SlowAppFabric();
@@ -65,39 +85,50 @@ describe("CrossOperationBatcher", () => {
     expect(appFabric.calls[0]).toHaveLength(10);
   });
 
-  it("waits for company until its window ends, then goes with whoever came", async () => {
-    const appFabric = new SlowAppFabric(0);
+  it("sends at once (next turn, no window) when no call is under way: a lone client pays no window", async () => {
+    const appFabric = new HeldAppFabric();
     const window = manualWindow();
     const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 8, scheduleWindow: window.scheduleWindow });
     const first = operation(batcher).load(id(1));
-    const second = operation(batcher).load(id(2));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(appFabric.calls).toEqual([]); // still waiting for company
-    expect(window.opened()).toBe(1); // one window for both, of the configured length
-    window.end();
+    const second = operation(batcher).load(id(2)); // the same turn: the same call
+    await loadersRan();
+    expect(appFabric.calls.map((call) => call.taskIds)).toEqual([[id(1), id(2)]]);
+    expect(window.opened()).toBe(0);
+    appFabric.calls[0]?.release();
     await Promise.all([first, second]);
-    expect(appFabric.calls).toEqual([[id(1), id(2)]]);
+  });
+
+  it("while a call is under way, gathers new ids until the window ends, then sends whoever came", async () => {
+    const appFabric = new HeldAppFabric();
+    const window = manualWindow();
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 8, scheduleWindow: window.scheduleWindow });
+    const first = operation(batcher).load(id(1));
+    await loadersRan(); // out, and held
+    const second = operation(batcher).load(id(2));
+    await loadersRan();
     const third = operation(batcher).load(id(3));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(window.opened()).toBe(2); // a new id after the call left opens a new window
+    await loadersRan();
+    expect(appFabric.calls).toHaveLength(1); // id 2 and 3 wait for company
+    expect(window.opened()).toBe(1); // one window for both
     window.end();
-    await third;
-    expect(appFabric.calls).toEqual([[id(1), id(2)], [id(3)]]);
+    expect(appFabric.calls.map((call) => call.taskIds)).toEqual([[id(1)], [id(2), id(3)]]);
+    for (const call of appFabric.calls) call.release();
+    expect((await Promise.all([first, second, third])).map((task) => task.taskId)).toEqual([id(1), id(2), id(3)]);
   });
 
   it("never asks twice for an id already in a call: later operations share its answer", async () => {
-    const appFabric = new SlowAppFabric(30);
-    const window = manualWindow();
-    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 8, scheduleWindow: window.scheduleWindow });
+    const appFabric = new HeldAppFabric();
+    const batcher = newBatcher(appFabric, { windowMs: 1, maxInFlight: 8 });
     const first = operation(batcher).load(id(7));
-    await new Promise((resolve) => setImmediate(resolve));
-    window.end();
+    await loadersRan();
     expect(batcher.pending).toMatchObject({ waiting: 0, inFlight: 1 }); // the first call is out
     const second = operation(batcher).load(id(7));
+    await loadersRan();
+    appFabric.calls[0]?.release();
 
     expect((await first).taskId).toBe(id(7));
     expect((await second).taskId).toBe(id(7));
-    expect(appFabric.calls).toEqual([[id(7)]]);
+    expect(appFabric.calls.map((call) => call.taskIds)).toEqual([[id(7)]]);
   });
 
   it("gives each operation only the ids it asked for", async () => {
@@ -151,21 +182,6 @@ describe("CrossOperationBatcher", () => {
 });
 
 /** An AppFabric whose calls wait until the test releases them, keeping each call's signal. */
-class HeldAppFabric implements BatchGetter {
-  readonly calls: Array<{ taskIds: string[]; signal: AbortSignal | undefined; release: () => void }> = [];
-  async batchGetUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<UserAccessResultItem[]> {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    this.calls.push({ taskIds: [...taskIds], signal: options.signal, release });
-    await released;
-    return taskIds.map((taskId) => ({ taskId, resultStatus: "COMPLETED" }));
-  }
-}
-
-const ids = (from: number, count: number) => Array.from({ length: count }, (_, n) => id(from + n));
-/** One turn of the event loop: full calls leave on the next one. */
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
 describe("CrossOperationBatcher and callers who have gone", () => {
   it("takes an id out of the line when its only asker's deadline passes, and never sends it", async () => {
     const appFabric = new HeldAppFabric();
