@@ -45,9 +45,11 @@ export async function startServiceProcess(
   emulatorUrl: string,
   env: Record<string, string> = {},
   nodeFlags: string[] = [],
+  /** Another build to run instead (side-by-side comparisons of two builds). */
+  entry = "dist/index.js",
 ): Promise<{ url: URL; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeFlags, "dist/index.js"], {
+  const child = spawn(process.execPath, [...nodeFlags, entry], {
     env: {
       PATH: process.env["PATH"] ?? "",
       NODE_ENV: "production",

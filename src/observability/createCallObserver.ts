@@ -1,16 +1,19 @@
 import type { Logger } from "pino";
 import type { AppFabricCallObserver } from "../appfabric/AppFabricClient.js";
+import { withoutRedaction } from "./createLogger.js";
 import type { Metrics } from "./Metrics.js";
 
 /** Feeds every AppFabric call into the metrics and writes one log line for it. */
 export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricCallObserver {
+  // The line's fields are fixed and never personal (counts, statuses, AWS's ids): see withoutRedaction.
+  const callLog = withoutRedaction(logger);
   return {
     callStarted: (operation) => metrics.callStarted(operation),
     callEnded: (event) => {
       metrics.callEnded(event);
       // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure of AppFabric's.
       const failed = event.outcome !== "deadline" && event.outcome !== "not_sent" && (typeof event.outcome !== "number" || event.outcome >= 400);
-      logger[failed ? "warn" : "info"](
+      callLog[failed ? "warn" : "info"](
         {
           operation: event.operation,
           ids: event.ids,

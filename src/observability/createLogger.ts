@@ -26,6 +26,18 @@ const REDACT_PATHS = [
   ...["email", "userId", "userFullName", "userFirstName", "userLastName"].flatMap((field) => [field, `*.${field}`]),
 ];
 
+/**
+ * The same logger without the redaction pass, for the per-operation and per-call lines only. Their
+ * fields are fixed and typed, and none can hold a credential or personal data (ids are counted, never
+ * listed; names and request ids are checked against a pattern without `@`). Redaction by path, with
+ * wildcards, costs about ten times the line itself: 12–15 µs against 1.1–1.6 µs a line (a bench of
+ * 100,000 lines on this machine), which at thousands of operations a second is several per cent of
+ * the CPU. Every other line keeps the redaction.
+ */
+export function withoutRedaction(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } });
+}
+
 /** The service's structured logger: JSON lines, one object per event. */
 export function createLogger(options: LoggerOptions): Logger {
   const base = { level: options.level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: undefined };

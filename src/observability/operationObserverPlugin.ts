@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
+import { withoutRedaction } from "./createLogger.js";
 import { OPERATION_NAME } from "./operationName.js";
 import type { GraphQLContext } from "../server/context.js";
 import type { Metrics } from "./Metrics.js";
@@ -12,6 +13,8 @@ import { refusalReasonOf } from "./refusalReasons.js";
  * as a refusal; its line here is the only line logged for the request.
  */
 export function operationObserverPlugin(logger: Logger, metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+  // The line's fields are fixed and never personal: see withoutRedaction.
+  const operationLog = withoutRedaction(logger);
   return {
     async requestDidStart() {
       const started = performance.now();
@@ -28,7 +31,7 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
           const reason = httpStatus >= 400 ? refusalReasonOf(httpStatus, errorCodes[0]) : undefined;
           if (reason !== undefined) metrics.requestRefused(reason);
           contextValue.log.written = true;
-          logger.info(
+          operationLog.info(
             {
               requestId: contextValue.requestId,
               operationName: loggableOperationName(operationName),
