@@ -1,0 +1,72 @@
+/**
+ * `npm run bench:compare -- <git-ref> [clients…]`: the working tree's build against the build of
+ * another commit, side by side. Both run as production does (`node dist/index.js`) against one
+ * emulator (BENCH_UPSTREAM_MS, default 20), single-id queries, a warm-up and then BENCH_ROUNDS (3)
+ * interleaved rounds of BENCH_SECONDS (5) per client count (default 1 and 100). Reports medians of
+ * ops/s, p50 and CPU ms per operation of each server process (from /proc). The other commit is built in
+ * .ab/<ref> (a git worktree, removed afterwards). Loopback only; bounded in time.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import autocannon from "autocannon";
+import { buildService, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+
+const [ref = "HEAD~1", ...counts] = process.argv.slice(2);
+const CLIENTS = counts.length > 0 ? counts.map(Number) : [1, 100];
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
+const UPSTREAM_MS = Number(process.env["BENCH_UPSTREAM_MS"] ?? 20);
+
+const cpuMs = (pid: number | undefined) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+const dir = `.ab/${ref.replace(/[^\w.-]/g, "_")}`;
+rmSync(dir, { recursive: true, force: true });
+execFileSync("git", ["worktree", "add", "--detach", dir, ref], { stdio: "ignore" });
+try {
+  execFileSync("npx", ["tsc", "-p", `${dir}/tsconfig.build.json`, "--outDir", `${dir}/dist`], { stdio: "inherit" });
+  await buildService();
+  const emulator = await startEmulatorProcess(UPSTREAM_MS);
+  const builds = { [ref]: `${dir}/dist/index.js`, "working tree": "dist/index.js" };
+  const servers = await Promise.all(
+    Object.entries(builds).map(async ([name, entry]) => ({ name, ...(await startServiceProcess(emulator.url, {}, [], entry)) })),
+  );
+  console.log(`| clients | build | ops/s | p50 ms | CPU ms/op | rounds (ops/s) |\n|---|---|---|---|---|---|`);
+  for (const clients of CLIENTS) {
+    const figures = new Map<string, { ops: number[]; p50: number[]; cpu: number[] }>();
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const server of servers) {
+        const cpuBefore = cpuMs(server.child.pid);
+        const result = await autocannon({
+          url: server.url.href,
+          connections: clients,
+          duration: round === 0 ? 2 : SECONDS,
+          requests: [
+            {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }),
+            },
+          ],
+        });
+        if (round === 0) continue; // warm-up
+        const entry = figures.get(server.name) ?? { ops: [], p50: [], cpu: [] };
+        entry.ops.push(result.requests.total / SECONDS);
+        entry.p50.push(result.latency.p50);
+        entry.cpu.push((cpuMs(server.child.pid) - cpuBefore) / Math.max(result.requests.total, 1));
+        figures.set(server.name, entry);
+      }
+    }
+    for (const [name, { ops, p50, cpu }] of figures) {
+      console.log(`| ${clients} | ${name} | ${Math.round(median(ops))} | ${median(p50)} | ${median(cpu).toFixed(3)} | ${ops.map(Math.round).join(", ")} |`);
+    }
+  }
+  for (const server of servers) server.child.kill();
+  emulator.child.kill();
+} finally {
+  execFileSync("git", ["worktree", "remove", "--force", dir], { stdio: "ignore" });
+}
+process.exit(0);
