@@ -44,5 +44,7 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.pretty) {
     return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" } } });
   }
-  return options.destination ? pino(base, options.destination) : pino(base);
+  // stdout written asynchronously: lines that come while a write is under way go out together in the
+  // next one, instead of a write call per line. pino flushes what is left when the process exits.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
