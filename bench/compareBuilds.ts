@@ -32,7 +32,7 @@ try {
   const emulator = await startEmulatorProcess(UPSTREAM_MS);
   const builds = { [ref]: `${dir}/dist/index.js`, "working tree": "dist/index.js" };
   const servers = await Promise.all(
-    Object.entries(builds).map(async ([name, entry]) => ({ name, ...(await startServiceProcess(emulator.url, {}, [], entry)) })),
+    Object.entries(builds).map(async ([name, entry]) => ({ name, ...(await startServiceProcess(emulator.url, {}, undefined, entry)) })),
   );
   console.log(`| clients | build | ops/s | p50 ms | CPU ms/op | rounds (ops/s) |\n|---|---|---|---|---|---|`);
   for (const clients of CLIENTS) {

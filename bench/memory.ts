@@ -57,7 +57,7 @@ await inProcess.stop();
 await buildService();
 const rssMb = (pid: number | undefined) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024);
 for (const round of [1, 2]) {
-  for (const flags of [[], ["--max-old-space-size=128"], ["--max-semi-space-size=4"]]) {
+  for (const flags of [[], ["--heap-growing-percent=50"], ["--max-old-space-size=128"], ["--max-semi-space-size=4"]]) {
     const service = await startServiceProcess(emulator.url, {}, flags);
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(service.child.pid))), 200);

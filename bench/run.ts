@@ -41,6 +41,8 @@ interface Emulator {
 
 interface Row {
   key: string;
+  /** One-client rows only: the client's pause between requests. */
+  thinkMs?: number;
   label: string;
   clients: number;
   list: boolean;
@@ -98,8 +100,11 @@ async function loadMany(url: URL, clients: number, list: boolean, seconds: numbe
   return { ops: result.requests.total, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx + graphqlErrors };
 }
 
-/** One client, one request at a time, timed to the microsecond (autocannon rounds to whole ms). */
-async function loadOne(url: URL, seconds: number) {
+/**
+ * One client, one request at a time, timed to the microsecond (autocannon rounds to whole ms). With
+ * `thinkMs`, the client waits that long between requests, so that each one finds the server idle.
+ */
+async function loadOne(url: URL, seconds: number, thinkMs = 0) {
   const pool = new Pool(url.origin, { connections: 1 });
   const times: number[] = [];
   let errors = 0;
@@ -111,6 +116,7 @@ async function loadOne(url: URL, seconds: number) {
       const text = await response.body.text();
       times.push(performance.now() - start);
       if (response.statusCode !== 200 || text.includes('"errors"')) errors += 1;
+      if (thinkMs > 0) await new Promise((resolve) => setTimeout(resolve, thinkMs));
     }
   } finally {
     await pool.close();
@@ -128,7 +134,7 @@ async function upstreamP50(emulator: Emulator | undefined): Promise<number | nul
 }
 
 async function measure(server: Server, row: Row, round: number): Promise<Sample> {
-  const load = (seconds: number) => (row.clients === 1 ? loadOne(server.url, seconds) : loadMany(server.url, row.clients, row.list, seconds));
+  const load = (seconds: number) => (row.clients === 1 ? loadOne(server.url, seconds, row.thinkMs) : loadMany(server.url, row.clients, row.list, seconds));
   await load(1); // warm-up
   const callsBefore = server.emulator ? await upstreamCalls(server.url) : 0;
   await upstreamP50(server.emulator); // forget the warm-up's answer times
@@ -182,6 +188,17 @@ const instant = await startService("service", instantEmulator);
 
 const ROWS: Row[] = [
   { key: "1", label: `single id × 1, upstream ${UPSTREAM_MS} ms`, clients: 1, list: false, servers: [limit, service], rounds: ROUNDS },
+  // What this machine adds to a request that finds the server idle (the service's requests do: each
+  // waits for AppFabric), paid by the limit alone: the same client pausing as long as the upstream takes.
+  {
+    key: "1/think",
+    label: `single id × 1, limit only, client pausing ${UPSTREAM_MS} ms`,
+    clients: 1,
+    list: false,
+    servers: [limit],
+    rounds: ROUNDS,
+    thinkMs: UPSTREAM_MS,
+  },
   { key: "1/0", label: "single id × 1, upstream 0 ms", clients: 1, list: false, servers: [limit, instant], rounds: ROUNDS },
   { key: "10", label: `single id × 10, upstream ${UPSTREAM_MS} ms`, clients: 10, list: false, servers: [limit, service, perOp], rounds: 1 },
   { key: "100", label: `single id × 100, upstream ${UPSTREAM_MS} ms`, clients: 100, list: false, servers: [limit, service], rounds: ROUNDS },
@@ -239,7 +256,13 @@ const mean = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) 
 const soakFirst = mean(soakRss.slice(0, 10));
 const soakLast = mean(soakRss.slice(-10));
 const targets = [
-  { target: "one client: p50 over the upstream's own p50 ≤ +2 ms", met: added1 <= 2, detail: `+${added1} ms (median of ${ROUNDS} rounds)` },
+  {
+    target: "one client: p50 over the upstream's own p50 ≤ +2 ms",
+    met: added1 <= 2,
+    detail:
+      `+${added1} ms (median of ${ROUNDS} rounds); the limit's p50 for a request that finds it idle: ` +
+      `${med("1/think", "limit", (s) => s.p50)} ms, against ${med("1", "limit", (s) => s.p50)} ms back to back`,
+  },
   {
     target: `100 clients: ops/s as a share of min(limit, 100 / ${UPSTREAM_MS} ms) ≥ 0.8`,
     met: share100 >= 0.8,

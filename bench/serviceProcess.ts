@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -40,11 +41,26 @@ export async function healthy(url: URL): Promise<URL> {
   throw new Error(`${url.href} never became healthy`);
 }
 
-/** The built service (`node dist/index.js`, production, logs at info to /dev/null) against the emulator. */
+/** The Node flags `npm run start:prod` runs the service with, read from package.json so they never drift. */
+export const PRODUCTION_NODE_FLAGS: string[] = (() => {
+  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts;
+  return (
+    /node ((?:--\S+ )*)dist\/index\.js/
+      .exec(scripts["start:prod"] ?? "")?.[1]
+      ?.trim()
+      .split(" ")
+      .filter(Boolean) ?? []
+  );
+})();
+
+/**
+ * The built service (`node dist/index.js` with start:prod's flags unless `nodeFlags` are given,
+ * production, logs at info to /dev/null) against the emulator.
+ */
 export async function startServiceProcess(
   emulatorUrl: string,
   env: Record<string, string> = {},
-  nodeFlags: string[] = [],
+  nodeFlags: string[] = PRODUCTION_NODE_FLAGS,
   /** Another build to run instead (side-by-side comparisons of two builds). */
   entry = "dist/index.js",
 ): Promise<{ url: URL; child: ChildProcess }> {
