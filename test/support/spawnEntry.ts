@@ -12,6 +12,8 @@ export interface SpawnedEntry {
   output: () => string;
   /** The first URL after "ready at". */
   url: URL;
+  /** Resolves once the output holds `text` (a log line may arrive in a later chunk than "ready at"). */
+  printed: (text: string) => Promise<void>;
 }
 
 /** Node arguments that run a TypeScript entry point as `npm start` does. */
@@ -34,5 +36,11 @@ export async function spawnEntry(nodeArgs: string[], env: Record<string, string>
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { child, output: () => output, url: new URL(READY.exec(output)?.[1] ?? "") };
+  const printed = async (text: string) => {
+    for (let waited = 0; !output.includes(text); waited += 50) {
+      if (waited > 15_000 || child.exitCode !== null) throw new Error(`${entry} never printed ${JSON.stringify(text)}:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { child, output: () => output, url: new URL(READY.exec(output)?.[1] ?? ""), printed };
 }
