@@ -7,9 +7,9 @@
  * .ab/<ref> (a git worktree, removed afterwards). Loopback only; bounded in time.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import autocannon from "autocannon";
-import { buildService, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+import { buildService, cpuMs, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
 
 const [ref = "HEAD~1", ...counts] = process.argv.slice(2);
 const CLIENTS = counts.length > 0 ? counts.map(Number) : [1, 100];
@@ -17,10 +17,6 @@ const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const UPSTREAM_MS = Number(process.env["BENCH_UPSTREAM_MS"] ?? 20);
 
-const cpuMs = (pid: number | undefined) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-};
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 const dir = `.ab/${ref.replace(/[^\w.-]/g, "_")}`;

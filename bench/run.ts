@@ -17,15 +17,24 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import autocannon from "autocannon";
 import { Pool } from "undici";
-import { buildService, freePort, healthy, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess, TASKS, upstreamCalls } from "./serviceProcess.js";
+import {
+  buildService,
+  cpuMs,
+  freePort,
+  healthy,
+  ONE_ID_QUERY,
+  randomId,
+  startEmulatorProcess,
+  startServiceProcess,
+  TASKS,
+  upstreamCalls,
+} from "./serviceProcess.js";
 
 const UPSTREAM_MS = Number(process.env["BENCH_UPSTREAM_MS"] ?? 20);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 8);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const SOAK_SECONDS = Number(process.env["BENCH_SOAK_SECONDS"] ?? 60);
 const LIST = "query List($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId app resultStatus } }";
-/** Linux clock ticks per second, the unit of utime and stime in /proc/<pid>/stat. */
-const CLOCK_TICKS = 100;
 
 interface Server {
   name: string;
@@ -63,12 +72,6 @@ interface Sample {
   upstreamP50: number | null;
   peakRssMb: number;
   errors: number;
-}
-
-function cpuMs(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  // After "pid (comm) ", utime and stime are fields 12 and 13 (0-based).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 function rssMb(pid: number | undefined): number {

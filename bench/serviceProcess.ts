@@ -28,6 +28,16 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Linux clock ticks per second, the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, ms) a process has used so far, from /proc: its own, whoever else shares the cores. */
+export function cpuMs(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // After "pid (comm) ", utime and stime are fields 12 and 13 (0-based 11 and 12).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
 /** Waits until the server on `url` answers /health. */
 export async function healthy(url: URL): Promise<URL> {
   for (let tries = 0; tries < 300; tries++) {
