@@ -81,10 +81,11 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
       deadline?.removeEventListener("abort", onDeadline);
     }
 
-    const { status, text } = response;
-    const responseHeaders = flatHeaders(response.headers);
-    if (status < 200 || status > 299) throw parseServiceError(status, responseHeaders, text);
-    const metadata = { httpStatusCode: status, requestId: responseHeaders["x-amzn-requestid"] };
+    const { status, text, headers: answered } = response;
+    // Headers are flattened only for an error answer, which reads several; a success needs one.
+    if (status < 200 || status > 299) throw parseServiceError(status, flatHeaders(answered), text);
+    const requestId = answered["x-amzn-requestid"];
+    const metadata = { httpStatusCode: status, requestId: Array.isArray(requestId) ? requestId.join(", ") : requestId };
     try {
       return { body: JSON.parse(text) as unknown, metadata };
     } catch (error) {
