@@ -11,6 +11,7 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastif
 import express from "express";
 import Fastify from "fastify";
 import { createApolloServer } from "../src/server/createApolloServer.js";
+import { CLIENT_MAX_ALIASES } from "../src/server/operationLimits.js";
 import { createOperation } from "../src/server/createOperation.js";
 import { constantSource, noStarter } from "./constantSource.js";
 
@@ -21,7 +22,11 @@ const context = async () => {
   return operation.context;
 };
 const variant = process.argv[2];
-const apollo = createApolloServer({ production: true, introspection: false, maxTaskIdsPerOperation: 500 });
+const apollo = createApolloServer({
+  production: true,
+  introspection: false,
+  limits: { maxTaskIds: 500, maxRootFieldTaskIds: 500, maxAliases: CLIENT_MAX_ALIASES },
+});
 
 let port: number;
 if (variant === "standalone") {

@@ -7,6 +7,7 @@ import { nonEmpty, parseHttpUrl, parseUrl, readBoolean, readInteger, type Env } 
 import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
 import { readAuth } from "./config/readAuth.js";
 import type { AuthSettings } from "./server/createAuthenticator.js";
+import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
 import type { ServerLimits } from "./server/startServer.js";
 
 /** The service's settings, read from the environment once at start and validated. */
@@ -79,8 +80,7 @@ export function loadConfig(env: Env): Config {
     },
     limits: {
       operationTimeoutMs: readInteger(env, "OPERATION_TIMEOUT_MS", 15_000, 1, 300_000),
-      maxTaskIdsPerOperation: readInteger(env, "MAX_TASK_IDS_PER_OPERATION", 500, 1, 100_000),
-      maxRequestBytes: readInteger(env, "MAX_REQUEST_BYTES", 100 * 1024, 1024, 100 * 1024 * 1024),
+      ...readRequestLimits(env),
       requestTimeoutMs: readInteger(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 300_000),
       maxConnections: readInteger(env, "MAX_CONNECTIONS", 1024, 1, 1_000_000),
       shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 300_000),
@@ -91,6 +91,25 @@ export function loadConfig(env: Env): Config {
     emulator: {
       latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
       faults: readFaults(env),
+    },
+  };
+}
+
+/**
+ * What one request may ask for: direct callers' limits, and the wider ones of requests that carry the
+ * router secret (a router's query plans merge fetches and repeat references). A router's limits are
+ * never narrower than a direct caller's.
+ */
+function readRequestLimits(env: Env): Pick<ServerLimits, "maxTaskIdsPerOperation" | "maxRequestBytes" | "router"> {
+  const maxTaskIdsPerOperation = readInteger(env, "MAX_TASK_IDS_PER_OPERATION", 500, 1, 100_000);
+  const maxRequestBytes = readInteger(env, "MAX_REQUEST_BYTES", 100 * 1024, 1024, 100 * 1024 * 1024);
+  return {
+    maxTaskIdsPerOperation,
+    maxRequestBytes,
+    router: {
+      maxTaskIdsPerOperation: readInteger(env, "ROUTER_MAX_TASK_IDS_PER_OPERATION", Math.max(5_000, maxTaskIdsPerOperation), maxTaskIdsPerOperation, 100_000),
+      maxRequestBytes: readInteger(env, "ROUTER_MAX_REQUEST_BYTES", Math.max(1024 * 1024, maxRequestBytes), maxRequestBytes, 100 * 1024 * 1024),
+      maxAliases: readInteger(env, "ROUTER_MAX_ALIASES", 200, CLIENT_MAX_ALIASES, 10_000),
     },
   };
 }

@@ -3,6 +3,7 @@
  * AppFabric emulator), the demo access-reviews subgraph, and Apollo Gateway composing the two from
  * their `_service { sdl }`, with Sandbox on a query that crosses them.
  */
+import { randomBytes } from "node:crypto";
 import { ConfigError, loadConfig, type Config } from "../../src/config.js";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
@@ -28,9 +29,11 @@ query Reviews {
 }
 `;
 
+// The gateway authenticates to the subgraph as a router does, so its query plans get a router's limits.
+const routerSecret = randomBytes(24).toString("base64url");
 let config: Config;
 try {
-  config = loadConfig({ PORT: process.env["PORT"], LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn" });
+  config = loadConfig({ PORT: process.env["PORT"], LOG_LEVEL: process.env["LOG_LEVEL"] ?? "warn", ROUTER_SECRET: routerSecret });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`Configuration error: ${error.message}`);
@@ -47,7 +50,7 @@ const gateway = await startGateway(
     { name: "user-access", url: userAccess.url },
     { name: "access-reviews", url: accessReviews.url },
   ],
-  { port: config.port, exampleQuery: EXAMPLE_QUERY },
+  { port: config.port, exampleQuery: EXAMPLE_QUERY, routerSecret },
 );
 
 console.log(`Supergraph (Apollo Gateway) ready at ${gateway.url.href}: open it for Sandbox.`);

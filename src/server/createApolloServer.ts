@@ -7,6 +7,7 @@ import { formatError } from "../errors/formatError.js";
 import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
+import { documentLimits, type OperationLimits } from "./operationLimits.js";
 import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
 
 export interface ApolloServerOptions {
@@ -14,36 +15,35 @@ export interface ApolloServerOptions {
   production: boolean;
   /** Introspection and Sandbox on. */
   introspection: boolean;
-  /** Task ids one operation may list. */
-  maxTaskIdsPerOperation: number;
+  /** What one operation may ask for. */
+  limits: OperationLimits;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
   /** More plugins: the HTTP server's drain, observers. */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
 
-/** Tokens one operation may have: room for hundreds of inline ids, far below what hurts the parser. */
-const MAX_TOKENS = 2000;
-
 /**
  * The subgraph's Apollo Server. The schema is built once, here, not per request. graphql-armor caps
  * aliases, depth, directives and cost per operation, the parser caps tokens, and
- * `operationLimitsPlugin` caps the task ids and the starts.
+ * `operationLimitsPlugin` caps the task ids and the starts. The document's own bounds follow from
+ * `limits` (see `documentLimits`).
  */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GraphQLContext> {
+  const bounds = documentLimits(options.limits);
   const armor = new ApolloArmor({
-    maxAliases: { n: 20 },
-    maxDepth: { n: 8 },
+    maxAliases: { n: options.limits.maxAliases },
+    maxDepth: { n: bounds.maxDepth },
     // graphql-js's own parser limit (parseOptions below) answers 400; armor's version answers 500.
     maxTokens: { enabled: false },
-    maxDirectives: { n: 30 },
-    costLimit: { maxCost: 5000 },
+    maxDirectives: { n: bounds.maxDirectives },
+    costLimit: { maxCost: bounds.maxCost },
     blockFieldSuggestion: { enabled: options.production },
   }).protect();
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
     validationRules: armor.validationRules,
-    parseOptions: { maxTokens: MAX_TOKENS },
+    parseOptions: { maxTokens: bounds.maxTokens },
     allowBatchedHttpRequests: false,
     introspection: options.introspection,
     // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
@@ -54,7 +54,7 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     plugins: [
       // Typed for Apollo's BaseContext; they read no context, so they serve this one as they are.
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
-      operationLimitsPlugin(options.maxTaskIdsPerOperation),
+      operationLimitsPlugin(options.limits),
       ...(options.plugins ?? []),
       // Federated traces for the router (error messages masked in traces, Apollo's default).
       ApolloServerPluginInlineTrace(),

@@ -60,13 +60,19 @@ export function createAuthenticator(auth: AuthSettings, options: AuthenticatorOp
   };
 }
 
-function routerSecretCheck(secret: string): Authenticator {
+/** Whether a request's `router-authorization` header holds the router secret (compared in constant time). */
+export function isRouterRequest(secret: string): (headers: Record<string, string | string[] | undefined>) => boolean {
   const expected = Buffer.from(secret);
-  return async (headers) => {
+  return (headers) => {
     const given = Buffer.from(single(headers["router-authorization"]) ?? "");
-    const ok = given.length === expected.length && timingSafeEqual(given, expected);
-    return ok ? { ok: true } : { ok: false, status: 401, reason: "router_secret", message: "The router-authorization header is missing or wrong." };
+    return given.length === expected.length && timingSafeEqual(given, expected);
   };
+}
+
+function routerSecretCheck(secret: string): Authenticator {
+  const isRouter = isRouterRequest(secret);
+  return async (headers) =>
+    isRouter(headers) ? { ok: true } : { ok: false, status: 401, reason: "router_secret", message: "The router-authorization header is missing or wrong." };
 }
 
 function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticator {

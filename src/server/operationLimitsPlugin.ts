@@ -11,15 +11,17 @@ import {
 import { subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
+import type { OperationLimits } from "./operationLimits.js";
 
 /**
- * Refuses, before anything runs, an operation that lists more than `maxTaskIds` task ids across
- * `userAccessTask`, `userAccessTasks` and `_entities` (aliases, fragments and variables included), or
- * that starts tasks more than once. Ids are counted as listed, duplicates and malformed ones included:
- * each listed id costs an answer (or an error) in the response, whatever it de-duplicates to. One
- * request cannot make this service fan out into thousands of AWS calls, nor write megabytes of errors.
+ * Refuses, before anything runs, an operation that lists more than `limits.maxTaskIds` task ids across
+ * `userAccessTask`, `userAccessTasks` and `_entities` (aliases, fragments and variables included), more
+ * than `limits.maxRootFieldTaskIds` of them in the two root fields, or that starts tasks more than
+ * once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
+ * answer (or an error) in the response, whatever it de-duplicates to. One request cannot make this
+ * service fan out into thousands of AWS calls, nor write megabytes of errors.
  */
-export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<GraphQLContext> {
+export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds">): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -31,11 +33,10 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
-          const { taskIds, starts } = countOperationCost(operation, fragments, request.variables ?? {});
+          const { taskIds, rootFieldTaskIds, starts } = countOperationCost(operation, fragments, request.variables ?? {});
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
-          if (taskIds > maxTaskIds) {
-            throw tooManyTaskIdsError(taskIds, maxTaskIds);
-          }
+          if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
+          if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
         },
       };
     },
@@ -43,7 +44,8 @@ export function operationLimitsPlugin(maxTaskIds: number): ApolloServerPlugin<Gr
 }
 
 /**
- * What an operation's root fields ask for: task ids as listed, and task starts. Read off the document
+ * What an operation's root fields ask for: task ids as listed (in all, and in `userAccessTask(s)`),
+ * and task starts. Read off the document
  * and the raw variables, without coercing them: a 20,000-item list is counted by its length, not
  * converted first. (Values that do not coerce are refused by graphql-js afterwards, as always.)
  */
@@ -51,8 +53,9 @@ export function countOperationCost(
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-): { taskIds: number; starts: number } {
-  let taskIds = 0;
+): { taskIds: number; rootFieldTaskIds: number; starts: number } {
+  let rootFieldTaskIds = 0;
+  let entityTaskIds = 0;
   let starts = 0;
   // A variable the request leaves out takes its default value, written in the document.
   const defaults = new Map((operation.variableDefinitions ?? []).flatMap((d) => (d.defaultValue ? [[d.variable.name.value, d.defaultValue] as const] : [])));
@@ -60,19 +63,19 @@ export function countOperationCost(
   for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
     switch (field.name.value) {
       case "userAccessTask":
-        taskIds += 1;
+        rootFieldTaskIds += 1;
         break;
       case "userAccessTasks":
-        taskIds += listedCount(argument(field, "ids"));
+        rootFieldTaskIds += listedCount(argument(field, "ids"));
         break;
       case "_entities":
-        taskIds += listedCount(argument(field, "representations"));
+        entityTaskIds += listedCount(argument(field, "representations"));
         break;
       case "startUserAccessTasks":
         starts += 1;
     }
   }
-  return { taskIds, starts };
+  return { taskIds: rootFieldTaskIds + entityTaskIds, rootFieldTaskIds, starts };
 }
 
 function argument(field: FieldNode, name: string): ValueNode | undefined {

@@ -12,6 +12,7 @@ import type { TaskStarter } from "./context.js";
 import { createApolloServer } from "./createApolloServer.js";
 import { createAuthenticator, type AuthSettings } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
+import { CLIENT_MAX_ALIASES, type OperationLimits } from "./operationLimits.js";
 import { operationsInFlight } from "./operationsInFlight.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
@@ -21,10 +22,15 @@ import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./
 export interface ServerLimits {
   /** The most one GraphQL operation may take, retries included. */
   operationTimeoutMs: number;
-  /** Distinct task ids one operation may ask for. */
+  /** Task ids one operation may list (duplicates included). */
   maxTaskIdsPerOperation: number;
   /** Largest request body accepted. */
   maxRequestBytes: number;
+  /**
+   * The limits of requests that carry the router secret (when one is set): a router's query plans
+   * merge parallel fetches into one request with an alias each, and repeat entity references.
+   */
+  router: { maxTaskIdsPerOperation: number; maxRequestBytes: number; maxAliases: number };
   /** The most a request (headers and body) may take to arrive; a stalled upload is cut off then. */
   requestTimeoutMs: number;
   /** Open connections the server keeps at once; more are refused by the socket layer. */
@@ -129,16 +135,35 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 
   const inFlight = operationsInFlight();
-  const apollo = createApolloServer({
-    production: config.production,
-    introspection: config.introspection,
-    maxTaskIdsPerOperation: limits.maxTaskIdsPerOperation,
-    exampleTaskIds: options.exampleTaskIds,
-    plugins: [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger), inFlight.plugin],
-  });
-  await apollo.start();
+  const plugins = [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger), inFlight.plugin];
+  const apolloFor = async (operationLimits: OperationLimits) => {
+    const server = createApolloServer({
+      production: config.production,
+      introspection: config.introspection,
+      limits: operationLimits,
+      exampleTaskIds: options.exampleTaskIds,
+      plugins,
+    });
+    await server.start();
+    return server;
+  };
+  const clientTaskIds = limits.maxTaskIdsPerOperation;
+  const apollo = await apolloFor({ maxTaskIds: clientTaskIds, maxRootFieldTaskIds: clientTaskIds, maxAliases: CLIENT_MAX_ALIASES });
+  const { routerSecret } = config.auth;
+  const router =
+    routerSecret === undefined
+      ? undefined
+      : {
+          apollo: await apolloFor({
+            maxTaskIds: limits.router.maxTaskIdsPerOperation,
+            maxRootFieldTaskIds: clientTaskIds,
+            maxAliases: limits.router.maxAliases,
+          }),
+          secret: routerSecret,
+          maxRequestBytes: limits.router.maxRequestBytes,
+        };
 
-  installRefusals(app, { logger, metrics, maxRequestBytes: limits.maxRequestBytes });
+  installRefusals(app, { logger, metrics });
   let closing = false;
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -151,6 +176,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   await app.register((graphql) =>
     graphqlRoute(graphql, {
       apollo,
+      router,
       authenticate,
       source: options.source,
       starter: options.starter,

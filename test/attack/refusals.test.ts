@@ -13,7 +13,9 @@ describe("refusals are visible", () => {
   let harness: AttackHarness;
   let headers: Record<string, string>;
   beforeAll(async () => {
-    harness = await startAttackHarness({ config: { limits: { ...productionConfig().limits, maxRequestBytes: 4096 } } });
+    const limits = productionConfig().limits;
+    // The harness sends the router secret: its requests are held to the router's body limit.
+    harness = await startAttackHarness({ config: { limits: { ...limits, maxRequestBytes: 4096, router: { ...limits.router, maxRequestBytes: 4096 } } } });
     headers = await harness.credentials();
   });
   afterAll(() => harness.close());

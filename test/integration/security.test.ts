@@ -24,6 +24,113 @@ async function post(url: URL, body: string, headers: Record<string, string> = { 
   };
 }
 
+describe("a router's limits: requests that carry ROUTER_SECRET", () => {
+  const SECRET = "router-secret-for-the-limits-tests";
+  let harness: Harness;
+  const base = testConfig().limits;
+  const limits = {
+    ...base,
+    maxTaskIdsPerOperation: 120,
+    maxRequestBytes: 16 * 1024,
+    router: { maxTaskIdsPerOperation: 1_000, maxRequestBytes: 128 * 1024, maxAliases: 40 },
+  };
+  const asRouter = { "content-type": "application/json", "router-authorization": SECRET };
+  const entities = (count: number, repeat = 1) =>
+    JSON.stringify({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { taskId } } }`,
+      variables: {
+        r: Array.from({ length: repeat }, () => ids(count))
+          .flat()
+          .map((taskId) => ({ __typename: "UserAccessTask", taskId })),
+      },
+    });
+  const aliases = (count: number) =>
+    JSON.stringify({ query: `{ ${Array.from({ length: count }, (_, i) => `a${i}: userAccessTask(id: "${syntheticTaskId(i)}") { taskId }`).join(" ")} }` });
+  beforeAll(async () => {
+    harness = await startHarness({ config: { limits, auth: { routerSecret: SECRET } } });
+  });
+  afterAll(() => harness.close());
+  beforeEach(() => harness.emulator.reset());
+
+  it("lets a router's request through with more aliases, ids and bytes than a direct caller's, and AppFabric sees each id once", async () => {
+    const body = entities(150, 6); // 900 references, ~61 KB: over 120 ids and 16 KB
+    expect(Buffer.byteLength(body)).toBeGreaterThan(limits.maxRequestBytes);
+    const response = await post(harness.service.url, body, asRouter);
+    expect(response.status).toBe(200);
+    expect(response.json().errors).toBeUndefined();
+    expect(harness.emulator.calls.map((call) => call.taskIdList.length)).toEqual([50, 50, 50]);
+
+    const merged = await post(harness.service.url, aliases(40), asRouter);
+    expect(merged.json().errors).toBeUndefined();
+  });
+
+  it("holds the ids a client writes in userAccessTask(s) to MAX_TASK_IDS_PER_OPERATION even in a router's request", async () => {
+    const tooMany = await post(harness.service.url, JSON.stringify({ query: TASKS, variables: { ids: ids(121) } }), asRouter);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json().errors?.[0]?.message).toContain("lists 121 task ids (duplicates included); at most 120");
+    // Split between a root field and entity references, each within its own bound, it passes.
+    const mixed = await post(
+      harness.service.url,
+      JSON.stringify({
+        query: `query($ids: [ID!]!, $r: [_Any!]!) { userAccessTasks(ids: $ids) { taskId } _entities(representations: $r) { ... on UserAccessTask { taskId } } }`,
+        variables: { ids: ids(120), r: ids(150).map((taskId) => ({ __typename: "UserAccessTask", taskId })) },
+      }),
+      asRouter,
+    );
+    expect(mixed.json().errors).toBeUndefined();
+    expect(harness.emulator.calls.map((call) => call.taskIdList.length)).toEqual([50, 50, 50]);
+  });
+
+  it("still serves /health, /ready and /metrics, which carry no caller constraint", async () => {
+    for (const path of ["/health", "/ready", "/metrics"]) {
+      expect((await fetch(new URL(path, harness.service.url))).status, path).toBe(200);
+      expect((await fetch(new URL(path, harness.service.url), { headers: { "router-authorization": SECRET } })).status, path).toBe(200);
+    }
+  });
+
+  it("holds a router's request to ROUTER_MAX_* limits, each refused before any call", async () => {
+    const tooManyIds = await post(harness.service.url, entities(143, 7), asRouter); // 1,001 references
+    expect(tooManyIds.json().errors?.[0]?.message).toContain("lists 1001 task ids (duplicates included); at most 1000");
+
+    const tooManyAliases = await post(harness.service.url, aliases(41), asRouter);
+    expect(tooManyAliases.json().errors?.[0]?.message).toMatch(/Aliases limit of 40 exceeded, found 41/);
+
+    const tooLarge = await post(harness.service.url, JSON.stringify({ query: "{ __typename }", padding: "x".repeat(130 * 1024) }), asRouter);
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.json().errors?.[0]?.message).toBe(`The request body is larger than the ${128 * 1024} bytes allowed.`);
+    expect(harness.emulator.calls).toEqual([]);
+  });
+
+  it("gives a request without the secret, or with a wrong one of the same length, a direct caller's body limit (and then 401)", async () => {
+    const wrong = { ...asRouter, "router-authorization": SECRET.replace(/.$/, "X") };
+    for (const headers of [{ "content-type": "application/json" }, wrong]) {
+      const large = await post(harness.service.url, entities(150, 6), headers);
+      expect(large.status).toBe(413);
+      expect(large.json().errors?.[0]?.message).toBe(`The request body is larger than the ${16 * 1024} bytes allowed.`);
+      const small = await post(harness.service.url, aliases(2), headers);
+      expect(small.status).toBe(401);
+    }
+    expect(harness.emulator.calls).toEqual([]);
+  });
+});
+
+describe("without ROUTER_SECRET every request is a direct caller's", () => {
+  it("holds a request that claims to come from a router to 20 aliases", async () => {
+    const harness = await startHarness();
+    try {
+      const query = `{ ${Array.from({ length: 21 }, (_, i) => `a${i}: userAccessTask(id: "${syntheticTaskId(i)}") { taskId }`).join(" ")} }`;
+      const response = await post(harness.service.url, JSON.stringify({ query }), {
+        "content-type": "application/json",
+        "router-authorization": "anything at all here",
+      });
+      expect(response.json().errors?.[0]?.message).toMatch(/Aliases limit of 20 exceeded, found 21/);
+      expect(harness.emulator.calls).toEqual([]);
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
 describe("limits on what one request may ask", () => {
   let harness: Harness;
   const limits = { ...testConfig().limits, maxTaskIdsPerOperation: 120, maxRequestBytes: 16 * 1024 };

@@ -16,6 +16,7 @@ describe("loadConfig", () => {
         operationTimeoutMs: 15000,
         maxTaskIdsPerOperation: 500,
         maxRequestBytes: 102400,
+        router: { maxTaskIdsPerOperation: 5000, maxRequestBytes: 1048576, maxAliases: 200 },
         requestTimeoutMs: 10000,
         maxConnections: 1024,
         shutdownGraceMs: 10000,
@@ -25,6 +26,19 @@ describe("loadConfig", () => {
       auth: {},
       emulator: { latencyMs: 0, faults: [] },
     });
+  });
+
+  it("never gives a router narrower limits than a direct caller", () => {
+    expect(loadConfig({ MAX_TASK_IDS_PER_OPERATION: "8000", MAX_REQUEST_BYTES: "2097152" }).limits.router).toEqual({
+      maxTaskIdsPerOperation: 8000,
+      maxRequestBytes: 2097152,
+      maxAliases: 200,
+    });
+    expect(() => loadConfig({ MAX_TASK_IDS_PER_OPERATION: "800", ROUTER_MAX_TASK_IDS_PER_OPERATION: "700" })).toThrow(
+      "ROUTER_MAX_TASK_IDS_PER_OPERATION must be an integer from 800 to 100000",
+    );
+    expect(() => loadConfig({ ROUTER_MAX_ALIASES: "10" })).toThrow("ROUTER_MAX_ALIASES must be an integer from 20 to 10000");
+    expect(() => loadConfig({ ROUTER_MAX_REQUEST_BYTES: "1024" })).toThrow("ROUTER_MAX_REQUEST_BYTES must be an integer from 102400");
   });
 
   it("turns introspection off in production unless it is asked for", () => {
@@ -41,6 +55,9 @@ describe("loadConfig", () => {
       OPERATION_TIMEOUT_MS: "9000",
       MAX_TASK_IDS_PER_OPERATION: "100",
       MAX_REQUEST_BYTES: "2048",
+      ROUTER_MAX_TASK_IDS_PER_OPERATION: "2000",
+      ROUTER_MAX_REQUEST_BYTES: "65536",
+      ROUTER_MAX_ALIASES: "64",
       APPFABRIC_MAX_QUEUED_IDS: "1000",
       REQUEST_TIMEOUT_MS: "3000",
       MAX_CONNECTIONS: "64",
@@ -60,6 +77,7 @@ describe("loadConfig", () => {
       operationTimeoutMs: 9000,
       maxTaskIdsPerOperation: 100,
       maxRequestBytes: 2048,
+      router: { maxTaskIdsPerOperation: 2000, maxRequestBytes: 65536, maxAliases: 64 },
       requestTimeoutMs: 3000,
       maxConnections: 64,
       shutdownGraceMs: 2500,

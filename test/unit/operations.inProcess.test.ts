@@ -4,6 +4,7 @@ import type { UserAccessResultItem } from "../../src/appfabric/types.js";
 import type { UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
 import type { GraphQLContext } from "../../src/server/context.js";
 import { createApolloServer } from "../../src/server/createApolloServer.js";
+import { CLIENT_MAX_ALIASES } from "../../src/server/operationLimits.js";
 import { createOperation } from "../../src/server/createOperation.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 
@@ -26,7 +27,11 @@ function memorySource(tasks: readonly UserAccessResultItem[]) {
  * over real HTTP in test/integration and test/attack.
  */
 describe("operations in process", () => {
-  const apollo = createApolloServer({ production: true, introspection: false, maxTaskIdsPerOperation: 10 });
+  const apollo = createApolloServer({
+    production: true,
+    introspection: false,
+    limits: { maxTaskIds: 10, maxRootFieldTaskIds: 10, maxAliases: CLIENT_MAX_ALIASES },
+  });
   const { source, asked } = memorySource(syntheticTasks(20));
   const run = async (query: string, variables?: Record<string, unknown>) => {
     const operation = createOperation({ source, starter: { startUserAccessTasks: async () => [] }, requestId: "in-process", deadlineMs: 5_000 });

@@ -1,4 +1,4 @@
-import fastifyApollo from "@as-integrations/fastify";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
 import type { ApolloServer } from "@apollo/server";
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -9,11 +9,17 @@ import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../.
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
 import { logRefusalNow } from "./refusals.js";
-import type { Authenticator } from "../createAuthenticator.js";
+import { isRouterRequest, type Authenticator } from "../createAuthenticator.js";
 import { createOperation, type Operation } from "../createOperation.js";
 
 export interface GraphQLRouteOptions {
+  /** Runs direct callers' operations, under their limits. */
   apollo: ApolloServer<GraphQLContext>;
+  /**
+   * Runs the operations of requests that carry the router secret, under a router's limits (its own
+   * Apollo Server: limits are validation rules, and Apollo caches a validated document per server).
+   */
+  router?: { apollo: ApolloServer<GraphQLContext>; secret: string; maxRequestBytes: number };
   /** Undefined: authentication is off. */
   authenticate: Authenticator | undefined;
   source: UserAccessTaskSource;
@@ -37,42 +43,75 @@ const RESPONSE_TYPES = ["application/json", "application/graphql-response+json"]
  */
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const { authenticate, logger } = options;
-  await app.register(fastifyApollo(options.apollo), {
-    path: "/",
-    context: async (request: FastifyRequest, reply: FastifyReply) => {
-      if (authenticate !== undefined) {
-        const result = await authenticate(request.headers);
-        if (!result.ok) {
-          request.refusal = result.status === 503 ? "authentication_unavailable" : "unauthenticated";
-          logger.debug({ requestId: request.id, check: result.reason }, "authentication failed");
-          throw notAuthenticatedError(result.message, result.status);
-        }
+  const context = async (request: FastifyRequest, reply: FastifyReply): Promise<GraphQLContext> => {
+    if (authenticate !== undefined) {
+      const result = await authenticate(request.headers);
+      if (!result.ok) {
+        request.refusal = result.status === 503 ? "authentication_unavailable" : "unauthenticated";
+        logger.debug({ requestId: request.id, check: result.reason }, "authentication failed");
+        throw notAuthenticatedError(result.message, result.status);
       }
-      // One turn of the event loop before anything runs: a request read from a socket's buffer gets
-      // here within one callback, and a caller who hung up meanwhile is only seen on a later one.
-      // Under a backlog, that spares running operations nobody will read.
-      await new Promise((resolve) => setImmediate(resolve));
-      const socket = request.raw.socket;
-      if (socket.destroyed || socket.readableEnded) {
-        // Ended or reset by the caller; or closed by this service after an earlier pipelined answer.
-        logRefusalNow(request, 499, socket.readableEnded || socket.errored !== null ? "caller_gone" : "connection_closed", options);
-        throw callerGoneError();
-      }
-      if (!acceptsGraphQLResponse(request.headers.accept)) {
-        request.refusal = "not_acceptable";
-        throw notAcceptableError(RESPONSE_TYPES);
-      }
-      const operation = createOperation({
-        source: options.source,
-        starter: options.starter,
-        requestId: request.id,
-        deadlineMs: options.operationTimeoutMs,
-      });
-      request.operation = operation;
-      endWithTheResponse(request, reply, operation);
-      return operation.context;
-    },
+    }
+    // One turn of the event loop before anything runs: a request read from a socket's buffer gets
+    // here within one callback, and a caller who hung up meanwhile is only seen on a later one.
+    // Under a backlog, that spares running operations nobody will read.
+    await new Promise((resolve) => setImmediate(resolve));
+    const socket = request.raw.socket;
+    if (socket.destroyed || socket.readableEnded) {
+      // Ended or reset by the caller; or closed by this service after an earlier pipelined answer.
+      logRefusalNow(request, 499, socket.readableEnded || socket.errored !== null ? "caller_gone" : "connection_closed", options);
+      throw callerGoneError();
+    }
+    if (!acceptsGraphQLResponse(request.headers.accept)) {
+      request.refusal = "not_acceptable";
+      throw notAcceptableError(RESPONSE_TYPES);
+    }
+    const operation = createOperation({
+      source: options.source,
+      starter: options.starter,
+      requestId: request.id,
+      deadlineMs: options.operationTimeoutMs,
+    });
+    request.operation = operation;
+    endWithTheResponse(request, reply, operation);
+    return operation.context;
+  };
+  const method = ["GET", "POST", "OPTIONS"];
+  const { router } = options;
+  if (router === undefined) {
+    app.route({ method, url: "/", handler: fastifyApolloHandler(options.apollo, { context }) });
+    return;
+  }
+  // Fastify picks the route by who sends the request, before the body is read, so that each route has
+  // its own body limit. The router's route is only for requests with the right secret; every other
+  // request is a direct caller's (and is then refused by `authenticate` for lack of the secret).
+  app.addConstraintStrategy(callerStrategy(router.secret));
+  app.route({ method, url: "/", constraints: { caller: "client" }, handler: fastifyApolloHandler(options.apollo, { context }) });
+  app.route({
+    method,
+    url: "/",
+    constraints: { caller: "router" },
+    bodyLimit: router.maxRequestBytes,
+    handler: fastifyApolloHandler(router.apollo, { context }),
   });
+}
+
+type CallerStrategy = Parameters<FastifyInstance["addConstraintStrategy"]>[0];
+type RouteHandler = Parameters<ReturnType<CallerStrategy["storage"]>["set"]>[1];
+
+/** Routes a request by whether it carries the router secret: `router` or `client`. */
+function callerStrategy(secret: string): CallerStrategy {
+  const isRouter = isRouterRequest(secret);
+  return {
+    name: "caller",
+    // Only the two GraphQL routes carry the constraint; /health, /ready and /metrics match whatever is derived.
+    mustMatchWhenDerived: false,
+    storage() {
+      const handlers = new Map<unknown, RouteHandler>();
+      return { get: (caller) => handlers.get(caller) ?? null, set: (caller, handler) => void handlers.set(caller, handler) };
+    },
+    deriveConstraint: (request) => (isRouter(request.headers) ? "router" : "client"),
+  };
 }
 
 /**

@@ -30,7 +30,7 @@ export function errorBody(message: string, code: ErrorCode) {
  * counts it; the rest (authentication, body, content type, CSRF, 404, 406) are logged here.
  * Fastify's own refusals are answered in GraphQL's error shape, and the 404 does not repeat the path.
  */
-export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequestBytes }: { logger: Logger; metrics: Metrics; maxRequestBytes: number }) {
+export function installRefusals(app: FastifyInstance, { logger, metrics }: { logger: Logger; metrics: Metrics }) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
@@ -38,7 +38,7 @@ export function installRefusals(app: FastifyInstance, { logger, metrics, maxRequ
       return reply.code(500).send(errorBody("Unexpected error.", ErrorCode.INTERNAL_SERVER_ERROR));
     }
     request.refusal = error.code === "FST_ERR_CTP_INVALID_JSON_BODY" || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "invalid_json" : undefined;
-    return reply.code(status).send(errorBody(httpErrorMessage(error, maxRequestBytes), ErrorCode.BAD_REQUEST));
+    return reply.code(status).send(errorBody(httpErrorMessage(error, request.routeOptions.bodyLimit), ErrorCode.BAD_REQUEST));
   });
 
   // A missing or malformed Host (HTTP/1.0 or 1.1 without one, `Host: a b`) is the caller's mistake,
