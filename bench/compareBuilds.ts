@@ -8,16 +8,14 @@
  */
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
-import autocannon from "autocannon";
-import { buildService, cpuMs, ONE_ID_QUERY, randomId, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+import { buildService, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+import { measureSideBySide } from "./sideBySide.js";
 
 const [ref = "HEAD~1", ...counts] = process.argv.slice(2);
 const CLIENTS = counts.length > 0 ? counts.map(Number) : [1, 100];
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const UPSTREAM_MS = Number(process.env["BENCH_UPSTREAM_MS"] ?? 20);
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 const dir = `.ab/${ref.replace(/[^\w.-]/g, "_")}`;
 rmSync(dir, { recursive: true, force: true });
@@ -30,36 +28,7 @@ try {
   const servers = await Promise.all(
     Object.entries(builds).map(async ([name, entry]) => ({ name, ...(await startServiceProcess(emulator.url, {}, undefined, entry)) })),
   );
-  console.log(`| clients | build | ops/s | p50 ms | CPU ms/op | rounds (ops/s) |\n|---|---|---|---|---|---|`);
-  for (const clients of CLIENTS) {
-    const figures = new Map<string, { ops: number[]; p50: number[]; cpu: number[] }>();
-    for (let round = 0; round <= ROUNDS; round++) {
-      for (const server of servers) {
-        const cpuBefore = cpuMs(server.child.pid);
-        const result = await autocannon({
-          url: server.url.href,
-          connections: clients,
-          duration: round === 0 ? 2 : SECONDS,
-          requests: [
-            {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: ONE_ID_QUERY, variables: { id: randomId() } }) }),
-            },
-          ],
-        });
-        if (round === 0) continue; // warm-up
-        const entry = figures.get(server.name) ?? { ops: [], p50: [], cpu: [] };
-        entry.ops.push(result.requests.total / SECONDS);
-        entry.p50.push(result.latency.p50);
-        entry.cpu.push((cpuMs(server.child.pid) - cpuBefore) / Math.max(result.requests.total, 1));
-        figures.set(server.name, entry);
-      }
-    }
-    for (const [name, { ops, p50, cpu }] of figures) {
-      console.log(`| ${clients} | ${name} | ${Math.round(median(ops))} | ${median(p50)} | ${median(cpu).toFixed(3)} | ${ops.map(Math.round).join(", ")} |`);
-    }
-  }
+  await measureSideBySide(servers, { clients: CLIENTS, rounds: ROUNDS, seconds: SECONDS });
   for (const server of servers) server.child.kill();
   emulator.child.kill();
 } finally {

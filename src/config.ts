@@ -6,6 +6,7 @@ import { ConfigError } from "./config/ConfigError.js";
 import { nonEmpty, parseHttpUrl, parseUrl, readBoolean, readInteger, type Env } from "./config/env.js";
 import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
 import { readAuth } from "./config/readAuth.js";
+import { readTracing, type TracingSettings } from "./config/readTracing.js";
 import type { AuthSettings } from "./server/createAuthenticator.js";
 import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
 import type { ServerLimits } from "./server/startServer.js";
@@ -46,6 +47,8 @@ export interface Config {
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: string[];
   auth: AuthSettings;
+  /** OpenTelemetry traces over OTLP/HTTP, from the standard `OTEL_*` variables; undefined: off. */
+  tracing?: TracingSettings;
   /** The embedded emulator's behaviour (emulator mode only). */
   emulator: { latencyMs: number; faults: EmulatorFaultRule[] };
 }
@@ -88,6 +91,7 @@ export function loadConfig(env: Env): Config {
     metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
+    ...optional("tracing", readTracing(env)),
     emulator: {
       latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
       faults: readFaults(env),
@@ -112,6 +116,11 @@ function readRequestLimits(env: Env): Pick<ServerLimits, "maxTaskIdsPerOperation
       maxAliases: readInteger(env, "ROUTER_MAX_ALIASES", 200, CLIENT_MAX_ALIASES, 10_000),
     },
   };
+}
+
+/** `{ key: value }` when the value is set, `{}` otherwise: optional settings stay absent, not undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [key in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [key in K]?: V });
 }
 
 /** NODE_ENV is read strictly: a typo such as `prod` would otherwise start with Sandbox and introspection on. */

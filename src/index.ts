@@ -23,6 +23,11 @@ try {
 }
 const { logger } = service;
 logger.info({ url: service.url.href, upstream: service.upstream.kind }, `AppFabric user-access subgraph ready at ${service.url.href}`);
+if (config.tracing !== undefined) {
+  // The collector's address without any credentials a URL might hold.
+  const { origin, pathname } = config.tracing.url;
+  logger.info(`Tracing: OTLP/HTTP (${config.tracing.protocol}) to ${origin}${pathname}`);
+}
 if (onEmulator) {
   logger.info(`Upstream: the embedded AppFabric emulator at ${service.upstream.endpoint.href}. No AWS calls are made.`);
   logger.info("Set APPFABRIC_APP_BUNDLE (and AWS credentials) to use the real AppFabric.");

@@ -2,6 +2,7 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Logger } from "pino";
 import { AppFabricClient } from "./appfabric/AppFabricClient.js";
+import { observeAll } from "./appfabric/callEvents.js";
 import { defaultEndpoint, MAX_TASK_IDS_PER_BATCH } from "./appfabric/constants.js";
 import type { Config } from "./config.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
@@ -43,6 +44,8 @@ export interface RunningService {
 export async function startService(config: Config, overrides: ServiceOverrides = {}): Promise<RunningService> {
   const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: overrides.prettyLogs ?? false });
   const metrics = new Metrics({ operationNames: config.metricsOperationNames });
+  // OpenTelemetry's SDK is loaded only when tracing is configured: off, it costs nothing.
+  const tracing = config.tracing === undefined ? undefined : (await import("./observability/tracing.js")).startTracing(config.tracing, logger);
   const emulator =
     config.upstream.kind === "emulator"
       ? await AppFabricEmulator.start({
@@ -65,10 +68,15 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     ...clientSettings,
     // Per-operation batching queues calls of up to 50 ids; the bound on ids becomes one on calls.
     maxQueuedCalls: Math.ceil(maxQueuedIds / MAX_TASK_IDS_PER_BATCH),
-    observer: createCallObserver(logger, metrics),
+    observer: observeAll([createCallObserver(logger, metrics), tracing?.observer]),
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
+  const stopAll = async () => {
+    await client.close();
+    await emulator?.close();
+    await tracing?.shutdown();
+  };
   try {
     const source =
       coalesceMs > 0
@@ -82,6 +90,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       logger,
       metrics,
       now: overrides.now,
+      startSpan: tracing?.startOperation,
       readiness: createReadinessCheck({ endpoint, credentials }),
     });
     return {
@@ -91,13 +100,11 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       logger,
       stop: async () => {
         await server.stop();
-        await client.close();
-        await emulator?.close();
+        await stopAll();
       },
     };
   } catch (error) {
-    await client.close();
-    await emulator?.close();
+    await stopAll();
     throw error;
   }
 }

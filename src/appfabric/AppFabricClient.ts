@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
-import type { AppFabricCallObserver } from "./callEvents.js";
+import type { AppFabricCallObserver, CallTrace } from "./callEvents.js";
 import {
   BATCH_GET_USER_ACCESS_TASKS_PATH,
   DEFAULT_MAX_ATTEMPTS,
@@ -15,7 +15,7 @@ import { AppFabricTransportError } from "./errors.js";
 import { isRecord } from "./isRecord.js";
 import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, UserAccessResultItem, UserAccessTaskItem } from "./types.js";
 
-export type { AppFabricCallEvent, AppFabricCallObserver } from "./callEvents.js";
+export type { AppFabricCallEvent, AppFabricCallObserver, CallTrace } from "./callEvents.js";
 
 export interface AppFabricClientOptions {
   /** Base URL, e.g. `https://appfabric.us-east-1.amazonaws.com` or the emulator's. */
@@ -52,6 +52,8 @@ export interface CallOptions {
    * dropped, an attempt in flight is cancelled, and no retry follows.
    */
   signal?: AbortSignal;
+  /** The traced operations the call serves. */
+  trace?: CallTrace;
 }
 
 /**
@@ -105,6 +107,7 @@ export class AppFabricClient {
       ids: taskIdList.length,
       retry: "all",
       deadline: options.signal,
+      trace: options.trace,
     });
     const list = isRecord(body) ? body["userAccessResultsList"] : undefined;
     if (list === undefined) return [];
@@ -128,6 +131,7 @@ export class AppFabricClient {
       ids: 1,
       retry: "throttling",
       deadline: options.signal,
+      trace: options.trace,
     });
     const list = isRecord(body) ? body["userAccessTasksList"] : undefined;
     if (list === undefined) return [];

@@ -1,12 +1,45 @@
+import type { SpanContext } from "@opentelemetry/api";
 import type { TransportFailure } from "./errors.js";
 
 /** The two AppFabric operations this service calls. */
 export type AppFabricOperation = "BatchGetUserAccessTasks" | "StartUserAccessTasks";
 
-/** Watches AppFabric calls, for logs and metrics. Its methods must not throw. */
+/**
+ * The traced GraphQL operations a call serves: the one whose span is the call's parent, and links to
+ * the others (a shared call serves several). Empty when tracing is off.
+ */
+export interface CallTrace {
+  parent?: SpanContext;
+  links: readonly SpanContext[];
+}
+
+/** One attempt as it starts. */
+export interface AppFabricAttempt {
+  operation: AppFabricOperation;
+  /** How many task ids the call carries. */
+  ids: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  trace?: CallTrace;
+}
+
+/**
+ * Watches AppFabric call attempts, for logs, metrics and traces: told when an attempt starts, it
+ * returns what to tell when the attempt ends. Must not throw.
+ */
 export interface AppFabricCallObserver {
-  callStarted(operation: AppFabricOperation): void;
-  callEnded(event: AppFabricCallEvent): void;
+  attemptStarted(attempt: AppFabricAttempt): (event: AppFabricCallEvent) => void;
+}
+
+/** Several observers as one. */
+export function observeAll(observers: ReadonlyArray<AppFabricCallObserver | undefined>): AppFabricCallObserver {
+  const present = observers.filter((observer) => observer !== undefined);
+  return {
+    attemptStarted: (attempt) => {
+      const ends = present.map((observer) => observer.attemptStarted(attempt));
+      return (event) => ends.forEach((end) => end(event));
+    },
+  };
 }
 
 /** One finished AppFabric call attempt, as logs and metrics see it. Carries no ids, names or emails. */

@@ -1,7 +1,7 @@
 import { isServerError, isThrottlingError, isTransientError, StandardRetryStrategy } from "@smithy/core/retry";
 import type { RetryErrorType, StandardRetryToken } from "@smithy/types";
 import PQueue from "p-queue";
-import type { AppFabricCallEvent, AppFabricCallObserver, AppFabricOperation } from "./callEvents.js";
+import type { AppFabricCallEvent, AppFabricCallObserver, AppFabricOperation, CallTrace } from "./callEvents.js";
 import type { Transport, TransportResponse } from "./createSignedTransport.js";
 import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, deadlineError, OverloadedError, untilDeadline } from "./errors.js";
 
@@ -26,6 +26,8 @@ export interface RetriedCall {
   /** `all`: as the strategy decides; `throttling`: only failures AWS answered before doing anything. */
   retry: "all" | "throttling";
   deadline: AbortSignal | undefined;
+  /** The traced operations it serves, for the attempts' spans. */
+  trace?: CallTrace;
 }
 
 export type RetryingSender = (call: RetriedCall) => Promise<TransportResponse>;
@@ -62,10 +64,10 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
 
   /** One attempt, told to the observer when it starts and how it ends. */
   const observed = async (call: RetriedCall, attempt: number): Promise<TransportResponse> => {
-    observer?.callStarted(call.operation);
+    const ended = observer?.attemptStarted({ operation: call.operation, ids: call.ids, attempt, trace: call.trace });
     const started = performance.now();
     const report = (event: Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId">) =>
-      observer?.callEnded({ operation: call.operation, ids: call.ids, attempt, durationMs: performance.now() - started, ...event });
+      ended?.({ operation: call.operation, ids: call.ids, attempt, durationMs: performance.now() - started, ...event });
     try {
       const result = await send(call.path, call.payload, call.deadline);
       report({ outcome: result.metadata.httpStatusCode ?? 200, awsRequestId: result.metadata.requestId });

@@ -2,7 +2,9 @@ import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
 import { ensureError } from "../appfabric/ensureError.js";
 import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
-import { matchByTaskId, type BatchGetter, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
+import type { SpanContext } from "@opentelemetry/api";
+import type { CallTrace } from "../appfabric/callEvents.js";
+import { matchByTaskId, type BatchGetter, type LoadOptions, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
 export interface CrossOperationBatcherOptions {
   /** How long the first id waits for company before a call goes out. */
@@ -37,6 +39,8 @@ interface Entry {
   reject: (error: Error) => void;
   /** The call carrying it, once it has left the line. */
   call?: Call;
+  /** The span of the operation that first asked for it, when traced. */
+  origin?: SpanContext;
 }
 
 /** One `BatchGetUserAccessTasks` call under way. */
@@ -91,12 +95,12 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     return { waiting: this.#waiting.size, inFlight: this.#inFlight.size, calls: this.#callsInFlight };
   }
 
-  async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
+  async loadUserAccessTasks(taskIds: readonly string[], options: LoadOptions = {}) {
     const { signal } = options;
     if (signal?.aborted) return taskIds.map(() => deadlineError(signal.reason));
     const joined: Entry[] = [];
     const answers = taskIds.map((taskId) => {
-      const entry = this.#join(taskId);
+      const entry = this.#join(taskId, options.trace);
       if (entry instanceof Error) return Promise.resolve(entry);
       joined.push(entry);
       return entry.promise.catch((error: unknown) => ensureError(error));
@@ -112,11 +116,11 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 
   /** The shared wait for one id: the call it is in, the one it waits for, or a new place in line. */
-  #join(taskId: string): Entry | OverloadedError {
+  #join(taskId: string, origin: SpanContext | undefined): Entry | OverloadedError {
     let entry = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
     if (entry === undefined) {
       if (this.#waiting.size >= this.#options.maxQueuedIds) return new OverloadedError(`${this.#waiting.size} task ids queued`);
-      entry = newEntry(taskId);
+      entry = newEntry(taskId, origin);
       this.#waiting.set(taskId, entry);
     }
     entry.askers += 1;
@@ -192,7 +196,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     };
     call.controller.signal.addEventListener("abort", forget, { once: true });
     try {
-      const results = matchByTaskId(taskIds, await this.#client.batchGetUserAccessTasks(taskIds, { signal: call.controller.signal }));
+      const results = matchByTaskId(taskIds, await this.#client.batchGetUserAccessTasks(taskIds, { signal: call.controller.signal, trace: traceOf(batch) }));
       batch.forEach((entry, index) => entry.resolve(results[index]));
     } catch (error) {
       const failure = ensureError(error);
@@ -207,7 +211,26 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 }
 
-function newEntry(taskId: string): Entry {
+/** Links past this many are left off a call's spans (OpenTelemetry's default limit is 128). */
+const MAX_LINKS = 32;
+
+/**
+ * Which traced operations a call serves: the first operation that asked for one of its ids is the
+ * parent of its spans, the others are linked. An operation that joined an id already on its way is
+ * served by that call but not linked to it.
+ */
+function traceOf(batch: readonly Entry[]): CallTrace | undefined {
+  let parent: SpanContext | undefined;
+  const links = new Map<string, SpanContext>();
+  for (const { origin } of batch) {
+    if (origin === undefined) continue;
+    if (parent === undefined) parent = origin;
+    else if (origin.spanId !== parent.spanId && links.size < MAX_LINKS) links.set(origin.spanId, origin);
+  }
+  return parent === undefined ? undefined : { parent, links: [...links.values()] };
+}
+
+function newEntry(taskId: string, origin: SpanContext | undefined): Entry {
   let resolve!: (result: Result) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<Result>((res, rej) => {
@@ -216,5 +239,5 @@ function newEntry(taskId: string): Entry {
   });
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
-  return { taskId, askers: 0, promise, resolve, reject };
+  return { taskId, askers: 0, promise, resolve, reject, origin };
 }

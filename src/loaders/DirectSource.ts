@@ -1,5 +1,5 @@
 import { ensureError } from "../appfabric/ensureError.js";
-import type { BatchGetter, UserAccessTaskSource } from "./UserAccessTaskSource.js";
+import type { BatchGetter, LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
 import { matchByTaskId } from "./UserAccessTaskSource.js";
 
 /**
@@ -9,12 +9,13 @@ import { matchByTaskId } from "./UserAccessTaskSource.js";
 export class DirectSource implements UserAccessTaskSource {
   constructor(private readonly client: BatchGetter) {}
 
-  async loadUserAccessTasks(taskIds: readonly string[], options: { signal?: AbortSignal } = {}) {
+  async loadUserAccessTasks(taskIds: readonly string[], options: LoadOptions = {}) {
     // One turn of the event loop first, so that a caller who hung up is seen before the call leaves
     // (see CrossOperationBatcher#schedule).
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      return matchByTaskId(taskIds, await this.client.batchGetUserAccessTasks(taskIds, options));
+      const trace = options.trace === undefined ? undefined : { parent: options.trace, links: [] };
+      return matchByTaskId(taskIds, await this.client.batchGetUserAccessTasks(taskIds, { signal: options.signal, trace }));
     } catch (error) {
       const failure = ensureError(error);
       return taskIds.map(() => failure);

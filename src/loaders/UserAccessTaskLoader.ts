@@ -1,3 +1,4 @@
+import type { SpanContext } from "@opentelemetry/api";
 import DataLoader from "dataloader";
 import { MAX_TASK_IDS_PER_BATCH, isTaskId } from "../appfabric/constants.js";
 import { TaskNotFoundError } from "../appfabric/errors.js";
@@ -19,11 +20,11 @@ export class UserAccessTaskLoader {
   readonly #loader: DataLoader<string, UserAccessResultItem>;
   #idsRequested = 0;
 
-  constructor(source: UserAccessTaskSource, options: { deadline?: AbortSignal } = {}) {
+  constructor(source: UserAccessTaskSource, options: { deadline?: AbortSignal; trace?: SpanContext } = {}) {
     this.#loader = new DataLoader(
       async (taskIds) => {
         this.#idsRequested += taskIds.length;
-        const results = await source.loadUserAccessTasks(taskIds, { signal: options.deadline });
+        const results = await source.loadUserAccessTasks(taskIds, { signal: options.deadline, trace: options.trace });
         return results.map((result, index) => toLoadResult(result, taskIds[index] ?? ""));
       },
       { maxBatchSize: MAX_TASK_IDS_PER_BATCH },

@@ -1,4 +1,12 @@
+import type { SpanContext } from "@opentelemetry/api";
+import type { CallTrace } from "../appfabric/callEvents.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
+
+/** What a source is told about one operation's load: its deadline, and its span when traced. */
+export interface LoadOptions {
+  signal?: AbortSignal;
+  trace?: SpanContext;
+}
 
 /**
  * Where an operation's loader gets tasks from. One answer per id, in order: the item, `undefined`
@@ -6,12 +14,12 @@ import type { UserAccessResultItem } from "../appfabric/types.js";
  * batch may travel in different AppFabric calls, so they may fail one by one.
  */
 export interface UserAccessTaskSource {
-  loadUserAccessTasks(taskIds: readonly string[], options?: { signal?: AbortSignal }): Promise<Array<UserAccessResultItem | undefined | Error>>;
+  loadUserAccessTasks(taskIds: readonly string[], options?: LoadOptions): Promise<Array<UserAccessResultItem | undefined | Error>>;
 }
 
 /** What a source needs from the AppFabric client: one `BatchGetUserAccessTasks` call of ≤ 50 ids. */
 export interface BatchGetter {
-  batchGetUserAccessTasks(taskIdList: readonly string[], options?: { signal?: AbortSignal }): Promise<UserAccessResultItem[]>;
+  batchGetUserAccessTasks(taskIdList: readonly string[], options?: { signal?: AbortSignal; trace?: CallTrace }): Promise<UserAccessResultItem[]>;
 }
 
 /** AppFabric answers in no promised order: results are matched to ids by `taskId`. */

@@ -3,28 +3,32 @@ import type { AppFabricCallObserver } from "../appfabric/AppFabricClient.js";
 import { withoutRedaction } from "./createLogger.js";
 import type { Metrics } from "./Metrics.js";
 
-/** Feeds every AppFabric call into the metrics and writes one log line for it. */
+/** Feeds every AppFabric call attempt into the metrics and writes one log line for it (with the trace id, when traced). */
 export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricCallObserver {
   // The line's fields are fixed and never personal (counts, statuses, AWS's ids): see withoutRedaction.
   const callLog = withoutRedaction(logger);
   return {
-    callStarted: (operation) => metrics.callStarted(operation),
-    callEnded: (event) => {
-      metrics.callEnded(event);
-      // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure of AppFabric's.
-      const failed = event.outcome !== "deadline" && event.outcome !== "not_sent" && (typeof event.outcome !== "number" || event.outcome >= 400);
-      callLog[failed ? "warn" : "info"](
-        {
-          operation: event.operation,
-          ids: event.ids,
-          attempt: event.attempt,
-          status: event.outcome,
-          errorType: event.errorType,
-          awsRequestId: event.awsRequestId,
-          durationMs: Math.round(event.durationMs * 10) / 10,
-        },
-        "appfabric call",
-      );
+    attemptStarted: ({ operation, trace }) => {
+      metrics.callStarted(operation);
+      const traceId = trace?.parent?.traceId;
+      return (event) => {
+        metrics.callEnded(event);
+        // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure of AppFabric's.
+        const failed = event.outcome !== "deadline" && event.outcome !== "not_sent" && (typeof event.outcome !== "number" || event.outcome >= 400);
+        callLog[failed ? "warn" : "info"](
+          {
+            operation: event.operation,
+            ids: event.ids,
+            attempt: event.attempt,
+            status: event.outcome,
+            errorType: event.errorType,
+            awsRequestId: event.awsRequestId,
+            durationMs: Math.round(event.durationMs * 10) / 10,
+            ...(traceId === undefined ? {} : { traceId }),
+          },
+          "appfabric call",
+        );
+      };
     },
   };
 }

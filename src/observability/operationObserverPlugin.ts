@@ -2,6 +2,7 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
 import { withoutRedaction } from "./createLogger.js";
 import { OPERATION_NAME } from "./operationName.js";
+import { describeOperationSpan } from "./operationSpan.js";
 import type { GraphQLContext } from "../server/context.js";
 import type { Metrics } from "./Metrics.js";
 import { refusalReasonOf } from "./refusalReasons.js";
@@ -19,7 +20,7 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
     async requestDidStart() {
       const started = performance.now();
       return {
-        async willSendResponse({ response, operationName, contextValue }) {
+        async willSendResponse({ response, operationName, operation, contextValue }) {
           const result = response.body.kind === "single" ? response.body.singleResult : undefined;
           const errors = result?.errors ?? [];
           // A caller who hung up never sees the answer; its errors are of its own leaving, not AppFabric's.
@@ -31,10 +32,15 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
           const reason = httpStatus >= 400 ? refusalReasonOf(httpStatus, errorCodes[0]) : undefined;
           if (reason !== undefined) metrics.requestRefused(reason);
           contextValue.log.written = true;
+          const { span } = contextValue;
+          const name = loggableOperationName(operationName);
+          if (span !== undefined) describeOperationSpan(span, { type: operation?.operation, name, outcome, errorCodes, taskIds, httpStatus });
+          const traceId = span?.spanContext().traceId;
           operationLog.info(
             {
               requestId: contextValue.requestId,
-              operationName: loggableOperationName(operationName),
+              ...(traceId === undefined ? {} : { traceId }),
+              operationName: name,
               durationMs: Math.round((performance.now() - started) * 10) / 10,
               outcome,
               errorCodes,

@@ -1,9 +1,11 @@
+import type { Span } from "@opentelemetry/api";
+import type { CallTrace } from "../appfabric/callEvents.js";
 import type { UserAccessTaskItem } from "../appfabric/types.js";
 import type { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 
 /** What the mutation needs from the AppFabric client. */
 export interface TaskStarter {
-  startUserAccessTasks(email: string, options?: { signal?: AbortSignal }): Promise<UserAccessTaskItem[]>;
+  startUserAccessTasks(email: string, options?: { signal?: AbortSignal; trace?: CallTrace }): Promise<UserAccessTaskItem[]>;
 }
 
 /** What every resolver of one GraphQL operation shares. Built fresh per operation. */
@@ -23,4 +25,6 @@ export interface GraphQLContext {
    * context, and all copies must see the same answer.
    */
   log: { written: boolean; callerGone: boolean };
+  /** The operation's span, when tracing is on. */
+  span?: Span;
 }

@@ -1,3 +1,4 @@
+import type { Span } from "@opentelemetry/api";
 import { deadlineError } from "../appfabric/errors.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
@@ -10,6 +11,8 @@ export interface OperationOptions {
   requestId: string;
   /** The operation's deadline. */
   deadlineMs: number;
+  /** Its span, when tracing is on: ended with the operation, and the parent of its AppFabric calls. */
+  span?: Span;
 }
 
 /** One GraphQL operation: its context, and the two ways it ends. */
@@ -28,28 +31,34 @@ export interface Operation {
  * whether or not any plugin ran. The deadline is a timer that `end` clears, rather than
  * `AbortSignal.timeout`, whose timer would outlive every operation by the whole timeout.
  */
-export function createOperation({ source, starter, requestId, deadlineMs }: OperationOptions): Operation {
+export function createOperation({ source, starter, requestId, deadlineMs, span }: OperationOptions): Operation {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(deadlineError()), deadlineMs);
   timer.unref();
   let started = false;
   const context: GraphQLContext = {
     requestId,
-    userAccessTasks: new UserAccessTaskLoader(source, { deadline: controller.signal }),
+    userAccessTasks: new UserAccessTaskLoader(source, { deadline: controller.signal, trace: span?.spanContext() }),
     startUserAccessTasks: (email) => {
       // The validation plugin refuses a second start field before execution; this is the backstop.
       if (started) return Promise.reject(oneStartPerOperationError());
       started = true;
-      return starter.startUserAccessTasks(email, { signal: controller.signal });
+      return starter.startUserAccessTasks(email, { signal: controller.signal, trace: span && { parent: span.spanContext(), links: [] } });
     },
     log: { written: false, callerGone: false },
+    ...(span === undefined ? {} : { span }),
   };
+  let ended = false;
   return {
     context,
     abandon: () => {
       context.log.callerGone = true;
       controller.abort(deadlineError());
     },
-    end: () => clearTimeout(timer),
+    end: () => {
+      clearTimeout(timer);
+      if (!ended) span?.end();
+      ended = true;
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { Span } from "@opentelemetry/api";
 import fastifyCors from "@fastify/cors";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
@@ -67,6 +68,8 @@ export interface StartServerOptions {
   exampleTaskIds?: readonly string[];
   /** The clock of JWT checks; injected by tests. */
   now?: () => number;
+  /** Starts each GraphQL operation's span (tracing on). */
+  startSpan?: (headers: IncomingHttpHeaders) => Span;
 }
 
 export interface RunningServer {
@@ -181,6 +184,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       source: options.source,
       starter: options.starter,
       operationTimeoutMs: limits.operationTimeoutMs,
+      startSpan: options.startSpan,
       logger,
       metrics,
     }),

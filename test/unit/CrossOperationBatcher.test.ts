@@ -5,6 +5,7 @@ import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { CrossOperationBatcher, type CrossOperationBatcherOptions } from "../../src/loaders/CrossOperationBatcher.js";
 import { UserAccessTaskLoader } from "../../src/loaders/UserAccessTaskLoader.js";
 import type { BatchGetter } from "../../src/loaders/UserAccessTaskSource.js";
+import type { CallTrace } from "../../src/appfabric/callEvents.js";
 
 /** An in-memory AppFabric that records calls, answers after `latencyMs`, and tracks concurrency. */
 class SlowAppFabric implements BatchGetter {
@@ -252,5 +253,40 @@ describe("CrossOperationBatcher and callers who have gone", () => {
     const settled = await answers;
     expect(settled.filter((answer) => answer instanceof Error && answer.name === "OverloadedError")).toHaveLength(40);
     expect(settled.filter((answer) => !(answer instanceof Error))).toHaveLength(60);
+  });
+});
+
+describe("the traces a shared call serves", () => {
+  const span = (n: number) => ({ traceId: n.toString(16).padStart(32, "0"), spanId: n.toString(16).padStart(16, "0"), traceFlags: 1 });
+
+  it("makes the first traced operation the call's parent and links the others, once each", async () => {
+    const traces: Array<CallTrace | undefined> = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const appFabric: BatchGetter = {
+      batchGetUserAccessTasks: async (_taskIds, options) => {
+        traces.push(options?.trace);
+        if (traces.length === 1) await firstHeld; // the first call stays under way
+        return [];
+      },
+    };
+    const window = manualWindow();
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4, scheduleWindow: window.scheduleWindow });
+    // One call under way, so that the next ids gather in a window.
+    const first = batcher.loadUserAccessTasks([id(0)], { trace: span(1) });
+    await new Promise((resolve) => setImmediate(resolve));
+    const gathered = [
+      batcher.loadUserAccessTasks([id(1), id(2)], { trace: span(2) }),
+      batcher.loadUserAccessTasks([id(3)]),
+      batcher.loadUserAccessTasks([id(4)], { trace: span(3) }),
+      batcher.loadUserAccessTasks([id(2), id(5)], { trace: span(4) }),
+    ];
+    window.end();
+    releaseFirst();
+    await Promise.all([first, ...gathered]);
+
+    expect(traces[0]).toEqual({ parent: span(1), links: [] });
+    // id(2) was first asked for by span(2): span(4) joined it and brought id(5), so it is linked too.
+    expect(traces[1]).toEqual({ parent: span(2), links: [span(3), span(4)] });
   });
 });

@@ -41,6 +41,37 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ROUTER_MAX_REQUEST_BYTES: "1024" })).toThrow("ROUTER_MAX_REQUEST_BYTES must be an integer from 102400");
   });
 
+  it("turns tracing on from the standard OTEL_* variables only when an endpoint is named", () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_SERVICE_NAME: "x", OTEL_TRACES_SAMPLER: "always_on" }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }).tracing).toEqual({
+      url: new URL("http://collector:4318/v1/traces"),
+      protocol: "http/protobuf",
+      sampler: { root: "always_on", parentBased: true, ratio: 1 },
+    });
+    const traces = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318/",
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://collector.example.com/otlp/traces",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.25",
+    }).tracing;
+    expect(traces).toEqual({
+      url: new URL("https://collector.example.com/otlp/traces"),
+      protocol: "http/json",
+      sampler: { root: "traceidratio", parentBased: true, ratio: 0.25 },
+    });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c/prefix/" }).tracing?.url.href).toBe("http://c/prefix/v1/traces");
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_SDK_DISABLED: "true" }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_EXPORTER: "none" }).tracing).toBeUndefined();
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toThrow("grpc is not supported");
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" })).toThrow("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL");
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_SAMPLER: "sometimes" })).toThrow("OTEL_TRACES_SAMPLER must be");
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "2" })).toThrow(
+      "OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1",
+    );
+  });
+
   it("turns introspection off in production unless it is asked for", () => {
     expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true" }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);

@@ -1,6 +1,8 @@
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import type { ApolloServer } from "@apollo/server";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
+import type { Span } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Negotiator from "negotiator";
 import type { Logger } from "pino";
@@ -25,6 +27,8 @@ export interface GraphQLRouteOptions {
   source: UserAccessTaskSource;
   starter: TaskStarter;
   operationTimeoutMs: number;
+  /** Starts each operation's span; undefined: tracing is off. */
+  startSpan?: (headers: IncomingHttpHeaders) => Span;
   logger: Logger;
   metrics: Metrics;
 }
@@ -71,6 +75,7 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
       starter: options.starter,
       requestId: request.id,
       deadlineMs: options.operationTimeoutMs,
+      span: options.startSpan?.(request.headers),
     });
     request.operation = operation;
     endWithTheResponse(request, reply, operation);

@@ -1,0 +1,82 @@
+import { ConfigError } from "./ConfigError.js";
+import { nonEmpty, parseHttpUrl, type Env } from "./env.js";
+
+/** How spans are exported: OTLP over HTTP, to one URL, with one sampler. */
+export interface TracingSettings {
+  /** Where spans are POSTed (the collector's `/v1/traces`). */
+  url: URL;
+  protocol: "http/protobuf" | "http/json";
+  sampler: SamplerSettings;
+}
+
+/** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the OpenTelemetry specification names them. */
+export interface SamplerSettings {
+  root: "always_on" | "always_off" | "traceidratio";
+  /** Follow the caller's sampling decision (its `traceparent`) when there is one. */
+  parentBased: boolean;
+  /** For `traceidratio`: the share of traces kept, 0..1. */
+  ratio: number;
+}
+
+const SAMPLERS: Record<string, Omit<SamplerSettings, "ratio">> = {
+  always_on: { root: "always_on", parentBased: false },
+  always_off: { root: "always_off", parentBased: false },
+  traceidratio: { root: "traceidratio", parentBased: false },
+  parentbased_always_on: { root: "always_on", parentBased: true },
+  parentbased_always_off: { root: "always_off", parentBased: true },
+  parentbased_traceidratio: { root: "traceidratio", parentBased: true },
+};
+
+/**
+ * Tracing is on when the standard OpenTelemetry variables name an OTLP endpoint
+ * (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, used as is, or `OTEL_EXPORTER_OTLP_ENDPOINT`, to which
+ * `v1/traces` is added), unless `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`. Off, nothing
+ * of OpenTelemetry's SDK is loaded. Headers, timeout and compression are read by the exporter itself
+ * (`OTEL_EXPORTER_OTLP_HEADERS`, …); the service name by the resource (`OTEL_SERVICE_NAME`,
+ * `OTEL_RESOURCE_ATTRIBUTES`).
+ */
+export function readTracing(env: Env): TracingSettings | undefined {
+  const disabled = nonEmpty(env["OTEL_SDK_DISABLED"])?.toLowerCase();
+  if (disabled !== undefined && disabled !== "true" && disabled !== "false") throw new ConfigError("OTEL_SDK_DISABLED", "true or false", disabled);
+  if (disabled === "true") return undefined;
+  const exporter = nonEmpty(env["OTEL_TRACES_EXPORTER"])?.toLowerCase();
+  if (exporter !== undefined && exporter !== "otlp" && exporter !== "none") throw new ConfigError("OTEL_TRACES_EXPORTER", "otlp or none", exporter);
+  if (exporter === "none") return undefined;
+  const url = readTracesUrl(env);
+  if (url === undefined) return undefined;
+  return { url, protocol: readProtocol(env), sampler: readSampler(env) };
+}
+
+function readTracesUrl(env: Env): URL | undefined {
+  for (const [variable, suffix] of [
+    ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""],
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "v1/traces"],
+  ] as const) {
+    const raw = nonEmpty(env[variable]);
+    if (raw === undefined) continue;
+    const url = parseHttpUrl(raw);
+    if (url === undefined || url.search || url.hash)
+      throw new ConfigError(variable, "an http(s) URL of an OTLP/HTTP collector, e.g. http://localhost:4318", raw);
+    if (suffix !== "") url.pathname = `${url.pathname.replace(/\/?$/, "/")}${suffix}`;
+    return url;
+  }
+  return undefined;
+}
+
+function readProtocol(env: Env): TracingSettings["protocol"] {
+  const variable = nonEmpty(env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]) !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const raw = nonEmpty(env[variable]) ?? "http/protobuf";
+  if (raw !== "http/protobuf" && raw !== "http/json") throw new ConfigError(variable, "http/protobuf or http/json (grpc is not supported)", raw);
+  return raw;
+}
+
+function readSampler(env: Env): SamplerSettings {
+  const raw = nonEmpty(env["OTEL_TRACES_SAMPLER"])?.toLowerCase() ?? "parentbased_always_on";
+  const sampler = SAMPLERS[raw];
+  if (sampler === undefined) throw new ConfigError("OTEL_TRACES_SAMPLER", Object.keys(SAMPLERS).join(", "), raw);
+  const arg = nonEmpty(env["OTEL_TRACES_SAMPLER_ARG"]);
+  if (arg === undefined || sampler.root !== "traceidratio") return { ...sampler, ratio: 1 };
+  const ratio = Number(arg);
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(arg)) throw new ConfigError("OTEL_TRACES_SAMPLER_ARG", "a ratio from 0 to 1, e.g. 0.25", arg);
+  return { ...sampler, ratio };
+}
