@@ -38,7 +38,8 @@ const variants = {
 const servers = await Promise.all(Object.entries(variants).map(async ([name, env]) => ({ name, ...(await startServiceProcess(emulator.url, env)) })));
 await measureSideBySide(servers, { clients: CLIENTS, rounds: ROUNDS, seconds: SECONDS });
 console.log(`\nThe receiver took ${exports} exports, ${Math.round(exportedBytes / 1024)} KB in all.`);
-for (const server of servers) server.child.kill();
+// The services first (each flushes its last spans to the receiver as it stops), then the rest.
+await Promise.all(servers.map(({ child }) => new Promise((resolve) => child.once("exit", resolve).kill())));
 emulator.child.kill();
 receiver.close();
 process.exit(0);

@@ -36,11 +36,13 @@ export interface Tracing {
  * instrumentation of Node's modules.
  */
 export function startTracing(settings: TracingSettings, logger: Logger): Tracing {
-  // The SDK reports export failures through `diag`; they are the collector's trouble, logged at warn.
+  // The SDK reports export failures through `diag`; they are the collector's trouble, logged at warn
+  // (one line per failed batch, its first words only: the SDK passes whole errors as JSON text).
+  const warn = (message: string) => logger.warn({ component: "opentelemetry" }, `OpenTelemetry: ${message.slice(0, 200)}`);
   diag.setLogger(
     {
-      error: (message) => logger.warn({ component: "opentelemetry" }, message),
-      warn: (message) => logger.warn({ component: "opentelemetry" }, message),
+      error: warn,
+      warn,
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
@@ -92,9 +94,24 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
         };
       },
     },
-    shutdown: () => provider.shutdown(),
+    // Stopping exports what is buffered, but never fails the stop or holds it for long: a collector that
+    // is down or slow costs at most SHUTDOWN_EXPORT_MS and a warning.
+    shutdown: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<"timeout">((resolve) => (timer = setTimeout(resolve, SHUTDOWN_EXPORT_MS, "timeout")));
+      try {
+        if ((await Promise.race([provider.shutdown(), limit])) === "timeout") warn(`the last spans were not exported within ${SHUTDOWN_EXPORT_MS} ms`);
+      } catch (error) {
+        warn(`the last spans were not exported (${error instanceof Error ? error.message : "unknown error"})`);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }
+
+/** The most a stop waits for the last spans to reach the collector. */
+const SHUTDOWN_EXPORT_MS = 2_000;
 
 function samplerOf(settings: SamplerSettings): Sampler {
   const root =

@@ -164,3 +164,26 @@ describe("traces from the standard variables, in protobuf", () => {
     expect(exported.includes(Buffer.from("a".repeat(32), "hex"))).toBe(false);
   });
 });
+
+describe("a collector that is down", () => {
+  it("costs a warning, never an answer, and the stop still exits 0 within its bound", async () => {
+    const closed = await startReceiver();
+    await closed.close(); // nobody listens on its port now
+    const { child, url, output, printed } = await spawnEntry(withTsx("src/index.ts"), {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      OTEL_EXPORTER_OTLP_ENDPOINT: closed.url.href,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      await printed("Tracing: OTLP/HTTP");
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+      expect(response.status).toBe(200);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(output()).toContain("OpenTelemetry: the last spans were not exported");
+    expect(output()).not.toContain("triggerUncaughtException");
+  });
+});
