@@ -1,13 +1,15 @@
 /**
  * `npm run web`: the example frontend against the service on its embedded emulator. Starts the
- * service on PORT (default 4000) with CORS open to the page, and Vite's dev server on 5173.
+ * service on PORT (default 4000) with CORS open to the page (at localhost:5173 and 127.0.0.1:5173),
+ * and Vite's dev server on 5173.
  */
 import { createServer } from "vite";
 import { loadConfig } from "../../src/config.js";
 import { startService } from "../../src/startService.js";
 
 const PAGE_ORIGIN = "http://localhost:5173";
-const config = loadConfig({ ...process.env, CORS_ORIGINS: PAGE_ORIGIN });
+// The page may be opened by either name: a browser sends whichever origin is in its address bar.
+const config = loadConfig({ ...process.env, CORS_ORIGINS: `${PAGE_ORIGIN},http://127.0.0.1:5173` });
 if (config.upstream.kind !== "emulator") throw new Error("npm run web runs on the embedded emulator: unset APPFABRIC_APP_BUNDLE.");
 
 const service = await startService(config, { prettyLogs: process.stdout.isTTY === true });

@@ -103,6 +103,44 @@ describe("the example page in Chromium", () => {
     await page.screenshot({ path: join(RESULTS, "web-journey.png"), fullPage: true });
   });
 
+  it("tries a throttled start again by itself, after the wait AppFabric asked for, and then shows the lookup", async () => {
+    // Throttled three times: the service's own attempts all fail, so the page sees THROTTLED once.
+    harness.emulator.injectFault({
+      fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "1" },
+      when: (call) => call.taskIdList.length === 0,
+      times: 3,
+    });
+    await page.goto(pageUrl);
+    await page.getByTestId("email").fill("casey.morgan@example.com");
+    await page.getByTestId("start").click();
+
+    await expect.poll(() => page.getByTestId("start-error").textContent(), { timeout: 15_000 }).toBe("AppFabric is busy. Trying again in 1 s…");
+    await expect.poll(() => page.getByTestId("task-row").count(), { timeout: 15_000 }).toBe(6);
+    const starts = harness.emulator.calls.filter((call) => call.operation === "StartUserAccessTasks").map((call) => call.status);
+    expect(starts).toEqual([429, 429, 429, 201]);
+  });
+
+  it("tells a service that is not running from one that refuses this page's origin", async () => {
+    await page.goto(`${pageUrl.split("?")[0] ?? ""}?api=${encodeURIComponent("http://127.0.0.1:9/")}`);
+    await page.getByTestId("email").fill("casey.morgan@example.com");
+    await page.getByTestId("start").click();
+    await expect.poll(() => page.getByTestId("start-error").textContent(), { timeout: 10_000 }).toBe("The service could not be reached. Is it running?");
+
+    const noCors = await startHarness({ config: { corsOrigins: ["http://localhost:5173"] } });
+    try {
+      await page.goto(`${pageUrl.split("?")[0] ?? ""}?api=${encodeURIComponent(noCors.service.url.href)}`);
+      await page.getByTestId("email").fill("casey.morgan@example.com");
+      await page.getByTestId("start").click();
+      await expect
+        .poll(() => page.getByTestId("start-error").textContent(), { timeout: 10_000 })
+        .toMatch(/^The service is running but does not accept requests from this page \(http:\/\/127\.0\.0\.1:\d+\)/);
+      // The refused start never reached AppFabric.
+      expect(noCors.emulator.calls).toEqual([]);
+    } finally {
+      await noCors.close();
+    }
+  });
+
   it("says in plain words what went wrong, from extensions.code", async () => {
     harness.emulator.injectFault({ fault: { kind: "error", status: 403, errorType: "AccessDeniedException" } });
     await page.goto(pageUrl);

@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from "@apollo/client/react";
 import { useEffect, useState, type FormEvent } from "react";
 import { graphql } from "./__generated__/gql.js";
-import { describeCode, describeError, errorCodes } from "./errorMessages.js";
+import { describeCode, describeError, describeStartError, errorCodes, startRetryDelay, whyUnreachable, type Unreachable } from "./errorMessages.js";
 
 const START = graphql(`
   mutation StartLookup($email: String!) {
@@ -37,9 +37,12 @@ const FINAL = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
 const POLL_INTERVAL_MS = 1000;
 
 /** Type an email, start one task per app, and watch the tasks until every one is final. */
-export function App() {
+export function App({ serviceUrl }: { serviceUrl: string }) {
   const [email, setEmail] = useState("");
   const [start, started] = useMutation(START);
+  // A throttled start is tried again after a pause; the countdown is shown meanwhile.
+  const [retryIn, setRetryIn] = useState<number | undefined>(undefined);
+  const [unreachable, setUnreachable] = useState<Unreachable>("not_running");
   const items = started.data?.startUserAccessTasks ?? [];
   const ids = items.flatMap((item) => (item.taskId ? [item.taskId] : []));
   const poll = useQuery(POLL, {
@@ -58,10 +61,23 @@ export function App() {
     else stopPolling();
   }, [polling, startPolling, stopPolling]);
 
+  const attempt = (retriesSoFar: number) => {
+    setRetryIn(undefined);
+    start({ variables: { email } }).catch(async (error: unknown) => {
+      const delay = startRetryDelay(error, retriesSoFar);
+      if (delay !== undefined) {
+        setRetryIn(delay);
+        setTimeout(() => attempt(retriesSoFar + 1), delay * 1000);
+      } else if (errorCodes(error).length === 0) {
+        setUnreachable(await whyUnreachable(serviceUrl));
+      }
+    });
+  };
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    void start({ variables: { email } }).catch(() => undefined);
+    attempt(0);
   };
+  const waiting = started.loading || retryIn !== undefined;
   const pollCodes = errorCodes(poll.error).filter((code) => code !== "NOT_FOUND");
 
   return (
@@ -70,13 +86,18 @@ export function App() {
       <p className="summary">Starts an AWS AppFabric user-access lookup in every connected app and shows each app's answer as it arrives.</p>
       <form onSubmit={onSubmit}>
         <input data-testid="email" type="email" required placeholder="name@example.com" value={email} onChange={(event) => setEmail(event.target.value)} />
-        <button data-testid="start" type="submit" disabled={started.loading}>
-          {started.loading ? "Starting…" : "Start lookup"}
+        <button data-testid="start" type="submit" disabled={waiting}>
+          {waiting ? "Starting…" : "Start lookup"}
         </button>
       </form>
       {started.error && (
         <p className="notice" data-testid="start-error">
-          {describeError(started.error)}
+          {describeStartError(started.error, retryIn, unreachable)}
+        </p>
+      )}
+      {poll.error && pollCodes.length === 0 && errorCodes(poll.error).length === 0 && (
+        <p className="notice" data-testid="poll-error">
+          {describeError(poll.error, unreachable)}
         </p>
       )}
       {pollCodes.length > 0 && (

@@ -24,7 +24,7 @@ const client = new ApolloClient({
 createRoot(document.getElementById("root") as HTMLElement).render(
   <StrictMode>
     <ApolloProvider client={client}>
-      <App />
+      <App serviceUrl={uri} />
     </ApolloProvider>
   </StrictMode>,
 );
