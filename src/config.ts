@@ -3,7 +3,7 @@ import type { LevelWithSilent } from "pino";
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
 import { OPERATION_NAME } from "./observability/operationName.js";
 import { ConfigError } from "./config/ConfigError.js";
-import { nonEmpty, parseHttpUrl, parseUrl, readBoolean, readInteger, type Env } from "./config/env.js";
+import { parseHttpUrl, parseUrl, readBoolean, readInteger, setting, shownUrl, type Env } from "./config/env.js";
 import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
 import { readAuth } from "./config/readAuth.js";
 import { readTracing, type TracingSettings } from "./config/readTracing.js";
@@ -125,21 +125,21 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [key in 
 
 /** NODE_ENV is read strictly: a typo such as `prod` would otherwise start with Sandbox and introspection on. */
 function readNodeEnv(env: Env): string | undefined {
-  const raw = nonEmpty(env["NODE_ENV"]);
+  const raw = setting(env, "NODE_ENV");
   if (raw !== undefined && !NODE_ENVS.includes(raw)) throw new ConfigError("NODE_ENV", `one of ${NODE_ENVS.join(", ")}, or unset`, raw);
   return raw;
 }
 
 /** HOST must be an IP address or a plain host name, so that a typo stops the start with one line. */
 function readHost(env: Env): string {
-  const raw = nonEmpty(env["HOST"]);
+  const raw = setting(env, "HOST");
   if (raw === undefined) return DEFAULT_HOST;
   if (isIP(raw) === 0 && !HOST_NAME.test(raw)) throw new ConfigError("HOST", "an IP address (0.0.0.0, ::, 127.0.0.1) or a host name such as localhost", raw);
   return raw;
 }
 
 function readOperationNames(env: Env): string[] {
-  const raw = nonEmpty(env["METRICS_OPERATION_NAMES"]);
+  const raw = setting(env, "METRICS_OPERATION_NAMES");
   if (raw === undefined) return [];
   const names = raw.split(",").map((name) => name.trim());
   const bad = names.find((name) => !OPERATION_NAME.test(name));
@@ -150,19 +150,19 @@ function readOperationNames(env: Env): string[] {
 }
 
 function readOrigins(env: Env): string[] {
-  const raw = nonEmpty(env["CORS_ORIGINS"]);
+  const raw = setting(env, "CORS_ORIGINS");
   if (raw === undefined) return [];
   return raw.split(",").map((entry) => {
     const origin = entry.trim();
     if (parseUrl(origin)?.origin !== origin) {
-      throw new ConfigError("CORS_ORIGINS", "a comma-separated list of origins such as https://app.example.com (scheme, host and port only)", origin);
+      throw new ConfigError("CORS_ORIGINS", "a comma-separated list of origins such as https://app.example.com (scheme, host and port only)", shownUrl(origin));
     }
     return origin;
   });
 }
 
 function readFaults(env: Env): EmulatorFaultRule[] {
-  const raw = nonEmpty(env["APPFABRIC_EMULATOR_FAULTS"]);
+  const raw = setting(env, "APPFABRIC_EMULATOR_FAULTS");
   if (raw === undefined) return [];
   const parsed = parseFaultRules(raw);
   if (typeof parsed === "string") throw new ConfigError("APPFABRIC_EMULATOR_FAULTS", `a JSON list of fault rules (see the README): ${parsed}`, raw);
@@ -170,7 +170,7 @@ function readFaults(env: Env): EmulatorFaultRule[] {
 }
 
 function readLogLevel(env: Env): LevelWithSilent {
-  const raw = nonEmpty(env["LOG_LEVEL"]);
+  const raw = setting(env, "LOG_LEVEL");
   if (raw === undefined) return "info";
   const level = LOG_LEVELS.find((candidate) => candidate === raw.toLowerCase());
   if (level === undefined) throw new ConfigError("LOG_LEVEL", `one of ${LOG_LEVELS.join(", ")}`, raw);
@@ -178,17 +178,17 @@ function readLogLevel(env: Env): LevelWithSilent {
 }
 
 function readRegion(env: Env): string {
-  const variable = nonEmpty(env["AWS_REGION"]) !== undefined ? "AWS_REGION" : "AWS_DEFAULT_REGION";
-  const raw = nonEmpty(env[variable]);
+  const variable = setting(env, "AWS_REGION") !== undefined ? "AWS_REGION" : "AWS_DEFAULT_REGION";
+  const raw = setting(env, variable);
   if (raw === undefined) return DEFAULT_REGION;
   if (!REGION_PATTERN.test(raw)) throw new ConfigError(variable, "an AWS region such as us-east-1", raw);
   return raw;
 }
 
 function readUpstream(env: Env, production: boolean): Config["upstream"] {
-  const bundle = nonEmpty(env["APPFABRIC_APP_BUNDLE"]);
-  const endpoint = nonEmpty(env["APPFABRIC_ENDPOINT"]);
-  const emulator = nonEmpty(env["APPFABRIC_EMULATOR"]);
+  const bundle = setting(env, "APPFABRIC_APP_BUNDLE");
+  const endpoint = setting(env, "APPFABRIC_ENDPOINT");
+  const emulator = setting(env, "APPFABRIC_EMULATOR");
   if (emulator !== undefined && emulator !== "true" && emulator !== "false") {
     throw new ConfigError("APPFABRIC_EMULATOR", "true or false", emulator);
   }
@@ -215,7 +215,7 @@ function readUpstream(env: Env, production: boolean): Config["upstream"] {
 function readEndpoint(raw: string): URL {
   const url = parseHttpUrl(raw);
   if (url === undefined || url.search || url.hash) {
-    throw new ConfigError("APPFABRIC_ENDPOINT", "an http(s) URL without query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", raw);
+    throw new ConfigError("APPFABRIC_ENDPOINT", "an http(s) URL without query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", shownUrl(raw));
   }
   return url;
 }

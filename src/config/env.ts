@@ -5,7 +5,7 @@ export type Env = Record<string, string | undefined>;
 
 /** The small readers every setting goes through: each names its variable when a value is wrong. */
 export function readInteger(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env[variable]);
+  const raw = setting(env, variable);
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `an integer from ${min} to ${max}`, raw);
@@ -13,7 +13,7 @@ export function readInteger(env: Env, variable: string, fallback: number, min: n
 }
 
 export function readBoolean(env: Env, variable: string, fallback: boolean): boolean {
-  const raw = nonEmpty(env[variable]);
+  const raw = setting(env, variable);
   if (raw === undefined) return fallback;
   if (raw !== "true" && raw !== "false") throw new ConfigError(variable, "true or false", raw);
   return raw === "true";
@@ -32,7 +32,26 @@ export function parseHttpUrl(raw: string): URL | undefined {
   return url?.protocol === "https:" || url?.protocol === "http:" ? url : undefined;
 }
 
-export function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
+/**
+ * A variable's value, trimmed; undefined when it is unset or empty. A value of only blanks is a
+ * mistake, not "unset": a ROUTER_SECRET of spaces must stop the start, not turn authentication off.
+ */
+export function setting(env: Env, variable: string): string | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw === "") return undefined;
+  const trimmed = raw.trim();
+  if (trimmed === "") throw new ConfigError(variable, "a value, or unset (it holds only blanks)", raw);
+  return trimmed;
+}
+
+/** A URL as an error message may show it: user, password and query replaced, as they can hold credentials. */
+export function shownUrl(raw: string): string {
+  const url = parseUrl(raw);
+  if (url === undefined) return /[@?]/.test(raw) ? "[a value not shown: it may hold credentials]" : raw;
+  if (url.username !== "" || url.password !== "") {
+    url.username = "redacted";
+    url.password = "";
+  }
+  if (url.search !== "") url.search = "?redacted";
+  return url.href;
 }

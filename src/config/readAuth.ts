@@ -1,18 +1,18 @@
 import { createPublicKey } from "node:crypto";
 import type { AuthSettings, JwtSettings } from "../server/createAuthenticator.js";
 import { ConfigError } from "./ConfigError.js";
-import { nonEmpty, parseHttpUrl, readInteger, type Env } from "./env.js";
+import { parseHttpUrl, readInteger, setting, shownUrl, type Env } from "./env.js";
 
 /** ROUTER_SECRET and the AUTH_JWT_* settings: which checks incoming requests must pass. */
 export function readAuth(env: Env): AuthSettings {
-  const routerSecret = nonEmpty(env["ROUTER_SECRET"]);
+  const routerSecret = setting(env, "ROUTER_SECRET");
   if (routerSecret !== undefined && routerSecret.length < 16) {
     throw new ConfigError("ROUTER_SECRET", "at least 16 characters", `${routerSecret.length} characters`);
   }
-  const jwksUrl = nonEmpty(env["AUTH_JWKS_URL"]);
-  const publicKeyPem = nonEmpty(env["AUTH_JWT_PUBLIC_KEY"]);
-  const issuer = nonEmpty(env["AUTH_JWT_ISSUER"]);
-  const audience = nonEmpty(env["AUTH_JWT_AUDIENCE"]);
+  const jwksUrl = setting(env, "AUTH_JWKS_URL");
+  const publicKeyPem = setting(env, "AUTH_JWT_PUBLIC_KEY");
+  const issuer = setting(env, "AUTH_JWT_ISSUER");
+  const audience = setting(env, "AUTH_JWT_AUDIENCE");
   if (jwksUrl === undefined && publicKeyPem === undefined) {
     if (issuer !== undefined || audience !== undefined) {
       throw new ConfigError("AUTH_JWKS_URL", "set (or AUTH_JWT_PUBLIC_KEY) when AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is", "");
@@ -28,7 +28,7 @@ export function readAuth(env: Env): AuthSettings {
   if (jwksUrl !== undefined) {
     const url = parseHttpUrl(jwksUrl);
     if (url === undefined) {
-      throw new ConfigError("AUTH_JWKS_URL", "an http(s) URL of a JSON Web Key Set", jwksUrl);
+      throw new ConfigError("AUTH_JWKS_URL", "an http(s) URL of a JSON Web Key Set", shownUrl(jwksUrl));
     }
     key = { jwksUrl: url };
   } else {

@@ -1,5 +1,5 @@
 import { ConfigError } from "./ConfigError.js";
-import { nonEmpty, parseHttpUrl, type Env } from "./env.js";
+import { parseHttpUrl, readInteger, setting, shownUrl, type Env } from "./env.js";
 
 /** How spans are exported: OTLP over HTTP, to one URL, with one sampler. */
 export interface TracingSettings {
@@ -36,15 +36,34 @@ const SAMPLERS: Record<string, Omit<SamplerSettings, "ratio">> = {
  * `OTEL_RESOURCE_ATTRIBUTES`).
  */
 export function readTracing(env: Env): TracingSettings | undefined {
-  const disabled = nonEmpty(env["OTEL_SDK_DISABLED"])?.toLowerCase();
+  const disabled = setting(env, "OTEL_SDK_DISABLED")?.toLowerCase();
   if (disabled !== undefined && disabled !== "true" && disabled !== "false") throw new ConfigError("OTEL_SDK_DISABLED", "true or false", disabled);
   if (disabled === "true") return undefined;
-  const exporter = nonEmpty(env["OTEL_TRACES_EXPORTER"])?.toLowerCase();
+  const exporter = setting(env, "OTEL_TRACES_EXPORTER")?.toLowerCase();
   if (exporter !== undefined && exporter !== "otlp" && exporter !== "none") throw new ConfigError("OTEL_TRACES_EXPORTER", "otlp or none", exporter);
   if (exporter === "none") return undefined;
   const url = readTracesUrl(env);
   if (url === undefined) return undefined;
+  checkExporterSettings(env);
   return { url, protocol: readProtocol(env), sampler: readSampler(env) };
+}
+
+/**
+ * The settings the exporter reads itself are checked here too, so that a typo stops the start with
+ * one line instead of the exporter falling back to its defaults (or dropping the headers) in silence.
+ */
+function checkExporterSettings(env: Env): void {
+  for (const prefix of ["OTEL_EXPORTER_OTLP_TRACES_", "OTEL_EXPORTER_OTLP_"]) {
+    readInteger(env, `${prefix}TIMEOUT`, 10_000, 1, 600_000);
+    const compression = setting(env, `${prefix}COMPRESSION`);
+    if (compression !== undefined && compression !== "gzip" && compression !== "none")
+      throw new ConfigError(`${prefix}COMPRESSION`, "gzip or none", compression);
+    const headers = setting(env, `${prefix}HEADERS`);
+    // W3C baggage form: key=value pairs, comma-separated. The values are secrets: never echoed.
+    if (headers !== undefined && !headers.split(",").every((pair) => /^\s*[\w.-]+\s*=\s*\S/.test(pair))) {
+      throw new ConfigError(`${prefix}HEADERS`, "comma-separated key=value pairs, e.g. api-key=…", "[not shown: it may hold credentials]");
+    }
+  }
 }
 
 function readTracesUrl(env: Env): URL | undefined {
@@ -52,11 +71,11 @@ function readTracesUrl(env: Env): URL | undefined {
     ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""],
     ["OTEL_EXPORTER_OTLP_ENDPOINT", "v1/traces"],
   ] as const) {
-    const raw = nonEmpty(env[variable]);
+    const raw = setting(env, variable);
     if (raw === undefined) continue;
     const url = parseHttpUrl(raw);
     if (url === undefined || url.search || url.hash)
-      throw new ConfigError(variable, "an http(s) URL of an OTLP/HTTP collector, e.g. http://localhost:4318", raw);
+      throw new ConfigError(variable, "an http(s) URL of an OTLP/HTTP collector, e.g. http://localhost:4318", shownUrl(raw));
     if (suffix !== "") url.pathname = `${url.pathname.replace(/\/?$/, "/")}${suffix}`;
     return url;
   }
@@ -64,17 +83,17 @@ function readTracesUrl(env: Env): URL | undefined {
 }
 
 function readProtocol(env: Env): TracingSettings["protocol"] {
-  const variable = nonEmpty(env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]) !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
-  const raw = nonEmpty(env[variable]) ?? "http/protobuf";
+  const variable = setting(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const raw = setting(env, variable) ?? "http/protobuf";
   if (raw !== "http/protobuf" && raw !== "http/json") throw new ConfigError(variable, "http/protobuf or http/json (grpc is not supported)", raw);
   return raw;
 }
 
 function readSampler(env: Env): SamplerSettings {
-  const raw = nonEmpty(env["OTEL_TRACES_SAMPLER"])?.toLowerCase() ?? "parentbased_always_on";
+  const raw = setting(env, "OTEL_TRACES_SAMPLER")?.toLowerCase() ?? "parentbased_always_on";
   const sampler = SAMPLERS[raw];
   if (sampler === undefined) throw new ConfigError("OTEL_TRACES_SAMPLER", Object.keys(SAMPLERS).join(", "), raw);
-  const arg = nonEmpty(env["OTEL_TRACES_SAMPLER_ARG"]);
+  const arg = setting(env, "OTEL_TRACES_SAMPLER_ARG");
   if (arg === undefined || sampler.root !== "traceidratio") return { ...sampler, ratio: 1 };
   const ratio = Number(arg);
   if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(arg)) throw new ConfigError("OTEL_TRACES_SAMPLER_ARG", "a ratio from 0 to 1, e.g. 0.25", arg);

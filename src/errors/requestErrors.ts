@@ -44,6 +44,15 @@ export function tooManyTaskIdsError(listed: number, allowed: number): GraphQLErr
   );
 }
 
+/** Refusal of an operation whose answer would hold too many fields: listed ids × fields selected for each. */
+export function answerTooLargeError(fields: number, allowed: number): GraphQLError {
+  return new GraphQLError(
+    `This operation asks for ${fields} fields in all (each listed task id times the fields selected for it); at most ${allowed} are allowed. ` +
+      "Select fewer fields or split it. Nothing was sent to AppFabric.",
+    { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } } },
+  );
+}
+
 /** One `_entities` representation that cannot be resolved; the others still are. */
 export function badRepresentationError(index: number, problem: string): GraphQLError {
   return new GraphQLError(`Representation ${index} ${problem}. It was not resolved.`, {

@@ -2,7 +2,7 @@ import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
 import { ensureError } from "../appfabric/ensureError.js";
 import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
-import type { SpanContext } from "@opentelemetry/api";
+import { TraceFlags, type SpanContext } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
 import { matchByTaskId, type BatchGetter, type LoadOptions, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
@@ -215,19 +215,22 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
 const MAX_LINKS = 32;
 
 /**
- * Which traced operations a call serves: the first operation that asked for one of its ids is the
- * parent of its spans, the others are linked. An operation that joined an id already on its way is
+ * Which traced operations a call serves: the first *sampled* operation that asked for one of its ids
+ * is the parent of its spans (so that a caller's "not sampled" never hides the call from a trace that
+ * is kept), the other sampled ones are linked. Only when none is sampled is the first the parent, and
+ * the call's spans then follow its decision. An operation that joined an id already on its way is
  * served by that call but not linked to it.
  */
 function traceOf(batch: readonly Entry[]): CallTrace | undefined {
-  let parent: SpanContext | undefined;
+  const origins = batch.flatMap(({ origin }) => (origin === undefined ? [] : [origin]));
+  const sampled = origins.filter((origin) => (origin.traceFlags & TraceFlags.SAMPLED) !== 0);
+  const [parent] = sampled.length > 0 ? sampled : origins;
+  if (parent === undefined) return undefined;
   const links = new Map<string, SpanContext>();
-  for (const { origin } of batch) {
-    if (origin === undefined) continue;
-    if (parent === undefined) parent = origin;
-    else if (origin.spanId !== parent.spanId && links.size < MAX_LINKS) links.set(origin.spanId, origin);
+  for (const origin of sampled) {
+    if (origin.spanId !== parent.spanId && links.size < MAX_LINKS) links.set(origin.spanId, origin);
   }
-  return parent === undefined ? undefined : { parent, links: [...links.values()] };
+  return { parent, links: [...links.values()] };
 }
 
 function newEntry(taskId: string, origin: SpanContext | undefined): Entry {

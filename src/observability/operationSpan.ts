@@ -14,8 +14,9 @@ export interface OperationSummary {
 
 /**
  * Names the span as OpenTelemetry's GraphQL conventions do (`query UserAccessTasks`), records what
- * the log line records, and marks it an error when the operation ran and failed (a refused request,
- * 4xx, is the caller's mistake, as in the logs).
+ * the log line records, and marks it an error when the operation ran and failed for a reason of
+ * this service's or AppFabric's (a refused request, 4xx, a malformed id or an unknown task is the
+ * caller's matter, as in the logs).
  */
 export function describeOperationSpan(span: Span, summary: OperationSummary): void {
   if (summary.type !== undefined) {
@@ -24,11 +25,16 @@ export function describeOperationSpan(span: Span, summary: OperationSummary): vo
   }
   if (summary.name !== null) span.setAttribute("graphql.operation.name", summary.name);
   span.setAttributes({
-    "http.response.status_code": summary.httpStatus,
     "appfabric.task_ids": summary.taskIds,
     "graphql.outcome": summary.outcome,
     "graphql.error.codes": [...summary.errorCodes],
   });
-  const failed = summary.httpStatus >= 500 || (summary.httpStatus < 400 && (summary.outcome === "error" || summary.outcome === "partial"));
+  // An abandoned operation's answer never left: there is no status to record.
+  if (summary.outcome !== "abandoned") span.setAttribute("http.response.status_code", summary.httpStatus);
+  const serviceSide = summary.errorCodes.some((code) => !CALLER_CODES.has(code));
+  const failed = summary.httpStatus >= 500 || (summary.httpStatus < 400 && summary.outcome !== "abandoned" && serviceSide);
   if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: summary.errorCodes.join(",") });
 }
+
+/** Errors that say what the caller asked for was wrong or absent: not a failure of this service or AppFabric. */
+const CALLER_CODES: ReadonlySet<string> = new Set(["BAD_USER_INPUT", "NOT_FOUND"]);

@@ -38,7 +38,7 @@ export interface Tracing {
 export function startTracing(settings: TracingSettings, logger: Logger): Tracing {
   // The SDK reports export failures through `diag`; they are the collector's trouble, logged at warn
   // (one line per failed batch, its first words only: the SDK passes whole errors as JSON text).
-  const warn = (message: string) => logger.warn({ component: "opentelemetry" }, `OpenTelemetry: ${message.slice(0, 200)}`);
+  const warn = (message: string) => logger.warn({ component: "opentelemetry" }, `OpenTelemetry: ${firstWords(message)}`);
   diag.setLogger(
     {
       error: warn,
@@ -85,7 +85,16 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
         return (event) => {
           if (typeof event.outcome === "number") span.setAttribute("http.response.status_code", event.outcome);
           if (event.awsRequestId !== undefined) span.setAttribute("aws.request_id", event.awsRequestId);
-          const failure = typeof event.outcome === "number" ? (event.outcome >= 400 ? (event.errorType ?? String(event.outcome)) : undefined) : event.outcome;
+          // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure, as in the logs.
+          const failure =
+            typeof event.outcome === "number"
+              ? event.outcome >= 400
+                ? (event.errorType ?? String(event.outcome))
+                : undefined
+              : event.outcome === "deadline" || event.outcome === "not_sent"
+                ? undefined
+                : event.outcome;
+          if (typeof event.outcome === "string") span.setAttribute("appfabric.outcome", event.outcome);
           if (failure !== undefined) {
             span.setAttribute("error.type", failure);
             span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
@@ -112,6 +121,18 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
 
 /** The most a stop waits for the last spans to reach the collector. */
 const SHUTDOWN_EXPORT_MS = 2_000;
+
+/** The SDK passes whole errors as JSON text (stack and file paths included): only their message is kept. */
+function firstWords(message: string): string {
+  let text = message;
+  try {
+    const parsed: unknown = JSON.parse(message);
+    if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") text = parsed.message;
+  } catch {
+    // plain text
+  }
+  return text.split("\n")[0]?.slice(0, 200) ?? "";
+}
 
 function samplerOf(settings: SamplerSettings): Sampler {
   const root =

@@ -8,9 +8,20 @@ export interface OperationLimits {
    * references a router builds itself (`_entities`) get a router's.
    */
   maxRootFieldTaskIds: number;
+  /**
+   * Fields in the answer: each listed id times the fields selected for it (aliases and fragments
+   * included). Bounds what one request can make this service write, whatever its aliases.
+   */
+  maxAnswerFields: number;
   /** Aliased fields. */
   maxAliases: number;
 }
+
+/**
+ * Fields per listed task id, on average, that an answer may hold: every field of a task (13 leaves,
+ * `taskError`'s included) fits, with room for `__typename` and a few aliases.
+ */
+export const ANSWER_FIELDS_PER_TASK = 25;
 
 /** A direct caller's aliases: room for a page's worth of lookups side by side. */
 export const CLIENT_MAX_ALIASES = 20;

@@ -8,7 +8,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
+import { answerTooLargeError, subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
 import type { OperationLimits } from "./operationLimits.js";
@@ -21,7 +21,9 @@ import type { OperationLimits } from "./operationLimits.js";
  * answer (or an error) in the response, whatever it de-duplicates to. One request cannot make this
  * service fan out into thousands of AWS calls, nor write megabytes of errors.
  */
-export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds">): ApolloServerPlugin<GraphQLContext> {
+export function operationLimitsPlugin(
+  limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds" | "maxAnswerFields">,
+): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -33,10 +35,11 @@ export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds"
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
-          const { taskIds, rootFieldTaskIds, starts } = countOperationCost(operation, fragments, request.variables ?? {});
+          const { taskIds, rootFieldTaskIds, answerFields, starts } = countOperationCost(operation, fragments, request.variables ?? {});
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
           if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
           if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
+          if (answerFields > limits.maxAnswerFields) throw answerTooLargeError(answerFields, limits.maxAnswerFields);
         },
       };
     },
@@ -53,10 +56,12 @@ export function countOperationCost(
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-): { taskIds: number; rootFieldTaskIds: number; starts: number } {
+): { taskIds: number; rootFieldTaskIds: number; answerFields: number; starts: number } {
   let rootFieldTaskIds = 0;
   let entityTaskIds = 0;
+  let answerFields = 0;
   let starts = 0;
+  const leaves = leafCounter(fragments);
   // A variable the request leaves out takes its default value, written in the document.
   const defaults = new Map((operation.variableDefinitions ?? []).flatMap((d) => (d.defaultValue ? [[d.variable.name.value, d.defaultValue] as const] : [])));
   const listedCount = (value: ValueNode | undefined): number => countListed(value, variables, defaults);
@@ -64,18 +69,25 @@ export function countOperationCost(
     switch (field.name.value) {
       case "userAccessTask":
         rootFieldTaskIds += 1;
+        answerFields += leaves(field.selectionSet);
         break;
-      case "userAccessTasks":
-        rootFieldTaskIds += listedCount(argument(field, "ids"));
+      case "userAccessTasks": {
+        const listed = listedCount(argument(field, "ids"));
+        rootFieldTaskIds += listed;
+        answerFields += listed * leaves(field.selectionSet);
         break;
-      case "_entities":
-        entityTaskIds += listedCount(argument(field, "representations"));
+      }
+      case "_entities": {
+        const listed = listedCount(argument(field, "representations"));
+        entityTaskIds += listed;
+        answerFields += listed * leaves(field.selectionSet);
         break;
+      }
       case "startUserAccessTasks":
         starts += 1;
     }
   }
-  return { taskIds: rootFieldTaskIds + entityTaskIds, rootFieldTaskIds, starts };
+  return { taskIds: rootFieldTaskIds + entityTaskIds, rootFieldTaskIds, answerFields, starts };
 }
 
 function argument(field: FieldNode, name: string): ValueNode | undefined {
@@ -96,6 +108,34 @@ function countListed(value: ValueNode | undefined, variables: Record<string, unk
     return Array.isArray(raw) ? raw.length : raw === undefined || raw === null ? 0 : 1;
   }
   return 1; // a single value where a list is expected: graphql-js treats it as a list of one
+}
+
+/**
+ * How many leaf fields a selection set asks for, through inline fragments and fragment spreads, each
+ * alias and each repetition counted (conservative: GraphQL merges repeated fields). A fragment's count
+ * is computed once, so fragments that spread each other many times cost no more than their text.
+ */
+function leafCounter(fragments: ReadonlyMap<string, FragmentDefinitionNode>): (selectionSet: SelectionSetNode | undefined) => number {
+  const byFragment = new Map<string, number>();
+  const count = (selectionSet: SelectionSetNode | undefined): number => {
+    if (selectionSet === undefined) return 1;
+    let total = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) total += selection.selectionSet === undefined ? 1 : count(selection.selectionSet);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) total += count(selection.selectionSet);
+      else {
+        const name = selection.name.value;
+        if (!byFragment.has(name)) {
+          byFragment.set(name, 0); // a cycle (refused by validation before this runs) counts nothing
+          const fragment = fragments.get(name);
+          byFragment.set(name, fragment === undefined ? 0 : count(fragment.selectionSet));
+        }
+        total += byFragment.get(name) ?? 0;
+      }
+    }
+    return total;
+  };
+  return count;
 }
 
 /** The root fields of a selection set, through inline fragments and fragment spreads. */

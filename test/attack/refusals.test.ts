@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";
@@ -30,6 +32,12 @@ describe("refusals are visible", () => {
       init: () => ({ method: "POST", headers: { ...headers, "content-type": "application/xml" }, body: "<q/>" }),
     },
     {
+      // A compressed body is refused for what it is, not as "not valid JSON".
+      reason: "unsupported_media_type",
+      status: 415,
+      init: () => ({ method: "POST", headers: { ...headers, "content-encoding": "gzip" }, body: gzipSync(JSON.stringify({ query: "{ __typename }" })) }),
+    },
+    {
       reason: "csrf",
       status: 400,
       init: () => ({ method: "POST", headers: { ...headers, "content-type": "text/plain" }, body: '{"query":"{ __typename }"}' }),
@@ -52,7 +60,7 @@ describe("refusals are visible", () => {
   ];
 
   it.each(refusals)("logs a $reason refusal ($status) exactly once at info, with its request id, and counts it", async ({ reason, status, path, init }) => {
-    const requestId = `refusal-${reason}`;
+    const requestId = `refusal-${reason}-${randomUUID()}`;
     const before = await counted(reason);
     const base = init();
     const response = await harness.send(path ?? "/", { ...base, headers: { ...(base.headers as Record<string, string>), "x-request-id": requestId } });

@@ -73,6 +73,23 @@ describe("a small request cannot buy a large answer", () => {
     },
   ];
 
+  it("refuses a router-sized list whose answer would be huge: 5,000 references, each with 199 aliased fields", async () => {
+    const fields = Array.from({ length: 199 }, (_, i) => `f${i}: userFullName`).join(" ");
+    const text = JSON.stringify({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on UserAccessTask { ${fields} } } }`,
+      variables: { r: Array.from({ length: 5_000 }, (_, i) => ({ __typename: "UserAccessTask", taskId: syntheticTaskId(i % 150) })) },
+    });
+    expect(text.length).toBeLessThan(ROUTER_MAX_REQUEST_BYTES);
+    // Routers ask for inline traces when GraphOS reporting is on; they must not multiply the cost either.
+    const response = await harness.send("/", postInit(text, { ...headers, "apollo-federation-include-trace": "ftv1" }));
+    expect(response.status).toBe(400);
+    expect(response.text.length).toBeLessThan(1_000);
+    expect(JSON.parse(response.text)).toMatchObject({
+      errors: [{ message: expect.stringContaining("asks for 995000 fields in all"), extensions: { code: "BAD_USER_INPUT" } }],
+    });
+    expect(harness.emulator.calls).toEqual([]);
+  });
+
   it.each(shapes)("refuses $what with one small error and no call", async ({ body, maxBytes = MAX_REQUEST_BYTES }) => {
     const text = JSON.stringify(body);
     expect(text.length).toBeLessThan(maxBytes);

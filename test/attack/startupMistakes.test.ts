@@ -41,6 +41,13 @@ describe("mistakes at start", () => {
       message: "AUTH_JWT_PUBLIC_KEY must be a PEM public key",
     },
     { env: { METRICS_OPERATION_NAMES: "Good, not-a-name!" }, message: "METRICS_OPERATION_NAMES must be a comma-separated list of GraphQL operation names" },
+    // Blank is not unset: read as unset, it would start with authentication off.
+    { env: { ROUTER_SECRET: " ".repeat(20) }, message: "ROUTER_SECRET must be a value, or unset (it holds only blanks)" },
+    {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://user:pw@127.0.0.1:4318/" },
+      message:
+        'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, e.g. http://localhost:4318; received "ftp://redacted@127.0.0.1:4318/".',
+    },
   ])("refuses $env with one line that names the variable", async ({ env, message }) => {
     const { code, stderr } = await start(env);
     expect(code).toBe(1);

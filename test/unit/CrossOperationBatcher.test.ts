@@ -289,4 +289,27 @@ describe("the traces a shared call serves", () => {
     // id(2) was first asked for by span(2): span(4) joined it and brought id(5), so it is linked too.
     expect(traces[1]).toEqual({ parent: span(2), links: [span(3), span(4)] });
   });
+
+  it("never lets a caller's 'not sampled' hide a shared call from a sampled trace", async () => {
+    const traces: Array<CallTrace | undefined> = [];
+    const appFabric: BatchGetter = {
+      batchGetUserAccessTasks: async (_taskIds, options) => {
+        traces.push(options?.trace);
+        return [];
+      },
+    };
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4 });
+    const notSampled = { ...span(1), traceFlags: 0 };
+    await Promise.all([
+      batcher.loadUserAccessTasks([id(0)], { trace: notSampled }),
+      batcher.loadUserAccessTasks([id(1)], { trace: span(2) }),
+      batcher.loadUserAccessTasks([id(2)], { trace: { ...span(3), traceFlags: 0 } }),
+    ]);
+    // All three arrived in one turn, so they share one call: its parent is the sampled one.
+    expect(traces).toEqual([{ parent: span(2), links: [] }]);
+
+    traces.length = 0;
+    await batcher.loadUserAccessTasks([id(3)], { trace: notSampled });
+    expect(traces).toEqual([{ parent: notSampled, links: [] }]);
+  });
 });

@@ -72,6 +72,41 @@ describe("loadConfig", () => {
     );
   });
 
+  it("refuses a value of only blanks instead of reading it as unset: a blank ROUTER_SECRET must not turn authentication off", () => {
+    expect(() => loadConfig({ ROUTER_SECRET: " ".repeat(20) })).toThrow("ROUTER_SECRET must be a value, or unset (it holds only blanks)");
+    expect(() => loadConfig({ AUTH_JWKS_URL: "\t " })).toThrow("AUTH_JWKS_URL must be a value, or unset");
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: " " })).toThrow("OTEL_EXPORTER_OTLP_ENDPOINT must be a value, or unset");
+    expect(loadConfig({ ROUTER_SECRET: "" }).auth).toEqual({});
+  });
+
+  it("never repeats credentials a URL setting may hold in its error", () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return String(error);
+      }
+      return "";
+    };
+    const endpoint = message({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://user:pw@127.0.0.1:4318/" });
+    expect(endpoint).toContain("OTEL_EXPORTER_OTLP_ENDPOINT must be");
+    expect(endpoint).not.toMatch(/user|pw/);
+    const traces = message({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:4318/v1/traces?token=SECRETQ" });
+    expect(traces).not.toContain("SECRETQ");
+    expect(message({ APPFABRIC_APP_BUNDLE: "arn:aws:appfabric:x", APPFABRIC_ENDPOINT: "https://k:s@h/?sig=abc" })).not.toMatch(/k:s|abc/);
+    expect(message({ AUTH_JWKS_URL: "ftp://a:b@h/jwks", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" })).not.toContain("a:b");
+  });
+
+  it("checks the exporter's own OTEL_* settings when tracing is on, without echoing headers", () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
+    expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_TIMEOUT: "abc" })).toThrow("OTEL_EXPORTER_OTLP_TIMEOUT must be an integer");
+    expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "abc" })).toThrow("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be an integer");
+    expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_COMPRESSION: "zstd" })).toThrow("OTEL_EXPORTER_OTLP_COMPRESSION must be gzip or none");
+    expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "garbage-secret" })).toThrow(/OTEL_EXPORTER_OTLP_HEADERS must be .*not shown/);
+    expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "garbage-secret" })).not.toThrow(/garbage-secret/);
+    expect(loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "api-key=abc,x-tenant=t1", OTEL_EXPORTER_OTLP_COMPRESSION: "gzip" }).tracing).toBeDefined();
+  });
+
   it("turns introspection off in production unless it is asked for", () => {
     expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true" }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: "production", APPFABRIC_EMULATOR: "true", GRAPHQL_INTROSPECTION: "true" }).introspection).toBe(true);

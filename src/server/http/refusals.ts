@@ -49,6 +49,12 @@ export function installRefusals(app: FastifyInstance, { logger, metrics }: { log
       request.refusal = "bad_request";
       return reply.code(400).send(errorBody("Send a Host header with a valid host name.", ErrorCode.BAD_REQUEST));
     }
+    // A compressed body would otherwise be read as JSON and refused as "not valid JSON".
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+    if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
+      request.refusal = "unsupported_media_type";
+      return reply.code(415).send(errorBody("Send the request body uncompressed: no content-encoding is accepted.", ErrorCode.BAD_REQUEST));
+    }
   });
 
   app.setNotFoundHandler((_request, reply) =>
