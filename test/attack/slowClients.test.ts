@@ -126,7 +126,12 @@ describe("slow and stalled clients", () => {
 
   it("on SIGTERM, exits 0 within the grace period even with a stalled upload open", async () => {
     entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", SHUTDOWN_GRACE_MS: "300", REQUEST_TIMEOUT_MS: "60000" });
-    const stalled = await stalledUpload(entry.url);
+    // `Expect: 100-continue` makes Node answer "100 Continue" once it has handed the request to the
+    // server: only then is the upload a request in flight (before, a SIGTERM meets a connection whose
+    // request arrives after closing began, which is answered 503 and closed without any grace).
+    const stalled = await stalledUpload(entry.url, { expect: "100-continue" });
+    for (let waited = 0; !stalled.received().includes("100 Continue") && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stalled.received()).toContain("100 Continue");
     const exited = once(entry.child, "exit");
     entry.child.kill("SIGTERM");
     // The service's own lines say why, should it ever exit otherwise.
