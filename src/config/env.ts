@@ -44,14 +44,17 @@ export function setting(env: Env, variable: string): string | undefined {
   return trimmed;
 }
 
-/** A URL as an error message may show it: user, password and query replaced, as they can hold credentials. */
+/** A URL as an error message may show it: user, password, query and fragment replaced, as they can hold credentials. */
 export function shownUrl(raw: string): string {
   const url = parseUrl(raw);
-  if (url === undefined) return /[@?]/.test(raw) ? "[a value not shown: it may hold credentials]" : raw;
+  // Only a URL with a host has a user, password, query and fragment where they can be told apart;
+  // anything else (`user:pw@host`, `mailto:…`) is shown only if it holds none of `@ ? #`.
+  if (url === undefined || url.host === "") return /[@?#]/.test(raw) ? "[a value not shown: it may hold credentials]" : raw;
   if (url.username !== "" || url.password !== "") {
     url.username = "redacted";
     url.password = "";
   }
   if (url.search !== "") url.search = "?redacted";
+  if (url.hash !== "") url.hash = "#redacted";
   return url.href;
 }

@@ -9,6 +9,11 @@ export function readAuth(env: Env): AuthSettings {
   if (routerSecret !== undefined && routerSecret.length < 16) {
     throw new ConfigError("ROUTER_SECRET", "at least 16 characters", `${routerSecret.length} characters`);
   }
+  // What a router can send in a header and this service compares byte for byte: printable ASCII.
+  // (A zero-width or non-ASCII secret would start, then refuse every request.)
+  if (routerSecret !== undefined && !/^[\x20-\x7E]+$/.test(routerSecret)) {
+    throw new ConfigError("ROUTER_SECRET", "printable ASCII characters (letters, digits, punctuation)", "[not shown]");
+  }
   const jwksUrl = setting(env, "AUTH_JWKS_URL");
   const publicKeyPem = setting(env, "AUTH_JWT_PUBLIC_KEY");
   const issuer = setting(env, "AUTH_JWT_ISSUER");

@@ -7,7 +7,12 @@ export interface TracingSettings {
   url: URL;
   protocol: "http/protobuf" | "http/json";
   sampler: SamplerSettings;
+  /** The resource: `service.name` from OTEL_SERVICE_NAME (or the default) over OTEL_RESOURCE_ATTRIBUTES. */
+  resource: Record<string, string>;
 }
+
+/** The service's name in traces unless OTEL_SERVICE_NAME says otherwise. */
+export const DEFAULT_SERVICE_NAME = "appfabric-user-access-subgraph";
 
 /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the OpenTelemetry specification names them. */
 export interface SamplerSettings {
@@ -45,7 +50,52 @@ export function readTracing(env: Env): TracingSettings | undefined {
   const url = readTracesUrl(env);
   if (url === undefined) return undefined;
   checkExporterSettings(env);
-  return { url, protocol: readProtocol(env), sampler: readSampler(env) };
+  return { url, protocol: readProtocol(env), sampler: readSampler(env), resource: readResource(env) };
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES (`key=value` pairs, values percent-encoded) and OTEL_SERVICE_NAME, which wins. */
+function readResource(env: Env): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const raw = setting(env, "OTEL_RESOURCE_ATTRIBUTES");
+  if (raw !== undefined) {
+    for (const pair of raw.split(",")) {
+      const [key, value] = decodedPair(pair);
+      if (key === undefined || value === undefined) {
+        throw new ConfigError("OTEL_RESOURCE_ATTRIBUTES", "comma-separated key=value pairs with percent-encoded values, e.g. deployment.environment=prod", raw);
+      }
+      attributes[key] = value;
+    }
+  }
+  attributes["service.name"] = setting(env, "OTEL_SERVICE_NAME") ?? attributes["service.name"] ?? DEFAULT_SERVICE_NAME;
+  return attributes;
+}
+
+/** HTTP header names the exporter sets itself, or that would break the request if a header set them. */
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "content-encoding",
+  "transfer-encoding",
+  "connection",
+  "te",
+  "upgrade",
+  "expect",
+  "trailer",
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\x20-\x7E\t]*$/;
+
+/** One `key=value` of a W3C-baggage-style list, its value percent-decoded; undefineds when malformed. */
+function decodedPair(pair: string): [string | undefined, string | undefined] {
+  const at = pair.indexOf("=");
+  if (at <= 0) return [undefined, undefined];
+  const key = pair.slice(0, at).trim();
+  try {
+    return [key === "" ? undefined : key, decodeURIComponent(pair.slice(at + 1).trim())];
+  } catch {
+    return [key, undefined];
+  }
 }
 
 /**
@@ -59,9 +109,18 @@ function checkExporterSettings(env: Env): void {
     if (compression !== undefined && compression !== "gzip" && compression !== "none")
       throw new ConfigError(`${prefix}COMPRESSION`, "gzip or none", compression);
     const headers = setting(env, `${prefix}HEADERS`);
-    // W3C baggage form: key=value pairs, comma-separated. The values are secrets: never echoed.
-    if (headers !== undefined && !headers.split(",").every((pair) => /^\s*[\w.-]+\s*=\s*\S/.test(pair))) {
-      throw new ConfigError(`${prefix}HEADERS`, "comma-separated key=value pairs, e.g. api-key=…", "[not shown: it may hold credentials]");
+    // key=value pairs, comma-separated, values percent-encoded: each must make a header the exporter can
+    // send. The values are secrets: never echoed.
+    const usable = (pair: string) => {
+      const [name, value] = decodedPair(pair);
+      return name !== undefined && value !== undefined && HEADER_NAME.test(name) && !RESERVED_HEADERS.has(name.toLowerCase()) && HEADER_VALUE.test(value);
+    };
+    if (headers !== undefined && !headers.split(",").every(usable)) {
+      throw new ConfigError(
+        `${prefix}HEADERS`,
+        "comma-separated name=value pairs of usable HTTP headers (token names other than host, content-length…; printable ASCII values, percent-encoded)",
+        "[not shown: it may hold credentials]",
+      );
     }
   }
 }

@@ -39,8 +39,8 @@ interface Entry {
   reject: (error: Error) => void;
   /** The call carrying it, once it has left the line. */
   call?: Call;
-  /** The span of the operation that first asked for it, when traced. */
-  origin?: SpanContext;
+  /** The spans of the traced operations waiting for it (at most MAX_LINKS), in the order they asked. */
+  origins?: SpanContext[];
 }
 
 /** One `BatchGetUserAccessTasks` call under way. */
@@ -110,7 +110,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     try {
       return await untilDeadline(Promise.all(answers), signal);
     } catch (error) {
-      for (const entry of joined) this.#leave(entry);
+      for (const entry of joined) this.#leave(entry, options.trace);
       return taskIds.map(() => ensureError(error));
     }
   }
@@ -120,16 +120,20 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     let entry = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
     if (entry === undefined) {
       if (this.#waiting.size >= this.#options.maxQueuedIds) return new OverloadedError(`${this.#waiting.size} task ids queued`);
-      entry = newEntry(taskId, origin);
+      entry = newEntry(taskId);
       this.#waiting.set(taskId, entry);
     }
     entry.askers += 1;
+    if (origin !== undefined && (entry.origins?.length ?? 0) < MAX_LINKS) (entry.origins ??= []).push(origin);
     return entry;
   }
 
   /** An operation stopped waiting for `entry` before it was answered. */
-  #leave(entry: Entry): void {
+  #leave(entry: Entry, origin: SpanContext | undefined): void {
     entry.askers -= 1;
+    // A caller who left is no longer served: the call's spans must not hang under its trace.
+    const index = origin === undefined ? -1 : (entry.origins?.findIndex((candidate) => candidate.spanId === origin.spanId) ?? -1);
+    if (index >= 0) entry.origins?.splice(index, 1);
     if (entry.askers > 0) return;
     if (this.#waiting.get(entry.taskId) === entry) {
       this.#waiting.delete(entry.taskId);
@@ -215,14 +219,14 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
 const MAX_LINKS = 32;
 
 /**
- * Which traced operations a call serves: the first *sampled* operation that asked for one of its ids
- * is the parent of its spans (so that a caller's "not sampled" never hides the call from a trace that
- * is kept), the other sampled ones are linked. Only when none is sampled is the first the parent, and
- * the call's spans then follow its decision. An operation that joined an id already on its way is
- * served by that call but not linked to it.
+ * Which traced operations a call serves, as it leaves: the first *sampled* operation still waiting
+ * for one of its ids is the parent of its spans (so that a caller's "not sampled", or a caller who
+ * left, never hides the call from a trace that is kept); the other sampled ones are linked. Only when
+ * none is sampled is the first the parent, and the call's spans then follow its decision. An
+ * operation that joins an id once its call has left is served by it but not linked.
  */
 function traceOf(batch: readonly Entry[]): CallTrace | undefined {
-  const origins = batch.flatMap(({ origin }) => (origin === undefined ? [] : [origin]));
+  const origins = batch.flatMap((entry) => entry.origins ?? []);
   const sampled = origins.filter((origin) => (origin.traceFlags & TraceFlags.SAMPLED) !== 0);
   const [parent] = sampled.length > 0 ? sampled : origins;
   if (parent === undefined) return undefined;
@@ -233,7 +237,7 @@ function traceOf(batch: readonly Entry[]): CallTrace | undefined {
   return { parent, links: [...links.values()] };
 }
 
-function newEntry(taskId: string, origin: SpanContext | undefined): Entry {
+function newEntry(taskId: string): Entry {
   let resolve!: (result: Result) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<Result>((res, rej) => {
@@ -242,5 +246,5 @@ function newEntry(taskId: string, origin: SpanContext | undefined): Entry {
   });
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
-  return { taskId, askers: 0, promise, resolve, reject, origin };
+  return { taskId, askers: 0, promise, resolve, reject };
 }

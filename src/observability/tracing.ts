@@ -3,7 +3,7 @@ import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -15,10 +15,7 @@ import {
 } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
 import type { AppFabricCallObserver } from "../appfabric/callEvents.js";
-import type { SamplerSettings, TracingSettings } from "../config/readTracing.js";
-
-/** The service's name in traces unless `OTEL_SERVICE_NAME` says otherwise. */
-export const DEFAULT_SERVICE_NAME = "appfabric-user-access-subgraph";
+import { DEFAULT_SERVICE_NAME, type SamplerSettings, type TracingSettings } from "../config/readTracing.js";
 
 export interface Tracing {
   /** A span for one GraphQL operation: a child of the caller's W3C `traceparent`, when it sent one. */
@@ -51,7 +48,7 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
   );
   const exporter = settings.protocol === "http/json" ? new JsonExporter({ url: settings.url.href }) : new ProtobufExporter({ url: settings.url.href });
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ "service.name": DEFAULT_SERVICE_NAME }).merge(detectResources({ detectors: [envDetector] })),
+    resource: resourceFromAttributes(settings.resource),
     sampler: samplerOf(settings.sampler),
     spanProcessors: [new BatchSpanProcessor({ exporter })],
   });

@@ -3,11 +3,12 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { GraphQLError, type ASTVisitor, type ValidationContext } from "graphql";
 import { formatError } from "../errors/formatError.js";
 import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
-import { documentLimits, type OperationLimits } from "./operationLimits.js";
+import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
 import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
 
 export interface ApolloServerOptions {
@@ -42,7 +43,7 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
   }).protect();
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, shortAliases],
     parseOptions: { maxTokens: bounds.maxTokens },
     allowBatchedHttpRequests: false,
     introspection: options.introspection,
@@ -68,4 +69,15 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
           }),
     ],
   });
+}
+
+/** Refuses an alias longer than MAX_ALIAS_LENGTH (see there why). */
+function shortAliases(context: ValidationContext): ASTVisitor {
+  return {
+    Field(node) {
+      if (node.alias !== undefined && node.alias.value.length > MAX_ALIAS_LENGTH) {
+        context.reportError(new GraphQLError(`Aliases may be at most ${MAX_ALIAS_LENGTH} characters long.`, { nodes: node.alias }));
+      }
+    },
+  };
 }

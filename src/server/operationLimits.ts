@@ -23,6 +23,13 @@ export interface OperationLimits {
  */
 export const ANSWER_FIELDS_PER_TASK = 25;
 
+/**
+ * The longest alias. An alias is repeated in the answer for every item of a list and in every error's
+ * path, so its length multiplies the answer: at 64 characters an answer stays within a few times its
+ * fields (a 95,000-character alias over 500 ids made a 48 MB answer from a 97 KB request).
+ */
+export const MAX_ALIAS_LENGTH = 64;
+
 /** A direct caller's aliases: room for a page's worth of lookups side by side. */
 export const CLIENT_MAX_ALIASES = 20;
 

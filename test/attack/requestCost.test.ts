@@ -90,6 +90,29 @@ describe("a small request cannot buy a large answer", () => {
     expect(harness.emulator.calls).toEqual([]);
   });
 
+  it("refuses a long alias, which the answer would repeat for every item and every error", async () => {
+    const alias = `e${"x".repeat(95_000)}`;
+    const text = JSON.stringify({
+      query: `query($i: ID!) { ${alias}: userAccessTasks(ids: [${Array(500).fill("$i").join(",")}]) { taskId } }`,
+      variables: { i: "not-a-uuid" },
+    });
+    const response = await harness.send("/", postInit(text, { ...headers, "apollo-federation-include-trace": "ftv1" }));
+    expect(response.status).toBe(400);
+    expect(response.text.length).toBeLessThan(1_000);
+    expect(JSON.parse(response.text)).toMatchObject({
+      errors: [{ message: "Aliases may be at most 64 characters long.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }],
+    });
+    expect(harness.emulator.calls).toEqual([]);
+    // At 64 characters it is answered, each of the 500 errors carrying the alias once.
+    const ok = JSON.stringify({
+      query: `query($i: ID!) { ${"a".repeat(64)}: userAccessTasks(ids: [${Array(500).fill("$i").join(",")}]) { taskId } }`,
+      variables: { i: "not-a-uuid" },
+    });
+    const answered = await harness.send("/", postInit(ok, headers));
+    expect(answered.status).toBe(200);
+    expect(answered.text.length).toBeLessThan(250_000);
+  });
+
   it.each(shapes)("refuses $what with one small error and no call", async ({ body, maxBytes = MAX_REQUEST_BYTES }) => {
     const text = JSON.stringify(body);
     expect(text.length).toBeLessThan(maxBytes);

@@ -286,8 +286,36 @@ describe("the traces a shared call serves", () => {
     await Promise.all([first, ...gathered]);
 
     expect(traces[0]).toEqual({ parent: span(1), links: [] });
-    // id(2) was first asked for by span(2): span(4) joined it and brought id(5), so it is linked too.
-    expect(traces[1]).toEqual({ parent: span(2), links: [span(3), span(4)] });
+    // In the order they asked for the call's ids (span(4) joined id(2), waiting with span(2)).
+    expect(traces[1]).toEqual({ parent: span(2), links: [span(4), span(3)] });
+  });
+
+  it("links an operation that only joined an id already waiting, and drops one that left", async () => {
+    const traces: Array<CallTrace | undefined> = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const appFabric: BatchGetter = {
+      batchGetUserAccessTasks: async (_taskIds, options) => {
+        traces.push(options?.trace);
+        if (traces.length === 1) await firstHeld;
+        return [];
+      },
+    };
+    const window = manualWindow();
+    const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4, scheduleWindow: window.scheduleWindow });
+    const first = batcher.loadUserAccessTasks([id(0)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const leaving = new AbortController();
+    const left = batcher.loadUserAccessTasks([id(1)], { trace: span(1), signal: leaving.signal }); // asks first, then leaves
+    const notSampled = batcher.loadUserAccessTasks([id(1)], { trace: { ...span(2), traceFlags: 0 } });
+    const joiner = batcher.loadUserAccessTasks([id(1)], { trace: span(3) }); // brings no id of its own
+    leaving.abort();
+    await left;
+    window.end();
+    releaseFirst();
+    await Promise.all([first, notSampled, joiner]);
+
+    expect(traces[1]).toEqual({ parent: span(3), links: [] });
   });
 
   it("never lets a caller's 'not sampled' hide a shared call from a sampled trace", async () => {

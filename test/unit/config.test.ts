@@ -48,6 +48,7 @@ describe("loadConfig", () => {
       url: new URL("http://collector:4318/v1/traces"),
       protocol: "http/protobuf",
       sampler: { root: "always_on", parentBased: true, ratio: 1 },
+      resource: { "service.name": "appfabric-user-access-subgraph" },
     });
     const traces = loadConfig({
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://ignored:4318/",
@@ -60,6 +61,7 @@ describe("loadConfig", () => {
       url: new URL("https://collector.example.com/otlp/traces"),
       protocol: "http/json",
       sampler: { root: "traceidratio", parentBased: true, ratio: 0.25 },
+      resource: { "service.name": "appfabric-user-access-subgraph" },
     });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c/prefix/" }).tracing?.url.href).toBe("http://c/prefix/v1/traces");
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_SDK_DISABLED: "true" }).tracing).toBeUndefined();
@@ -79,6 +81,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ ROUTER_SECRET: "" }).auth).toEqual({});
   });
 
+  it("refuses a ROUTER_SECRET no router could send: invisible or non-ASCII characters", () => {
+    expect(() => loadConfig({ ROUTER_SECRET: "\u200b".repeat(16) })).toThrow("ROUTER_SECRET must be printable ASCII characters");
+    expect(() => loadConfig({ ROUTER_SECRET: "sécret-sécret-sécret" })).toThrow("ROUTER_SECRET must be printable ASCII characters");
+    expect(loadConfig({ ROUTER_SECRET: "a long secret, with spaces!" }).auth.routerSecret).toBe("a long secret, with spaces!");
+  });
+
   it("never repeats credentials a URL setting may hold in its error", () => {
     const message = (env: Record<string, string>) => {
       try {
@@ -95,6 +103,10 @@ describe("loadConfig", () => {
     expect(traces).not.toContain("SECRETQ");
     expect(message({ APPFABRIC_APP_BUNDLE: "arn:aws:appfabric:x", APPFABRIC_ENDPOINT: "https://k:s@h/?sig=abc" })).not.toMatch(/k:s|abc/);
     expect(message({ AUTH_JWKS_URL: "ftp://a:b@h/jwks", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" })).not.toContain("a:b");
+    // Without "//", `user:password@host` parses as a scheme and a path: never shown.
+    for (const variable of ["OTEL_EXPORTER_OTLP_ENDPOINT", "CORS_ORIGINS"]) expect(message({ [variable]: "USERX:PASSX@h:443" })).not.toContain("PASSX");
+    expect(message({ OTEL_EXPORTER_OTLP_ENDPOINT: "mailto:USERX:PASSX@h" })).not.toContain("PASSX");
+    expect(message({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://h/x#token=FRAGSECRET" })).not.toContain("FRAGSECRET");
   });
 
   it("checks the exporter's own OTEL_* settings when tracing is on, without echoing headers", () => {
@@ -105,6 +117,26 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "garbage-secret" })).toThrow(/OTEL_EXPORTER_OTLP_HEADERS must be .*not shown/);
     expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "garbage-secret" })).not.toThrow(/garbage-secret/);
     expect(loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "api-key=abc,x-tenant=t1", OTEL_EXPORTER_OTLP_COMPRESSION: "gzip" }).tracing).toBeDefined();
+    for (const headers of ["a=%ZZ", "a=%00", "a=%E2%82%AC", "x-c=v\u20ac", "x-d=%0d%0aX-Injected: 1", "content-length=5", "host=evil", "bad name=1"]) {
+      expect(() => loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: headers }), headers).toThrow("OTEL_EXPORTER_OTLP_HEADERS must be");
+    }
+    expect(loadConfig({ ...on, OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20abc" }).tracing).toBeDefined();
+  });
+
+  it("reads the resource from OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, refusing what would be dropped in silence", () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
+    expect(loadConfig(on).tracing?.resource).toEqual({ "service.name": "appfabric-user-access-subgraph" });
+    expect(loadConfig({ ...on, OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,service.name=ra,team=a%20b" }).tracing?.resource).toEqual({
+      "deployment.environment": "prod",
+      "service.name": "ra",
+      team: "a b",
+    });
+    expect(loadConfig({ ...on, OTEL_RESOURCE_ATTRIBUTES: "service.name=ra", OTEL_SERVICE_NAME: "user-access" }).tracing?.resource["service.name"]).toBe(
+      "user-access",
+    );
+    expect(() => loadConfig({ ...on, OTEL_SERVICE_NAME: " " })).toThrow("OTEL_SERVICE_NAME must be a value, or unset");
+    expect(() => loadConfig({ ...on, OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,junk" })).toThrow("OTEL_RESOURCE_ATTRIBUTES must be");
+    expect(() => loadConfig({ ...on, OTEL_RESOURCE_ATTRIBUTES: "a=%ZZ" })).toThrow("OTEL_RESOURCE_ATTRIBUTES must be");
   });
 
   it("turns introspection off in production unless it is asked for", () => {
