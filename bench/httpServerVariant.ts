@@ -25,7 +25,7 @@ const variant = process.argv[2];
 const apollo = createApolloServer({
   production: true,
   introspection: false,
-  limits: { maxTaskIds: 500, maxRootFieldTaskIds: 500, maxAnswerFields: 12_500, maxAliases: CLIENT_MAX_ALIASES },
+  limits: { maxTaskIds: 500, maxRootFieldTaskIds: 500, maxAliases: CLIENT_MAX_ALIASES },
 });
 
 let port: number;

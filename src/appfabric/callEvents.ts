@@ -9,7 +9,7 @@ export type AppFabricOperation = "BatchGetUserAccessTasks" | "StartUserAccessTas
  * the others (a shared call serves several). Empty when tracing is off.
  */
 export interface CallTrace {
-  parent?: SpanContext;
+  parent: SpanContext;
   links: readonly SpanContext[];
 }
 
@@ -57,4 +57,14 @@ export interface AppFabricCallEvent {
   errorType?: string;
   awsRequestId?: string;
   durationMs: number;
+}
+
+/**
+ * What went wrong in an attempt, as logs, metrics and traces report it: the AWS error type or status
+ * of an error answer, the transport failure, or undefined for a success and for a call cancelled
+ * because its callers left (`deadline`, `not_sent`), which is no failure of AppFabric's.
+ */
+export function failureOf(event: Pick<AppFabricCallEvent, "outcome" | "errorType">): string | undefined {
+  if (typeof event.outcome === "number") return event.outcome >= 400 ? (event.errorType ?? String(event.outcome)) : undefined;
+  return event.outcome === "deadline" || event.outcome === "not_sent" ? undefined : event.outcome;
 }

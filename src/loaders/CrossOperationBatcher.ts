@@ -226,6 +226,7 @@ const MAX_LINKS = 32;
  * operation that joins an id once its call has left is served by it but not linked.
  */
 function traceOf(batch: readonly Entry[]): CallTrace | undefined {
+  if (!batch.some((entry) => entry.origins !== undefined && entry.origins.length > 0)) return undefined; // tracing off
   const origins = batch.flatMap((entry) => entry.origins ?? []);
   const sampled = origins.filter((origin) => (origin.traceFlags & TraceFlags.SAMPLED) !== 0);
   const [parent] = sampled.length > 0 ? sampled : origins;

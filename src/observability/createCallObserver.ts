@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { AppFabricCallObserver } from "../appfabric/AppFabricClient.js";
+import { failureOf } from "../appfabric/callEvents.js";
 import { withoutRedaction } from "./createLogger.js";
 import type { Metrics } from "./Metrics.js";
 
@@ -10,12 +11,10 @@ export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricC
   return {
     attemptStarted: ({ operation, trace }) => {
       metrics.callStarted(operation);
-      const traceId = trace?.parent?.traceId;
+      const traceId = trace?.parent.traceId;
       return (event) => {
         metrics.callEnded(event);
-        // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure of AppFabric's.
-        const failed = event.outcome !== "deadline" && event.outcome !== "not_sent" && (typeof event.outcome !== "number" || event.outcome >= 400);
-        callLog[failed ? "warn" : "info"](
+        callLog[failureOf(event) === undefined ? "info" : "warn"](
           {
             operation: event.operation,
             ids: event.ids,

@@ -14,7 +14,7 @@ import {
   type Sampler,
 } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
-import type { AppFabricCallObserver } from "../appfabric/callEvents.js";
+import { failureOf, type AppFabricCallObserver } from "../appfabric/callEvents.js";
 import { DEFAULT_SERVICE_NAME, type SamplerSettings, type TracingSettings } from "../config/readTracing.js";
 
 export interface Tracing {
@@ -63,7 +63,7 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
     startOperation: (headers) => tracer.startSpan("GraphQL Operation", { kind: SpanKind.SERVER }, propagator.extract(ROOT_CONTEXT, headers, getter)),
     observer: {
       attemptStarted: ({ operation, ids, attempt, trace: served }) => {
-        const parent = served?.parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, served.parent);
+        const parent = served === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, served.parent);
         const span = tracer.startSpan(
           `AppFabric/${operation}`,
           {
@@ -82,15 +82,7 @@ export function startTracing(settings: TracingSettings, logger: Logger): Tracing
         return (event) => {
           if (typeof event.outcome === "number") span.setAttribute("http.response.status_code", event.outcome);
           if (event.awsRequestId !== undefined) span.setAttribute("aws.request_id", event.awsRequestId);
-          // A call cancelled because its callers left (`deadline`, `not_sent`) is no failure, as in the logs.
-          const failure =
-            typeof event.outcome === "number"
-              ? event.outcome >= 400
-                ? (event.errorType ?? String(event.outcome))
-                : undefined
-              : event.outcome === "deadline" || event.outcome === "not_sent"
-                ? undefined
-                : event.outcome;
+          const failure = failureOf(event);
           if (typeof event.outcome === "string") span.setAttribute("appfabric.outcome", event.outcome);
           if (failure !== undefined) {
             span.setAttribute("error.type", failure);

@@ -8,18 +8,15 @@ export interface OperationLimits {
    * references a router builds itself (`_entities`) get a router's.
    */
   maxRootFieldTaskIds: number;
-  /**
-   * Fields in the answer: each listed id times the fields selected for it (aliases and fragments
-   * included). Bounds what one request can make this service write, whatever its aliases.
-   */
-  maxAnswerFields: number;
   /** Aliased fields. */
   maxAliases: number;
 }
 
 /**
- * Fields per listed task id, on average, that an answer may hold: every field of a task (13 leaves,
- * `taskError`'s included) fits, with room for `__typename` and a few aliases.
+ * Fields per allowed task id, on average, that an answer may hold: `maxTaskIds` × this bounds each
+ * listed id times the fields selected for it (aliases and fragments included), so one request cannot
+ * make this service write more than its bounds say, whatever its aliases. Every field of a task (13
+ * leaves, `taskError`'s included) fits, with room for `__typename` and a few aliases.
  */
 export const ANSWER_FIELDS_PER_TASK = 25;
 

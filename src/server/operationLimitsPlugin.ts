@@ -11,19 +11,17 @@ import {
 import { answerTooLargeError, subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
-import type { OperationLimits } from "./operationLimits.js";
+import { ANSWER_FIELDS_PER_TASK, type OperationLimits } from "./operationLimits.js";
 
 /**
  * Refuses, before anything runs, an operation that lists more than `limits.maxTaskIds` task ids across
  * `userAccessTask`, `userAccessTasks` and `_entities` (aliases, fragments and variables included), more
- * than `limits.maxRootFieldTaskIds` of them in the two root fields, or that starts tasks more than
- * once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
+ * than `limits.maxRootFieldTaskIds` of them in the two root fields, an answer of more than
+ * `ANSWER_FIELDS_PER_TASK` fields per allowed id, or that starts tasks more than once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
  * answer (or an error) in the response, whatever it de-duplicates to. One request cannot make this
  * service fan out into thousands of AWS calls, nor write megabytes of errors.
  */
-export function operationLimitsPlugin(
-  limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds" | "maxAnswerFields">,
-): ApolloServerPlugin<GraphQLContext> {
+export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds">): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
@@ -39,7 +37,8 @@ export function operationLimitsPlugin(
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
           if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
           if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
-          if (answerFields > limits.maxAnswerFields) throw answerTooLargeError(answerFields, limits.maxAnswerFields);
+          const maxAnswerFields = limits.maxTaskIds * ANSWER_FIELDS_PER_TASK;
+          if (answerFields > maxAnswerFields) throw answerTooLargeError(answerFields, maxAnswerFields);
         },
       };
     },

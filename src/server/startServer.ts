@@ -13,7 +13,7 @@ import type { TaskStarter } from "./context.js";
 import { createApolloServer } from "./createApolloServer.js";
 import { createAuthenticator, type AuthSettings } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
-import { ANSWER_FIELDS_PER_TASK, CLIENT_MAX_ALIASES, type OperationLimits } from "./operationLimits.js";
+import { CLIENT_MAX_ALIASES, type OperationLimits } from "./operationLimits.js";
 import { operationsInFlight } from "./operationsInFlight.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
@@ -154,7 +154,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const apollo = await apolloFor({
     maxTaskIds: clientTaskIds,
     maxRootFieldTaskIds: clientTaskIds,
-    maxAnswerFields: clientTaskIds * ANSWER_FIELDS_PER_TASK,
     maxAliases: CLIENT_MAX_ALIASES,
   });
   const { routerSecret } = config.auth;
@@ -165,7 +164,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           apollo: await apolloFor({
             maxTaskIds: limits.router.maxTaskIdsPerOperation,
             maxRootFieldTaskIds: clientTaskIds,
-            maxAnswerFields: limits.router.maxTaskIdsPerOperation * ANSWER_FIELDS_PER_TASK,
             maxAliases: limits.router.maxAliases,
           }),
           secret: routerSecret,

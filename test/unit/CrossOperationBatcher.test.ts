@@ -256,20 +256,26 @@ describe("CrossOperationBatcher and callers who have gone", () => {
   });
 });
 
+/** An AppFabric that records the traces each call serves; with `holdFirst`, the first call stays under way until released. */
+function traceRecorder({ holdFirst }: { holdFirst: boolean }) {
+  const traces: Array<CallTrace | undefined> = [];
+  let releaseFirst!: () => void;
+  const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+  const appFabric: BatchGetter = {
+    batchGetUserAccessTasks: async (_taskIds, options) => {
+      traces.push(options?.trace);
+      if (holdFirst && traces.length === 1) await firstHeld;
+      return [];
+    },
+  };
+  return { traces, appFabric, releaseFirst };
+}
+
 describe("the traces a shared call serves", () => {
   const span = (n: number) => ({ traceId: n.toString(16).padStart(32, "0"), spanId: n.toString(16).padStart(16, "0"), traceFlags: 1 });
 
   it("makes the first traced operation the call's parent and links the others, once each", async () => {
-    const traces: Array<CallTrace | undefined> = [];
-    let releaseFirst!: () => void;
-    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const appFabric: BatchGetter = {
-      batchGetUserAccessTasks: async (_taskIds, options) => {
-        traces.push(options?.trace);
-        if (traces.length === 1) await firstHeld; // the first call stays under way
-        return [];
-      },
-    };
+    const { traces, appFabric, releaseFirst } = traceRecorder({ holdFirst: true });
     const window = manualWindow();
     const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4, scheduleWindow: window.scheduleWindow });
     // One call under way, so that the next ids gather in a window.
@@ -291,16 +297,7 @@ describe("the traces a shared call serves", () => {
   });
 
   it("links an operation that only joined an id already waiting, and drops one that left", async () => {
-    const traces: Array<CallTrace | undefined> = [];
-    let releaseFirst!: () => void;
-    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const appFabric: BatchGetter = {
-      batchGetUserAccessTasks: async (_taskIds, options) => {
-        traces.push(options?.trace);
-        if (traces.length === 1) await firstHeld;
-        return [];
-      },
-    };
+    const { traces, appFabric, releaseFirst } = traceRecorder({ holdFirst: true });
     const window = manualWindow();
     const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4, scheduleWindow: window.scheduleWindow });
     const first = batcher.loadUserAccessTasks([id(0)]);
@@ -319,13 +316,7 @@ describe("the traces a shared call serves", () => {
   });
 
   it("never lets a caller's 'not sampled' hide a shared call from a sampled trace", async () => {
-    const traces: Array<CallTrace | undefined> = [];
-    const appFabric: BatchGetter = {
-      batchGetUserAccessTasks: async (_taskIds, options) => {
-        traces.push(options?.trace);
-        return [];
-      },
-    };
+    const { traces, appFabric } = traceRecorder({ holdFirst: false });
     const batcher = newBatcher(appFabric, { windowMs: 5, maxInFlight: 4 });
     const notSampled = { ...span(1), traceFlags: 0 };
     await Promise.all([

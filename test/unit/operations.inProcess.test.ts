@@ -30,7 +30,7 @@ describe("operations in process", () => {
   const apollo = createApolloServer({
     production: true,
     introspection: false,
-    limits: { maxTaskIds: 10, maxRootFieldTaskIds: 10, maxAnswerFields: 250, maxAliases: CLIENT_MAX_ALIASES },
+    limits: { maxTaskIds: 10, maxRootFieldTaskIds: 10, maxAliases: CLIENT_MAX_ALIASES },
   });
   const { source, asked } = memorySource(syntheticTasks(20));
   const run = async (query: string, variables?: Record<string, unknown>) => {
