@@ -214,8 +214,13 @@ function readUpstream(env: Env, production: boolean): Config["upstream"] {
 
 function readEndpoint(raw: string): URL {
   const url = parseHttpUrl(raw);
-  if (url === undefined || url.search || url.hash) {
-    throw new ConfigError("APPFABRIC_ENDPOINT", "an http(s) URL without query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", shownUrl(raw));
+  // Requests are signed with AWS credentials; a user or password in the URL is never used, and would be logged.
+  if (url === undefined || url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(
+      "APPFABRIC_ENDPOINT",
+      "an http(s) URL without user, password, query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com",
+      shownUrl(raw),
+    );
   }
   return url;
 }

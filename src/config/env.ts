@@ -40,7 +40,7 @@ export function setting(env: Env, variable: string): string | undefined {
   const raw = env[variable];
   if (raw === undefined || raw === "") return undefined;
   const trimmed = raw.trim();
-  if (trimmed === "") throw new ConfigError(variable, "a value, or unset (it holds only blanks)", raw);
+  if (trimmed === "") throw new ConfigError(variable, "a value, or unset (it holds only blanks)", `${raw.length} blank characters`);
   return trimmed;
 }
 

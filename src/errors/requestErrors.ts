@@ -53,6 +53,13 @@ export function answerTooLargeError(fields: number, allowed: number): GraphQLErr
   );
 }
 
+/** `_service { sdl }` asked for more than once: the whole schema text each time, for no use. */
+export function oneServicePerOperationError(): GraphQLError {
+  return new GraphQLError("Ask for _service once per operation: each one answers the whole schema text.", {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } },
+  });
+}
+
 /** One `_entities` representation that cannot be resolved; the others still are. */
 export function badRepresentationError(index: number, problem: string): GraphQLError {
   return new GraphQLError(`Representation ${index} ${problem}. It was not resolved.`, {

@@ -8,7 +8,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { answerTooLargeError, subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
+import { answerTooLargeError, oneServicePerOperationError, subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
 import { ANSWER_FIELDS_PER_TASK, type OperationLimits } from "./operationLimits.js";
@@ -17,7 +17,8 @@ import { ANSWER_FIELDS_PER_TASK, type OperationLimits } from "./operationLimits.
  * Refuses, before anything runs, an operation that lists more than `limits.maxTaskIds` task ids across
  * `userAccessTask`, `userAccessTasks` and `_entities` (aliases, fragments and variables included), more
  * than `limits.maxRootFieldTaskIds` of them in the two root fields, an answer of more than
- * `ANSWER_FIELDS_PER_TASK` fields per allowed id, or that starts tasks more than once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
+ * `ANSWER_FIELDS_PER_TASK` fields per allowed id, that starts tasks more than once, or that asks for
+ * `_service` more than once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
  * answer (or an error) in the response, whatever it de-duplicates to. One request cannot make this
  * service fan out into thousands of AWS calls, nor write megabytes of errors.
  */
@@ -33,8 +34,10 @@ export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds"
           const fragments = new Map(
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
-          const { taskIds, rootFieldTaskIds, answerFields, starts } = countOperationCost(operation, fragments, request.variables ?? {});
+          const { taskIds, rootFieldTaskIds, answerFields, starts, services } = countOperationCost(operation, fragments, request.variables ?? {});
           if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
+          // The answer bound counts fields, and `_service { sdl }` is one field of about 6 KB: once is all anyone needs.
+          if (services > 1) throw oneServicePerOperationError();
           if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
           if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
           const maxAnswerFields = limits.maxTaskIds * ANSWER_FIELDS_PER_TASK;
@@ -55,11 +58,12 @@ export function countOperationCost(
   operation: OperationDefinitionNode,
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-): { taskIds: number; rootFieldTaskIds: number; answerFields: number; starts: number } {
+): { taskIds: number; rootFieldTaskIds: number; answerFields: number; starts: number; services: number } {
   let rootFieldTaskIds = 0;
   let entityTaskIds = 0;
   let answerFields = 0;
   let starts = 0;
+  let services = 0;
   const leaves = leafCounter(fragments);
   // A variable the request leaves out takes its default value, written in the document.
   const defaults = new Map((operation.variableDefinitions ?? []).flatMap((d) => (d.defaultValue ? [[d.variable.name.value, d.defaultValue] as const] : [])));
@@ -84,9 +88,12 @@ export function countOperationCost(
       }
       case "startUserAccessTasks":
         starts += 1;
+        break;
+      case "_service":
+        services += 1;
     }
   }
-  return { taskIds: rootFieldTaskIds + entityTaskIds, rootFieldTaskIds, answerFields, starts };
+  return { taskIds: rootFieldTaskIds + entityTaskIds, rootFieldTaskIds, answerFields, starts, services };
 }
 
 function argument(field: FieldNode, name: string): ValueNode | undefined {

@@ -113,6 +113,15 @@ describe("a small request cannot buy a large answer", () => {
     expect(answered.text.length).toBeLessThan(250_000);
   });
 
+  it("answers _service once per operation: twenty of them would be twenty copies of the schema", async () => {
+    const many = await harness.send("/", postInit({ query: `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: _service { sdl }`).join(" ")} }` }, headers));
+    expect(many.status).toBe(400);
+    expect(many.text.length).toBeLessThan(1_000);
+    expect(JSON.parse(many.text)).toMatchObject({ errors: [{ message: expect.stringContaining("_service once"), extensions: { code: "BAD_USER_INPUT" } }] });
+    const once = await harness.send("/", postInit({ query: "{ _service { sdl } }" }, headers));
+    expect(once.status).toBe(200);
+  });
+
   it.each(shapes)("refuses $what with one small error and no call", async ({ body, maxBytes = MAX_REQUEST_BYTES }) => {
     const text = JSON.stringify(body);
     expect(text.length).toBeLessThan(maxBytes);

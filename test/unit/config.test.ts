@@ -102,6 +102,10 @@ describe("loadConfig", () => {
     const traces = message({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://127.0.0.1:4318/v1/traces?token=SECRETQ" });
     expect(traces).not.toContain("SECRETQ");
     expect(message({ APPFABRIC_APP_BUNDLE: "arn:aws:appfabric:x", APPFABRIC_ENDPOINT: "https://k:s@h/?sig=abc" })).not.toMatch(/k:s|abc/);
+    // A valid endpoint with a user and password is refused, not started with (its URL is logged at start).
+    const userinfo = message({ APPFABRIC_APP_BUNDLE: "arn:aws:appfabric:x", APPFABRIC_ENDPOINT: "https://USERX:PASSX@host/" });
+    expect(userinfo).toContain("APPFABRIC_ENDPOINT must be an http(s) URL without user, password");
+    expect(userinfo).not.toContain("PASSX");
     expect(message({ AUTH_JWKS_URL: "ftp://a:b@h/jwks", AUTH_JWT_ISSUER: "i", AUTH_JWT_AUDIENCE: "a" })).not.toContain("a:b");
     // Without "//", `user:password@host` parses as a scheme and a path: never shown.
     for (const variable of ["OTEL_EXPORTER_OTLP_ENDPOINT", "CORS_ORIGINS"]) expect(message({ [variable]: "USERX:PASSX@h:443" })).not.toContain("PASSX");
