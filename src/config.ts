@@ -9,7 +9,7 @@ import { readAuth } from "./config/readAuth.js";
 import { readTracing, type TracingSettings } from "./config/readTracing.js";
 import type { AuthSettings } from "./server/createAuthenticator.js";
 import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
-import type { ServerLimits } from "./server/startServer.js";
+import type { ServerLimits, SubscriptionSettings } from "./server/startServer.js";
 
 /** The service's settings, read from the environment once at start and validated. */
 export { ConfigError } from "./config/ConfigError.js";
@@ -42,6 +42,7 @@ export interface Config {
     maxQueuedIds: number;
   };
   limits: ServerLimits;
+  subscriptions: SubscriptionSettings;
   /** Operation names that get their own metric label value; every other name is counted as `(other)`. */
   metricsOperationNames: string[];
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
@@ -88,6 +89,7 @@ export function loadConfig(env: Env): Config {
       maxConnections: readInteger(env, "MAX_CONNECTIONS", 1024, 1, 1_000_000),
       shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 300_000),
     },
+    subscriptions: readSubscriptions(env),
     metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
@@ -96,6 +98,19 @@ export function loadConfig(env: Env): Config {
       latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
       faults: readFaults(env),
     },
+  };
+}
+
+/** Subscriptions: the watcher's interval, and what bounds subscriptions per connection and per process. */
+function readSubscriptions(env: Env): SubscriptionSettings {
+  const maxPerConnection = readInteger(env, "SUBSCRIPTION_MAX_PER_CONNECTION", 10, 1, 10_000);
+  return {
+    watchIntervalMs: readInteger(env, "APPFABRIC_WATCH_INTERVAL_MS", 1_000, 100, 60_000),
+    maxPerConnection,
+    routerMaxPerConnection: readInteger(env, "ROUTER_SUBSCRIPTION_MAX_PER_CONNECTION", Math.max(1_000, maxPerConnection), maxPerConnection, 100_000),
+    maxActive: readInteger(env, "SUBSCRIPTION_MAX_ACTIVE", 10_000, 1, 1_000_000),
+    maxWatchedIds: readInteger(env, "SUBSCRIPTION_MAX_WATCHED_IDS", 2_000, 1, 1_000_000),
+    maxLifetimeMs: readInteger(env, "SUBSCRIPTION_MAX_LIFETIME_S", 3_600, 1, 7 * 24 * 3_600) * 1_000,
   };
 }
 

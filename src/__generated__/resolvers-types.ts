@@ -19,7 +19,7 @@ export type Mutation = {
   __typename?: 'Mutation';
   /**
    * Starts one user-access task per application of the app bundle, for the person with this email, and
-   * returns them. Poll `userAccessTasks` with the returned task ids until every task is `COMPLETED`,
+   * returns them. Watch them with `userAccessTasksUpdated` (or poll `userAccessTasks`) until every task is `COMPLETED`,
    * `FAILED` or `EXPIRED`. An application whose task could not start has an `error` and no `taskId`.
    */
   startUserAccessTasks: Array<UserAccessTaskItem>;
@@ -64,6 +64,23 @@ export type ResultStatus =
   | 'FAILED'
   /** The task is still collecting data from the application. */
   | 'IN_PROGRESS';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The same list as `userAccessTasks(ids)` (the order asked, duplicates kept, `null` plus an error at the
+   * item's path for an id that cannot be answered), sent at once with the current state, then again
+   * whenever any task's `resultStatus` or error changes. Completes by itself when no task can change any
+   * more: every task `COMPLETED`, `FAILED` or `EXPIRED`, unknown, malformed, or failed for good. A task
+   * AppFabric cannot be asked about for now (`THROTTLED`, `UPSTREAM_UNAVAILABLE`) stays watched.
+   */
+  userAccessTasksUpdated: Array<Maybe<UserAccessTask>>;
+};
+
+
+export type SubscriptionUserAccessTasksUpdatedArgs = {
+  ids: Array<Scalars['ID']['input']>;
+};
 
 /**
  * An error reported by the application for one task. A value type, shareable with other subgraphs that
@@ -223,6 +240,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ResultStatus: ResultStatus;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TaskError: ResolverTypeWrapper<TaskError>;
   UserAccessTask: ResolverTypeWrapper<UserAccessResultItem>;
   UserAccessTaskItem: ResolverTypeWrapper<UserAccessTaskItem>;
@@ -235,6 +253,7 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Query: Record<PropertyKey, never>;
   ID: Scalars['ID']['output'];
+  Subscription: Record<PropertyKey, never>;
   TaskError: TaskError;
   UserAccessTask: UserAccessResultItem;
   UserAccessTaskItem: UserAccessTaskItem;
@@ -248,6 +267,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   userAccessTask?: Resolver<Maybe<ResolversTypes['UserAccessTask']>, ParentType, ContextType, RequireFields<QueryUserAccessTaskArgs, 'id'>>;
   userAccessTasks?: Resolver<Array<Maybe<ResolversTypes['UserAccessTask']>>, ParentType, ContextType, RequireFields<QueryUserAccessTasksArgs, 'ids'>>;
+};
+
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  userAccessTasksUpdated?: SubscriptionResolver<Array<Maybe<ResolversTypes['UserAccessTask']>>, "userAccessTasksUpdated", ParentType, ContextType, RequireFields<SubscriptionUserAccessTasksUpdatedArgs, 'ids'>>;
 };
 
 export type TaskErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskError'] = ResolversParentTypes['TaskError']> = {
@@ -281,6 +304,7 @@ export type UserAccessTaskItemResolvers<ContextType = GraphQLContext, ParentType
 export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   TaskError?: TaskErrorResolvers<ContextType>;
   UserAccessTask?: UserAccessTaskResolvers<ContextType>;
   UserAccessTaskItem?: UserAccessTaskItemResolvers<ContextType>;

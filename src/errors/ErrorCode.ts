@@ -23,6 +23,8 @@ export enum ErrorCode {
   UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE",
   /** This service has as much AppFabric work waiting as it allows; nothing was sent. Try again shortly. */
   OVERLOADED = "OVERLOADED",
+  /** A subscription reached its maximum lifetime (SUBSCRIPTION_MAX_LIFETIME_S); subscribe again to keep watching. */
+  SUBSCRIPTION_EXPIRED = "SUBSCRIPTION_EXPIRED",
   /** A fault of this service itself (for example no AWS credentials); details are only in its logs. */
   INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR",
 }

@@ -29,8 +29,8 @@ export function notAcceptableError(responseTypes: readonly string[]): GraphQLErr
 }
 
 /** A subscription sent over HTTP, which has no subscriptions. */
-export function subscriptionsUnsupportedError(): GraphQLError {
-  return new GraphQLError("This subgraph has no subscriptions: query userAccessTasks instead. Nothing was run.", {
+export function subscriptionsOverHttpError(): GraphQLError {
+  return new GraphQLError("Subscriptions are served over WebSocket (the graphql-ws protocol) at this same URL, not over HTTP. Nothing was run.", {
     extensions: { code: ErrorCode.BAD_REQUEST, retryable: false, http: { status: 400 } },
   });
 }

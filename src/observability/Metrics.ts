@@ -76,6 +76,44 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #webSockets = new Gauge({
+    name: "websocket_connections",
+    help: "WebSocket (graphql-ws) connections open now.",
+    registers: [this.registry],
+  });
+  readonly #subscriptions = new Counter({
+    name: "graphql_subscriptions_total",
+    help: "Subscriptions ended, by outcome (completed, cancelled, closed, expired, error).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly #activeSubscriptions = new Gauge({
+    name: "graphql_subscriptions_active",
+    help: "Subscriptions running now.",
+    registers: [this.registry],
+  });
+  readonly #subscriptionEvents = new Counter({
+    name: "graphql_subscription_events_total",
+    help: "Snapshots sent to subscribers.",
+    registers: [this.registry],
+  });
+  readonly #watchedIds = new Gauge({
+    name: "watcher_task_ids",
+    help: "Distinct task ids the subscription watcher watches now.",
+    registers: [this.registry],
+  });
+  readonly #polls = new Counter({
+    name: "watcher_polls_total",
+    help: "Polls of the subscription watcher (each asks AppFabric, through the batcher, for every watched id that can still change).",
+    registers: [this.registry],
+  });
+  readonly #idsPerPoll = new Histogram({
+    name: "watcher_poll_task_ids",
+    help: "Task ids one poll of the subscription watcher asked for.",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
+    registers: [this.registry],
+  });
+
   constructor(options: { operationNames?: readonly string[] } = {}) {
     this.#operationNames = new Set(options.operationNames ?? []);
     collectDefaultMetrics({ register: this.registry });
@@ -111,6 +149,35 @@ export class Metrics {
   operationAnswered(operationName: string | undefined, outcome: "ok" | "partial" | "error" | "abandoned", taskIds: number): void {
     this.#operations.inc({ operation_name: this.#operationNameLabel(operationName), outcome });
     if (taskIds > 0) this.#operationTaskIds.observe(taskIds);
+  }
+
+  /** A WebSocket connection opened (+1) or closed (-1). */
+  webSocketsChanged(delta: 1 | -1): void {
+    this.#webSockets.inc(delta);
+  }
+
+  /** A subscription started. */
+  subscriptionStarted(): void {
+    this.#activeSubscriptions.inc();
+  }
+
+  /** A subscription ended; pairs with `subscriptionStarted`. */
+  subscriptionEnded(outcome: string, events: number): void {
+    this.#activeSubscriptions.dec();
+    this.#subscriptions.inc({ outcome });
+    this.#subscriptionEvents.inc(events);
+  }
+
+  /** The watcher polled `ids` task ids and now watches `watchedIds`. */
+  watcherPolled(ids: number, watchedIds: number): void {
+    this.#polls.inc();
+    this.#idsPerPoll.observe(ids);
+    this.#watchedIds.set(watchedIds);
+  }
+
+  /** The watcher's distinct ids changed (a subscription started or ended). */
+  watchedIdsChanged(watchedIds: number): void {
+    this.#watchedIds.set(watchedIds);
   }
 
   /** Bounded by configuration, not by callers: a name not listed is `(other)`, whoever sends it. */

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
 import { withoutRedaction } from "./createLogger.js";
-import { OPERATION_NAME } from "./operationName.js";
+import { loggableOperationName } from "./operationName.js";
 import { describeOperationSpan } from "./operationSpan.js";
 import type { GraphQLContext } from "../server/context.js";
 import type { Metrics } from "./Metrics.js";
@@ -54,12 +54,6 @@ export function operationObserverPlugin(logger: Logger, metrics: Metrics): Apoll
       };
     },
   };
-}
-
-/** Operation names are client text: logged only when they are a GraphQL name of sane length. */
-function loggableOperationName(name: string | null | undefined): string | null {
-  if (name === null || name === undefined) return null;
-  return OPERATION_NAME.test(name) ? name : "(invalid)";
 }
 
 function codeOf(code: unknown): string {

@@ -21,6 +21,11 @@ export type RefusalReason =
   | "validation_failed"
   | "bad_user_input"
   | "bad_request"
+  | "websocket_path"
+  | "websocket_origin"
+  | "shutting_down"
+  | "credentials_expired"
+  | "too_many_subscriptions"
   | "other";
 
 const BY_CODE: Record<string, RefusalReason> = {

@@ -2,6 +2,7 @@ import type { Span } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
 import type { UserAccessTaskItem } from "../appfabric/types.js";
 import type { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
+import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
 
 /** What the mutation needs from the AppFabric client. */
 export interface TaskStarter {
@@ -25,6 +26,11 @@ export interface GraphQLContext {
    * context, and all copies must see the same answer.
    */
   log: { written: boolean; callerGone: boolean };
+  /**
+   * Subscribes to the process's task watcher: the subscriber's list at once, then on every change.
+   * Only subscriptions over WebSocket have it.
+   */
+  watchUserAccessTasks?: (ids: readonly string[]) => AsyncIterableIterator<WatchedTask[]>;
   /** The operation's span, when tracing is on. */
   span?: Span;
 }

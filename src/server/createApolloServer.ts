@@ -3,7 +3,7 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, type ASTVisitor, type ValidationContext } from "graphql";
+import { GraphQLError, type ASTVisitor, type ValidationContext, type ValidationRule } from "graphql";
 import { formatError } from "../errors/formatError.js";
 import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";
@@ -31,20 +31,11 @@ export interface ApolloServerOptions {
  * `limits` (see `documentLimits`).
  */
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GraphQLContext> {
-  const bounds = documentLimits(options.limits);
-  const armor = new ApolloArmor({
-    maxAliases: { n: options.limits.maxAliases },
-    maxDepth: { n: bounds.maxDepth },
-    // graphql-js's own parser limit (parseOptions below) answers 400; armor's version answers 500.
-    maxTokens: { enabled: false },
-    maxDirectives: { n: bounds.maxDirectives },
-    costLimit: { maxCost: bounds.maxCost },
-    blockFieldSuggestion: { enabled: options.production },
-  }).protect();
+  const rules = documentRules(options.limits, options.production);
   return new ApolloServer<GraphQLContext>({
     schema: buildSchema(),
-    validationRules: [...armor.validationRules, shortAliases],
-    parseOptions: { maxTokens: bounds.maxTokens },
+    validationRules: rules.validationRules,
+    parseOptions: { maxTokens: rules.maxTokens },
     allowBatchedHttpRequests: false,
     introspection: options.introspection,
     // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
@@ -54,7 +45,7 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     formatError,
     plugins: [
       // Typed for Apollo's BaseContext; they read no context, so they serve this one as they are.
-      ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]),
+      ...(rules.plugins as ApolloServerPlugin<GraphQLContext>[]),
       operationLimitsPlugin(options.limits),
       ...(options.plugins ?? []),
       // Federated traces for the router (error messages masked in traces, Apollo's default).
@@ -69,6 +60,29 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
           }),
     ],
   });
+}
+
+/** Typed for the CommonJS build of Apollo's plugin types; they serve the ESM ones as they are. */
+type ArmorPlugins = ReturnType<ApolloArmor["protect"]>["plugins"];
+
+/**
+ * The rules every document is checked by, over HTTP and WebSocket alike: graphql-armor's caps on
+ * aliases, depth, directives and cost, the alias-length rule, and the parser's token limit. The
+ * plugins (armor's field-suggestion mask, in production) are Apollo's; other transports mask
+ * suggestions themselves.
+ */
+export function documentRules(limits: OperationLimits, production: boolean): { validationRules: ValidationRule[]; plugins: ArmorPlugins; maxTokens: number } {
+  const bounds = documentLimits(limits);
+  const armor = new ApolloArmor({
+    maxAliases: { n: limits.maxAliases },
+    maxDepth: { n: bounds.maxDepth },
+    // graphql-js's own parser limit (parseOptions below) answers 400; armor's version answers 500.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: bounds.maxDirectives },
+    costLimit: { maxCost: bounds.maxCost },
+    blockFieldSuggestion: { enabled: production },
+  }).protect();
+  return { validationRules: [...armor.validationRules, shortAliases], plugins: armor.plugins, maxTokens: bounds.maxTokens };
 }
 
 /** Refuses an alias longer than MAX_ALIAS_LENGTH (see there why). */

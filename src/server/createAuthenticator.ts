@@ -14,9 +14,10 @@ export const JWT_CLOCK_TOLERANCE_SECONDS = 30;
 /**
  * What a request's headers prove. A refusal's `message` is safe to send back (it never quotes the
  * token); `reason` is a fixed word for logs and metrics; `status` is 401, or 503 when the identity
- * provider cannot be reached and nothing can be checked.
+ * provider cannot be reached and nothing can be checked. An accepted JWT's expiry (`exp`, in ms) comes
+ * back as `expiresAtMs`, for connections that outlive a request (subscriptions).
  */
-export type AuthResult = { ok: true } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
+export type AuthResult = { ok: true; expiresAtMs?: number } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
 
 /** Which checks incoming requests must pass (read from ROUTER_SECRET and AUTH_JWT_*). */
 export interface AuthSettings {
@@ -52,11 +53,13 @@ export function createAuthenticator(auth: AuthSettings, options: AuthenticatorOp
   if (auth.jwt !== undefined) checks.push(jwtCheck(auth.jwt, options));
   if (checks.length === 0) return undefined;
   return async (headers) => {
+    let expiresAtMs: number | undefined;
     for (const check of checks) {
       const result = await check(headers);
       if (!result.ok) return result;
+      if (result.expiresAtMs !== undefined) expiresAtMs = Math.min(expiresAtMs ?? Infinity, result.expiresAtMs);
     }
-    return { ok: true };
+    return expiresAtMs === undefined ? { ok: true } : { ok: true, expiresAtMs };
   };
 }
 
@@ -102,7 +105,7 @@ function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticato
       if (!Number.isFinite(payload.exp) || (payload.exp ?? 0) > nowSeconds + jwt.maxLifetimeSeconds + JWT_CLOCK_TOLERANCE_SECONDS) {
         return refused(`its exp claim is more than ${jwt.maxLifetimeSeconds} s away (AUTH_JWT_MAX_LIFETIME_S)`);
       }
-      return { ok: true };
+      return { ok: true, expiresAtMs: (payload.exp ?? 0) * 1000 };
     } catch (error) {
       if (error instanceof JwksUnavailableError) {
         return {

@@ -2,20 +2,21 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import {
   Kind,
   OperationTypeNode,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { answerTooLargeError, oneServicePerOperationError, subscriptionsUnsupportedError, tooManyTaskIdsError } from "../errors/requestErrors.js";
+import { answerTooLargeError, oneServicePerOperationError, subscriptionsOverHttpError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
 import type { GraphQLContext } from "./context.js";
 import { ANSWER_FIELDS_PER_TASK, type OperationLimits } from "./operationLimits.js";
 
 /**
  * Refuses, before anything runs, an operation that lists more than `limits.maxTaskIds` task ids across
- * `userAccessTask`, `userAccessTasks` and `_entities` (aliases, fragments and variables included), more
+ * `userAccessTask`, `userAccessTasks`, `userAccessTasksUpdated` and `_entities` (aliases, fragments and variables included), more
  * than `limits.maxRootFieldTaskIds` of them in the two root fields, an answer of more than
  * `ANSWER_FIELDS_PER_TASK` fields per allowed id, that starts tasks more than once, or that asks for
  * `_service` more than once. Ids are counted as listed, duplicates and malformed ones included: each listed id costs an
@@ -28,24 +29,30 @@ export function operationLimitsPlugin(limits: Pick<OperationLimits, "maxTaskIds"
       return {
         async didResolveOperation({ operation, document, request }) {
           if (operation === undefined) return;
-          if (operation.operation === OperationTypeNode.SUBSCRIPTION) {
-            throw subscriptionsUnsupportedError();
-          }
-          const fragments = new Map(
-            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-          );
-          const { taskIds, rootFieldTaskIds, answerFields, starts, services } = countOperationCost(operation, fragments, request.variables ?? {});
-          if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
-          // The answer bound counts fields, and `_service { sdl }` is one field of about 6 KB: once is all anyone needs.
-          if (services > 1) throw oneServicePerOperationError();
-          if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
-          if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
-          const maxAnswerFields = limits.maxTaskIds * ANSWER_FIELDS_PER_TASK;
-          if (answerFields > maxAnswerFields) throw answerTooLargeError(answerFields, maxAnswerFields);
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) throw subscriptionsOverHttpError();
+          checkOperationCost(limits, operation, document, request.variables ?? {});
         },
       };
     },
   };
+}
+
+/** Throws the first of `operationLimitsPlugin`'s refusals that `operation` deserves (see there). */
+export function checkOperationCost(
+  limits: Pick<OperationLimits, "maxTaskIds" | "maxRootFieldTaskIds">,
+  operation: OperationDefinitionNode,
+  document: DocumentNode,
+  variables: Record<string, unknown>,
+): void {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const { taskIds, rootFieldTaskIds, answerFields, starts, services } = countOperationCost(operation, fragments, variables);
+  if (starts > MAX_STARTS_PER_OPERATION) throw oneStartPerOperationError();
+  // The answer bound counts fields, and `_service { sdl }` is one field of about 6 KB: once is all anyone needs.
+  if (services > 1) throw oneServicePerOperationError();
+  if (rootFieldTaskIds > limits.maxRootFieldTaskIds) throw tooManyTaskIdsError(rootFieldTaskIds, limits.maxRootFieldTaskIds);
+  if (taskIds > limits.maxTaskIds) throw tooManyTaskIdsError(taskIds, limits.maxTaskIds);
+  const maxAnswerFields = limits.maxTaskIds * ANSWER_FIELDS_PER_TASK;
+  if (answerFields > maxAnswerFields) throw answerTooLargeError(answerFields, maxAnswerFields);
 }
 
 /**
@@ -74,7 +81,8 @@ export function countOperationCost(
         rootFieldTaskIds += 1;
         answerFields += leaves(field.selectionSet);
         break;
-      case "userAccessTasks": {
+      case "userAccessTasks":
+      case "userAccessTasksUpdated": {
         const listed = listedCount(argument(field, "ids"));
         rootFieldTaskIds += listed;
         answerFields += listed * leaves(field.selectionSet);

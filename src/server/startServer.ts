@@ -10,7 +10,8 @@ import type { Metrics } from "../observability/Metrics.js";
 import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
 import { unexpectedErrorLogPlugin } from "../observability/unexpectedErrorLogPlugin.js";
 import type { TaskStarter } from "./context.js";
-import { createApolloServer } from "./createApolloServer.js";
+import { buildSchema } from "./buildSchema.js";
+import { createApolloServer, documentRules } from "./createApolloServer.js";
 import { createAuthenticator, type AuthSettings } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 import { CLIENT_MAX_ALIASES, type OperationLimits } from "./operationLimits.js";
@@ -18,6 +19,8 @@ import { operationsInFlight } from "./operationsInFlight.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
 import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./http/refusals.js";
+import { startSubscriptionServer, type SubscriptionProfile } from "./ws/subscriptionServer.js";
+import { TaskWatcher } from "../subscriptions/TaskWatcher.js";
 
 /** What bounds one request and one connection. */
 export interface ServerLimits {
@@ -40,6 +43,22 @@ export interface ServerLimits {
   shutdownGraceMs: number;
 }
 
+/** Subscriptions over WebSocket (see `startSubscriptionServer` and `TaskWatcher`). */
+export interface SubscriptionSettings {
+  /** Time between two polls of the watched tasks (APPFABRIC_WATCH_INTERVAL_MS). */
+  watchIntervalMs: number;
+  /** Subscriptions one direct caller's connection may run at once. */
+  maxPerConnection: number;
+  /** The same for a connection that carries the router secret (a router multiplexes its clients' subscriptions). */
+  routerMaxPerConnection: number;
+  /** Subscriptions at once in the process. */
+  maxActive: number;
+  /** Distinct task ids watched at once in the process. */
+  maxWatchedIds: number;
+  /** The longest one subscription lasts. */
+  maxLifetimeMs: number;
+}
+
 export interface ServerSettings {
   /** HTTP port; 0 picks a free one. */
   port: number;
@@ -53,6 +72,7 @@ export interface ServerSettings {
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: readonly string[];
   auth: AuthSettings;
+  subscriptions: SubscriptionSettings;
 }
 
 export interface StartServerOptions {
@@ -85,7 +105,7 @@ export interface RunningServer {
 /** A caller's request id is kept if it is plain text of sane length; otherwise one is made up. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-function requestIdOf(request: IncomingMessage): string {
+export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers["x-request-id"];
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
@@ -151,21 +171,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     return server;
   };
   const clientTaskIds = limits.maxTaskIdsPerOperation;
-  const apollo = await apolloFor({
-    maxTaskIds: clientTaskIds,
+  const clientLimits: OperationLimits = { maxTaskIds: clientTaskIds, maxRootFieldTaskIds: clientTaskIds, maxAliases: CLIENT_MAX_ALIASES };
+  const routerLimits: OperationLimits = {
+    maxTaskIds: limits.router.maxTaskIdsPerOperation,
     maxRootFieldTaskIds: clientTaskIds,
-    maxAliases: CLIENT_MAX_ALIASES,
-  });
+    maxAliases: limits.router.maxAliases,
+  };
+  const apollo = await apolloFor(clientLimits);
   const { routerSecret } = config.auth;
   const router =
     routerSecret === undefined
       ? undefined
       : {
-          apollo: await apolloFor({
-            maxTaskIds: limits.router.maxTaskIdsPerOperation,
-            maxRootFieldTaskIds: clientTaskIds,
-            maxAliases: limits.router.maxAliases,
-          }),
+          apollo: await apolloFor(routerLimits),
           secret: routerSecret,
           maxRequestBytes: limits.router.maxRequestBytes,
         };
@@ -194,6 +212,35 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }),
   );
 
+  const subscriptions = startSubscriptionServer(app.server, {
+    schema: buildSchema(),
+    watcher: new TaskWatcher({
+      source: options.source,
+      intervalMs: config.subscriptions.watchIntervalMs,
+      maxWatchedIds: config.subscriptions.maxWatchedIds,
+      maxSubscriptions: config.subscriptions.maxActive,
+      maxLifetimeMs: config.subscriptions.maxLifetimeMs,
+      onPoll: (ids, watchedIds) => metrics.watcherPolled(ids, watchedIds),
+    }),
+    source: options.source,
+    client: subscriptionProfile(clientLimits, limits.maxRequestBytes, config.subscriptions.maxPerConnection, config.production),
+    ...(routerSecret === undefined
+      ? {}
+      : {
+          router: {
+            ...subscriptionProfile(routerLimits, limits.router.maxRequestBytes, config.subscriptions.routerMaxPerConnection, config.production),
+            secret: routerSecret,
+          },
+        }),
+    authenticate,
+    corsOrigins: config.corsOrigins,
+    production: config.production,
+    now: options.now,
+    requestIdOf,
+    logger,
+    metrics,
+  });
+
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as { port: number };
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -201,13 +248,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     url: new URL(`http://${shownHost}:${port}/`),
     stop: async () => {
       closing = true;
+      // WebSocket connections are not requests: Fastify's close would wait for them for the whole grace period.
+      const subscriptionsClosed = subscriptions.close();
       const closed = app.close();
       const grace = setTimeout(() => {
         logger.warn({ graceMs: limits.shutdownGraceMs }, "Shutdown grace period over: closing the connections still open");
         app.server.closeAllConnections();
       }, limits.shutdownGraceMs);
       try {
-        await closed;
+        await Promise.all([closed, subscriptionsClosed]);
       } finally {
         clearTimeout(grace);
       }
@@ -216,4 +265,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       await inFlight.settled(1_000);
     },
   };
+}
+
+function subscriptionProfile(
+  limits: OperationLimits,
+  maxMessageBytes: number,
+  maxSubscriptionsPerConnection: number,
+  production: boolean,
+): SubscriptionProfile {
+  const { validationRules, maxTokens } = documentRules(limits, production);
+  return { limits, rules: { validationRules, maxTokens }, maxMessageBytes, maxSubscriptionsPerConnection };
 }

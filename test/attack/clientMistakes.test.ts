@@ -69,7 +69,7 @@ describe("client mistakes are the client's", () => {
       what: "an unknown persisted-query version",
       body: { query: "{ __typename }", extensions: { persistedQuery: { version: 9, sha256Hash: "0".repeat(64) } } },
     },
-    { what: "a subscription", body: { query: `subscription { userAccessTask(id: "${good}") { taskId } }` } },
+    { what: "a subscription over HTTP", body: { query: `subscription { userAccessTasksUpdated(ids: ["${good}"]) { taskId } }` } },
     { what: "no query at all", body: { variables: {} } },
     { what: "a query that is not a string", body: { query: { a: 1 } } },
     { what: "variables that are not an object", body: { query: "{ __typename }", variables: [1] } },

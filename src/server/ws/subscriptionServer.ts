@@ -1,0 +1,398 @@
+import type { IncomingHttpHeaders, IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { ApolloServerErrorCode } from "@apollo/server/errors";
+import { getOperationAST, GraphQLError, OperationTypeNode, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { CloseCode, handleProtocols, makeServer, type Context, type SubscribePayload } from "graphql-ws";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { Logger } from "pino";
+import { ErrorCode } from "../../errors/ErrorCode.js";
+import { formatError, isExpected } from "../../errors/formatError.js";
+import { withoutRedaction } from "../../observability/createLogger.js";
+import type { Metrics } from "../../observability/Metrics.js";
+import { loggableOperationName } from "../../observability/operationName.js";
+import { refusalReasonOf, type RefusalReason } from "../../observability/refusalReasons.js";
+import type { TaskSubscription, TaskWatcher } from "../../subscriptions/TaskWatcher.js";
+import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
+import { UserAccessTaskLoader } from "../../loaders/UserAccessTaskLoader.js";
+import type { GraphQLContext } from "../context.js";
+import { isRouterRequest, JWT_CLOCK_TOLERANCE_SECONDS, type Authenticator } from "../createAuthenticator.js";
+import type { OperationLimits } from "../operationLimits.js";
+import { checkOperationCost } from "../operationLimitsPlugin.js";
+
+/** What a connection of one kind of caller may do. */
+export interface SubscriptionProfile {
+  limits: OperationLimits;
+  /** The document rules of HTTP requests of the same caller (see `documentRules`). */
+  rules: { validationRules: NonNullable<Parameters<typeof validate>[2]>; maxTokens: number };
+  /** Largest message accepted (the request body limit of the same caller); a larger one closes the connection (1009). */
+  maxMessageBytes: number;
+  /** Subscriptions one connection may run at once. */
+  maxSubscriptionsPerConnection: number;
+}
+
+export interface SubscriptionServerOptions {
+  schema: GraphQLSchema;
+  watcher: TaskWatcher;
+  /** For the (unused) loader of a subscription's context: resolvers are typed for one. */
+  source: UserAccessTaskSource;
+  client: SubscriptionProfile;
+  /** Connections whose handshake carries the router secret. */
+  router?: SubscriptionProfile & { secret: string };
+  authenticate: Authenticator | undefined;
+  /** Browser origins allowed to open a connection (CORS_ORIGINS); a handshake without `Origin` is not a browser's. */
+  corsOrigins: readonly string[];
+  /** Error messages without field suggestions. */
+  production: boolean;
+  /** The clock of JWT expiry; injected by tests. */
+  now?: () => number;
+  /** A connection's id, from the handshake's `x-request-id` or made up. */
+  requestIdOf: (request: IncomingMessage) => string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface SubscriptionServer {
+  /** Closes every connection (1001, so clients reconnect elsewhere) and stops the watcher. */
+  close(): Promise<void>;
+}
+
+/** How often an open connection is pinged; one that has not answered the previous ping by then is cut. */
+export const KEEP_ALIVE_MS = 12_000;
+/** A connection with no subscription for this long is closed (1000): it costs a socket and holds nothing. */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** The longest a timer may wait (Node's limit); a JWT that lives longer is re-checked in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** One subscription's record, for its log lines. */
+interface SubscriptionRecord {
+  startedAt: number;
+  operationName: string | null;
+  taskIds: number;
+  watch?: TaskSubscription;
+}
+
+/** What this service keeps per connection (graphql-ws's `extra`). */
+interface Connection {
+  socket: WebSocket;
+  request: IncomingMessage;
+  id: string;
+  profile: SubscriptionProfile;
+  subscriptions: Map<string, SubscriptionRecord>;
+  /** Set once the socket has closed: subscriptions ended by that are `closed`, not `cancelled`. */
+  closed: boolean;
+  cancelExpiry?: () => void;
+}
+
+type ConnectionContext = Context<Record<string, unknown>, Connection>;
+
+/**
+ * Subscriptions over the GraphQL over WebSocket protocol (graphql-ws), on the HTTP server's port and
+ * path (`/`). graphql-ws runs the protocol; this file is its bridge to `ws` (instead of graphql-ws's
+ * `useServer` starter, which logs to the console) and everything around it that HTTP requests get from
+ * Fastify and Apollo:
+ *
+ * - the handshake: only `/`, and a browser's only from an origin in CORS_ORIGINS (browsers do not apply
+ *   CORS to WebSockets, so without this any site could use a visitor's credentials here);
+ * - authentication at `connection_init`, over the handshake's headers and the init payload
+ *   (`authorization`, `router-authorization`: browsers cannot set headers on a WebSocket), and again
+ *   when a JWT expires, which closes the connection (4403) unless it is still valid;
+ * - the same document rules and limits as HTTP, per caller; only subscriptions (queries and mutations
+ *   go over HTTP, where their own limits and logs are);
+ * - limits on subscriptions per connection, a message size, a ping every 12 s, idle connections closed;
+ * - one log line per subscription start and end, errors formatted as over HTTP.
+ */
+export function startSubscriptionServer(server: Server, options: SubscriptionServerOptions): SubscriptionServer {
+  const { logger, metrics, watcher } = options;
+  const lineLog = withoutRedaction(logger);
+  const now = options.now ?? Date.now;
+  const isRouter = options.router === undefined ? undefined : isRouterRequest(options.router.secret);
+  const sockets = new Map<SubscriptionProfile, WebSocketServer>();
+  const socketServerFor = (profile: SubscriptionProfile) => {
+    let wss = sockets.get(profile);
+    if (wss === undefined) {
+      wss = new WebSocketServer({ noServer: true, maxPayload: profile.maxMessageBytes, handleProtocols, perMessageDeflate: false });
+      sockets.set(profile, wss);
+    }
+    return wss;
+  };
+  let closing = false;
+
+  const refuseHandshake = (socket: Duplex, status: 403 | 404 | 503, reason: RefusalReason, message: string) => {
+    metrics.requestRefused(reason);
+    logger.debug({ reason, status }, "WebSocket handshake refused");
+    const text = { 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable" }[status];
+    const head = `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}`;
+    socket.end(`${head}\r\n\r\n${message}`, () => socket.destroy());
+  };
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const path = (request.url ?? "").split("?", 1)[0];
+    if (path !== "/") return refuseHandshake(socket, 404, "websocket_path", "Subscriptions are served at / only.\n");
+    if (closing) return refuseHandshake(socket, 503, "shutting_down", "The service is shutting down.\n");
+    const origin = request.headers.origin;
+    if (origin !== undefined && !options.corsOrigins.includes(origin)) {
+      return refuseHandshake(socket, 403, "websocket_origin", "This origin may not open a WebSocket here (CORS_ORIGINS).\n");
+    }
+    const profile = options.router !== undefined && isRouter?.(request.headers) === true ? options.router : options.client;
+    // ws answers a handshake it cannot accept (no key, wrong version, no graphql-transport-ws subprotocol) itself.
+    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile));
+  };
+
+  const graphqlWs = makeServer<Record<string, unknown>, Connection>({
+    schema: options.schema,
+    onConnect: async (ctx) => {
+      const connection = ctx.extra;
+      if (options.authenticate === undefined) return true;
+      const headers = authHeaders(connection.request.headers, ctx.connectionParams);
+      const result = await options.authenticate(headers);
+      if (!result.ok) {
+        metrics.requestRefused(result.status === 503 ? "authentication_unavailable" : "unauthenticated");
+        logger.debug({ requestId: connection.id, check: result.reason }, "WebSocket authentication failed");
+        // 4403 is retried by graphql-ws clients (with fresh connection params); 1013 asks to try again later.
+        connection.socket.close(result.status === 503 ? 1013 : CloseCode.Forbidden, closeReason(result.message));
+        return false;
+      }
+      if (result.expiresAtMs !== undefined) watchExpiry(connection, headers, result.expiresAtMs);
+      return true;
+    },
+    onSubscribe: (ctx, id, payload) => subscribe(ctx, id, payload),
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      return result.errors === undefined ? undefined : { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) };
+    },
+    onError: (ctx, _id, _payload, errors) => {
+      for (const error of errors)
+        if (!isExpected(error)) logger.error({ requestId: ctx.extra.id, err: error.originalError ?? error }, "Unexpected error in a subscription");
+      return errors.map((error) => maskSuggestions(formatError(error.toJSON(), error), options.production));
+    },
+    onComplete: (ctx, id) => ended(ctx.extra, id),
+  });
+
+  const subscribe = (ctx: ConnectionContext, id: string, payload: SubscribePayload) => {
+    const connection = ctx.extra;
+    const { profile } = connection;
+    const refuse = (errors: GraphQLError[], reason?: RefusalReason) => {
+      const code = errors[0]?.extensions["code"];
+      const why = reason ?? refusalReasonOf(400, typeof code === "string" ? code : undefined);
+      metrics.requestRefused(why);
+      lineLog.info({ requestId: connection.id, reason: why }, "subscription refused");
+      return errors;
+    };
+    // graphql-ws has already reserved this id, so the new subscription is counted.
+    if (Object.keys(ctx.subscriptions).length > profile.maxSubscriptionsPerConnection) {
+      return refuse(
+        [
+          new GraphQLError(`This connection already runs ${profile.maxSubscriptionsPerConnection} subscriptions, the most it may. Nothing was subscribed.`, {
+            extensions: { code: ErrorCode.BAD_REQUEST, retryable: false },
+          }),
+        ],
+        "too_many_subscriptions",
+      );
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query, { maxTokens: profile.rules.maxTokens });
+    } catch (error) {
+      const message = error instanceof GraphQLError ? error.message : "The query could not be parsed.";
+      return refuse([requestError(message, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED, error)]);
+    }
+    const invalid = validate(options.schema, document, [...specifiedRules, ...profile.rules.validationRules]);
+    if (invalid.length > 0) return refuse(invalid.map((error) => requestError(error.message, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, error)));
+    const operation = getOperationAST(document, payload.operationName);
+    if (operation === null || operation === undefined) {
+      return refuse([requestError("Name the operation to run (operationName): the document has none, or more than one, by that name.")]);
+    }
+    if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
+      return refuse([requestError("Only subscriptions are served over WebSocket; send queries and mutations over HTTP to the same URL.")]);
+    }
+    try {
+      checkOperationCost(profile.limits, operation, document, payload.variables ?? {});
+    } catch (error) {
+      if (error instanceof GraphQLError) return refuse([error]);
+      throw error;
+    }
+    const record: SubscriptionRecord = { startedAt: performance.now(), operationName: loggableOperationName(payload.operationName), taskIds: 0 };
+    connection.subscriptions.set(id, record);
+    metrics.subscriptionStarted();
+    clearIdle(connection);
+    const contextValue: GraphQLContext = {
+      requestId: connection.id,
+      userAccessTasks: new UserAccessTaskLoader(options.source),
+      startUserAccessTasks: () => Promise.reject(requestError("Start tasks over HTTP.")),
+      log: { written: false, callerGone: false },
+      watchUserAccessTasks: (ids) => {
+        record.taskIds = ids.length;
+        record.watch = watcher.subscribe(ids);
+        metrics.watchedIdsChanged(watcher.size.watchedIds);
+        return record.watch.events;
+      },
+    };
+    lineLog.info({ requestId: connection.id, operationName: record.operationName }, "subscription started");
+    return { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
+  };
+
+  const ended = (connection: Connection, id: string) => {
+    const record = connection.subscriptions.get(id);
+    if (record === undefined) return;
+    connection.subscriptions.delete(id);
+    const events = record.watch?.sent ?? 0;
+    const watched = record.watch?.outcome ?? "error";
+    const outcome = watched === "cancelled" && connection.closed ? "closed" : watched;
+    metrics.subscriptionEnded(outcome, events);
+    metrics.watchedIdsChanged(watcher.size.watchedIds);
+    lineLog.info(
+      {
+        requestId: connection.id,
+        operationName: record.operationName,
+        durationMs: Math.round(performance.now() - record.startedAt),
+        events,
+        taskIds: record.taskIds,
+        outcome,
+      },
+      "subscription ended",
+    );
+    if (connection.subscriptions.size === 0) armIdle(connection);
+  };
+
+  /** Re-checks the connection's credentials when its JWT expires; closes it (4403) unless they still pass. */
+  const watchExpiry = (connection: Connection, headers: Record<string, string | string[] | undefined>, expiresAtMs: number) => {
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, expiresAtMs + JWT_CLOCK_TOLERANCE_SECONDS * 1000 - now()) + 1);
+    const timer = setTimeout(() => {
+      void options.authenticate?.(headers).then((result) => {
+        if (connection.closed) return;
+        if (result.ok && result.expiresAtMs !== undefined) return watchExpiry(connection, headers, result.expiresAtMs);
+        if (result.ok) return;
+        metrics.requestRefused("credentials_expired");
+        lineLog.info({ requestId: connection.id, check: result.reason }, "WebSocket closed: its credentials expired");
+        connection.socket.close(CloseCode.Forbidden, closeReason(result.message));
+      });
+    }, delay);
+    timer.unref();
+    connection.cancelExpiry = () => clearTimeout(timer);
+  };
+
+  const idleTimers = new WeakMap<Connection, NodeJS.Timeout>();
+  const armIdle = (connection: Connection) => {
+    clearIdle(connection);
+    const timer = setTimeout(() => connection.socket.close(1000, "Idle: no subscription for a while"), IDLE_TIMEOUT_MS);
+    timer.unref();
+    idleTimers.set(connection, timer);
+  };
+  const clearIdle = (connection: Connection) => clearTimeout(idleTimers.get(connection));
+
+  const onConnection = (socket: WebSocket, request: IncomingMessage, profile: SubscriptionProfile) => {
+    const connection: Connection = { socket, request, id: options.requestIdOf(request), profile, subscriptions: new Map(), closed: false };
+    metrics.webSocketsChanged(1);
+    // A message over the size limit, or a broken frame: ws closes the connection (1009, 1002); nothing more to do.
+    socket.on("error", (error: Error & { code?: string }) => logger.debug({ requestId: connection.id, code: error.code }, "WebSocket protocol error"));
+    let alive = true;
+    socket.on("pong", () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, KEEP_ALIVE_MS);
+    ping.unref();
+    armIdle(connection);
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", (data: RawData, isBinary: boolean) => {
+            if (isBinary) return socket.close(CloseCode.BadRequest, "Binary messages are not part of the protocol");
+            handle(rawText(data)).catch((error: unknown) => {
+              // graphql-ws throws for a message of a type only a server sends: the client's mistake.
+              const clientMistake = error instanceof Error && error.message.startsWith("Unexpected message of type");
+              if (clientMistake) logger.debug({ requestId: connection.id }, "WebSocket message of a type clients do not send");
+              else logger.error({ requestId: connection.id, err: error }, "Unexpected error handling a WebSocket message");
+              socket.close(
+                clientMistake ? CloseCode.BadRequest : CloseCode.InternalServerError,
+                clientMistake ? "Invalid message received" : "Internal server error",
+              );
+            });
+          }),
+      },
+      connection,
+    );
+    socket.once("close", (code: number, reason: Buffer) => {
+      connection.closed = true;
+      clearInterval(ping);
+      clearIdle(connection);
+      connection.cancelExpiry?.();
+      metrics.webSocketsChanged(-1);
+      void closed(code, reason.toString());
+    });
+  };
+
+  server.on("upgrade", onUpgrade);
+  return {
+    close: async () => {
+      closing = true;
+      server.off("upgrade", onUpgrade);
+      for (const wss of sockets.values()) {
+        for (const socket of wss.clients) socket.close(1001, "Going away");
+      }
+      watcher.close();
+      // A client that does not answer the close frame is cut off after a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+      for (const wss of sockets.values()) {
+        for (const socket of wss.clients) socket.terminate();
+        wss.close();
+      }
+    },
+  };
+}
+
+/**
+ * The credentials a connection presents: the handshake's headers, with `authorization` and
+ * `router-authorization` from the `connection_init` payload (any letter case) taking their place when
+ * given, as strings.
+ */
+export function authHeaders(
+  handshake: IncomingHttpHeaders,
+  params: Readonly<Record<string, unknown>> | undefined,
+): Record<string, string | string[] | undefined> {
+  const headers: Record<string, string | string[] | undefined> = { ...handshake };
+  if (params === undefined) return headers;
+  const nested = params["headers"];
+  for (const source of [typeof nested === "object" && nested !== null ? (nested as Record<string, unknown>) : {}, params]) {
+    for (const [key, value] of Object.entries(source)) {
+      const name = key.toLowerCase();
+      if ((name === "authorization" || name === "router-authorization") && typeof value === "string") headers[name] = value;
+    }
+  }
+  return headers;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data as ArrayBuffer).toString("utf8");
+}
+
+/** A close frame's reason is at most 123 bytes. */
+function closeReason(message: string): string {
+  const bytes = Buffer.from(message);
+  return bytes.length <= 123
+    ? message
+    : `${bytes
+        .subarray(0, 120)
+        .toString("utf8")
+        .replace(/\uFFFD$/, "")}...`;
+}
+
+/** A refusal of the request itself, coded as Apollo codes the same refusal over HTTP. */
+function requestError(message: string, code: string = ErrorCode.BAD_REQUEST, source?: unknown): GraphQLError {
+  const located = source instanceof GraphQLError ? { nodes: source.nodes, source: source.source, positions: source.positions } : {};
+  return new GraphQLError(message, { ...located, extensions: { code } });
+}
+
+/** In production, "Did you mean …?" is hidden, as graphql-armor does for HTTP requests. */
+function maskSuggestions<T extends { message: string }>(error: T, production: boolean): T {
+  return production ? { ...error, message: error.message.replace(/Did you mean ".+"\?/g, "[Suggestion hidden]").trim() } : error;
+}
