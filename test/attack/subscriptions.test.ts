@@ -1,0 +1,205 @@
+import { once } from "node:events";
+import type { IncomingMessage } from "node:http";
+import WebSocket from "ws";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
+import { disposeAll, metric, watch, WATCH, withHandshakeHeaders, wsClient, wsUrl, type TestClient } from "../support/subscriptions.js";
+import { PERSONAL, PERSONAL_TASK_ID, ROUTER_SECRET, signToken, startAttackHarness, type AttackHarness } from "./attackHarness.js";
+
+const ALLOWED_ORIGIN = "https://console.example.com";
+const IN_PROGRESS_ID = syntheticTaskId(1); // synthetic tasks cycle COMPLETED, IN_PROGRESS, FAILED, EXPIRED
+
+/** Opens a raw graphql-ws socket with these handshake headers; resolves once open, or with the refusal's status. */
+async function rawSocket(url: URL, headers: Record<string, string> = {}): Promise<WebSocket | { status: number; body: string }> {
+  const socket = new WebSocket(wsUrl(url), "graphql-transport-ws", { headers });
+  return new Promise((resolve, reject) => {
+    socket.once("open", () => resolve(socket));
+    socket.once("unexpected-response", (_request, response: IncomingMessage) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Sends messages on a raw socket and resolves with the messages received until it closes. */
+async function exchange(socket: WebSocket, messages: Array<string | Buffer>): Promise<{ received: Array<Record<string, unknown>>; code: number; reason: string }> {
+  const received: Array<Record<string, unknown>> = [];
+  socket.on("message", (data: Buffer) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));
+  for (const message of messages) socket.send(message);
+  const [code, reason] = (await once(socket, "close")) as [number, Buffer];
+  return { received, code, reason: reason.toString() };
+}
+
+/**
+ * The production build (router secret and JWT both required) attacked over WebSocket: credentials,
+ * origins, limits, malformed traffic, expiry. Each test asserts what the caller got, what reached
+ * AppFabric, and what the logs hold.
+ */
+describe("subscriptions resist what HTTP resists", () => {
+  let harness: AttackHarness;
+  const clients: TestClient[] = [];
+  const credentials = async () => ({ "router-authorization": ROUTER_SECRET, authorization: `Bearer ${await signToken({})}` });
+  const connect = (options: Parameters<typeof wsClient>[1] = {}) => {
+    const client = wsClient(harness.service.url, options);
+    clients.push(client);
+    return client;
+  };
+  const batchGets = () => harness.emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks").length;
+
+  beforeAll(async () => {
+    harness = await startAttackHarness({ config: { corsOrigins: [ALLOWED_ORIGIN] } });
+  });
+  afterEach(async () => {
+    await disposeAll(clients.splice(0));
+    await vi.waitFor(async () => expect(await metric(harness.service.url, "watcher_task_ids")).toBe(0));
+    expect(harness.errorLines()).toEqual([]);
+    expect(harness.logs.text()).not.toMatch(PERSONAL);
+    expect(harness.logs.text()).not.toContain(PERSONAL_TASK_ID);
+  });
+  afterAll(() => harness.close());
+
+  describe("authentication at connection_init", () => {
+    it("closes a connection without credentials (4403) before anything is subscribed or asked", async () => {
+      const calls = batchGets();
+      const { client, closes } = connect();
+      const subscription = watch(client, WATCH, { ids: [PERSONAL_TASK_ID] });
+      expect((await subscription.ended).kind).toBe("error");
+      expect(closes[0]?.code).toBe(4403);
+      expect(closes[0]?.reason).toContain("router-authorization");
+      expect(subscription.events).toEqual([]);
+      expect(batchGets()).toBe(calls);
+    });
+
+    it.each([
+      { what: "a wrong router secret", params: async () => ({ ...(await credentials()), "router-authorization": "wrong" }), reason: "router-authorization" },
+      { what: "no JWT", params: async () => ({ "router-authorization": ROUTER_SECRET }), reason: "Send a JWT" },
+      { what: "an expired JWT", params: async () => ({ ...(await credentials()), authorization: `Bearer ${await signToken({ exp: 1 })}` }), reason: "expired" },
+    ])("closes a connection with $what in its connection params (4403)", async ({ params, reason }) => {
+      const connectionParams = await params();
+      const { client, closes } = connect({ connectionParams });
+      expect((await watch(client, WATCH, { ids: [PERSONAL_TASK_ID] }).ended).kind).toBe("error");
+      expect(closes[0]).toMatchObject({ code: 4403, reason: expect.stringContaining(reason) as string });
+    });
+
+    it("accepts credentials in the connection params (browsers) or in the handshake's headers (routers)", async () => {
+      const byParams = connect({ connectionParams: await credentials() });
+      const byHeaders = connect({ webSocketImpl: withHandshakeHeaders(await credentials()) });
+      for (const { client } of [byParams, byHeaders]) {
+        const subscription = watch(client, WATCH, { ids: [PERSONAL_TASK_ID] });
+        expect(await subscription.ended).toEqual({ kind: "complete" });
+        expect(subscription.events).toHaveLength(1);
+      }
+    });
+
+    it("closes a connection when its JWT expires, ending its subscriptions and their polling", async () => {
+      // Valid for about one more second: 29 s past `exp`, inside the 30 s clock tolerance.
+      const token = await signToken({ exp: Math.floor(Date.now() / 1000) - 29 });
+      const { client, closes } = connect({ connectionParams: { "router-authorization": ROUTER_SECRET, authorization: `Bearer ${token}` } });
+      const subscription = watch(client, WATCH, { ids: [IN_PROGRESS_ID] });
+      await vi.waitFor(() => expect(subscription.events).toHaveLength(1));
+      expect((await subscription.ended).kind).toBe("error");
+      expect(closes[0]).toMatchObject({ code: 4403, reason: expect.stringContaining("expired") as string });
+      await vi.waitFor(async () => expect(await metric(harness.service.url, "watcher_task_ids")).toBe(0));
+      expect(harness.logs.lines().some((line) => line["msg"] === "WebSocket closed: its credentials expired")).toBe(true);
+    });
+  });
+
+  describe("the handshake", () => {
+    it("refuses a browser's handshake from an origin not in CORS_ORIGINS (403), and accepts a listed one", async () => {
+      const foreign = await rawSocket(harness.service.url, { origin: "https://evil.example.net" });
+      expect(foreign).toMatchObject({ status: 403, body: expect.stringContaining("CORS_ORIGINS") as string });
+      const sameHostOtherScheme = await rawSocket(harness.service.url, { origin: "http://console.example.com" });
+      expect(sameHostOtherScheme).toMatchObject({ status: 403 });
+      const allowed = connect({ connectionParams: await credentials(), webSocketImpl: withHandshakeHeaders({ origin: ALLOWED_ORIGIN }) });
+      expect(await watch(allowed.client, WATCH, { ids: [PERSONAL_TASK_ID] }).ended).toEqual({ kind: "complete" });
+      expect(await metric(harness.service.url, 'http_requests_refused_total{reason="websocket_origin"}')).toBe(2);
+    });
+
+    it("serves WebSockets at / only, and only the graphql-transport-ws subprotocol", async () => {
+      const elsewhere = new WebSocket(new URL("/graphql", wsUrl(harness.service.url)), "graphql-transport-ws");
+      const [, response] = (await once(elsewhere, "unexpected-response")) as [unknown, IncomingMessage];
+      expect(response.statusCode).toBe(404);
+      response.resume();
+      // subscriptions-transport-ws's protocol: the handshake names no subprotocol, which the client refuses.
+      const legacy = new WebSocket(wsUrl(harness.service.url), "graphql-ws");
+      const [error] = (await once(legacy, "error")) as [Error];
+      expect(error.message).toBe("Server sent no subprotocol");
+    });
+  });
+
+  describe("limits", () => {
+    const subscribeOnce = async (query: string, variables: Record<string, unknown> = {}) => {
+      const { client } = connect({ connectionParams: await credentials() });
+      const subscription = watch(client, query, variables);
+      const end = await subscription.ended;
+      return { end, events: subscription.events, error: end.kind === "error" ? (end.error as Array<{ message: string; extensions?: Record<string, unknown> }>) : undefined };
+    };
+
+    it("refuses more task ids than one operation may list, before anything is asked", async () => {
+      const calls = batchGets();
+      const ids = Array.from({ length: 501 }, (_, n) => syntheticTaskId(n));
+      const { error } = await subscribeOnce(WATCH, { ids });
+      expect(error?.[0]?.extensions?.["code"]).toBe("BAD_USER_INPUT");
+      expect(error?.[0]?.message).toContain("501");
+      expect(batchGets()).toBe(calls);
+    });
+
+    it("applies the document rules of HTTP: aliases, alias length, depth, tokens", async () => {
+      const aliases = Array.from({ length: 21 }, (_, n) => `a${n}: taskId`).join(" ");
+      const many = await subscribeOnce(`subscription { userAccessTasksUpdated(ids: []) { ${aliases} } }`);
+      expect(many.error?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
+      const long = await subscribeOnce(`subscription { userAccessTasksUpdated(ids: []) { ${"a".repeat(65)}: taskId } }`);
+      expect(long.error?.[0]?.message).toContain("at most 64 characters");
+      const tokens = await subscribeOnce(`subscription { userAccessTasksUpdated(ids: [${Array.from({ length: 3000 }, () => '"x"').join(",")}]) { taskId } }`);
+      expect(tokens.error?.[0]?.extensions?.["code"]).toBe("GRAPHQL_PARSE_FAILED");
+    });
+
+    it("serves subscriptions only: a query or mutation over WebSocket is refused without running", async () => {
+      const starts = harness.emulator.calls.filter((call) => call.operation === "StartUserAccessTasks").length;
+      const mutation = await subscribeOnce(`mutation { startUserAccessTasks(email: "someone@example.com") { taskId } }`);
+      expect(mutation.error?.[0]?.message).toContain("over HTTP");
+      expect(harness.emulator.calls.filter((call) => call.operation === "StartUserAccessTasks")).toHaveLength(starts);
+      const query = await subscribeOnce(`{ userAccessTask(id: "${PERSONAL_TASK_ID}") { email } }`);
+      expect(query.error?.[0]?.extensions?.["code"]).toBe("BAD_REQUEST");
+      expect(query.events).toEqual([]);
+    });
+
+    it("refuses an eleventh subscription on one connection, and keeps the ten", async () => {
+      const { client } = connect({ connectionParams: await credentials() });
+      const ten = Array.from({ length: 10 }, () => watch(client, WATCH, { ids: [IN_PROGRESS_ID] }));
+      await vi.waitFor(() => expect(ten.every((subscription) => subscription.events.length === 1)).toBe(true));
+      const eleventh = watch(client, WATCH, { ids: [IN_PROGRESS_ID] });
+      const end = await eleventh.ended;
+      expect(end.kind).toBe("error");
+      expect(JSON.stringify(end)).toContain("already runs 10 subscriptions");
+      expect(await metric(harness.service.url, "graphql_subscriptions_active")).toBe(10);
+    });
+
+    it("closes a connection that sends a message over the request size limit (1009), a binary frame, or a server's message (4400)", async () => {
+      const init = JSON.stringify({ type: "connection_init", payload: await credentials() });
+      const cases: Array<{ messages: Array<string | Buffer>; code: number }> = [
+        { messages: [init, JSON.stringify({ type: "subscribe", id: "1", payload: { query: `# ${"x".repeat(110 * 1024)}\n${WATCH}` } })], code: 1009 },
+        { messages: [init, Buffer.from([1, 2, 3])], code: 4400 },
+        { messages: [init, JSON.stringify({ type: "next", id: "1", payload: {} })], code: 4400 },
+        { messages: ["not json"], code: 4400 },
+      ];
+      for (const { messages, code } of cases) {
+        const socket = await rawSocket(harness.service.url);
+        if (!(socket instanceof WebSocket)) throw new Error("handshake refused");
+        expect((await exchange(socket, messages)).code).toBe(code);
+      }
+    });
+
+    it("closes a connection that subscribes before connection_init (4401), or never sends it (4408)", async () => {
+      const early = await rawSocket(harness.service.url);
+      if (!(early instanceof WebSocket)) throw new Error("handshake refused");
+      const answer = await exchange(early, [JSON.stringify({ type: "subscribe", id: "1", payload: { query: WATCH, variables: { ids: [PERSONAL_TASK_ID] } } })]);
+      expect(answer).toMatchObject({ code: 4401, received: [] });
+      const silent = await rawSocket(harness.service.url);
+      if (!(silent instanceof WebSocket)) throw new Error("handshake refused");
+      expect((await exchange(silent, [])).code).toBe(4408);
+    });
+  });
+});
