@@ -24,7 +24,10 @@ async function rawSocket(url: URL, headers: Record<string, string> = {}): Promis
 }
 
 /** Sends messages on a raw socket and resolves with the messages received until it closes. */
-async function exchange(socket: WebSocket, messages: Array<string | Buffer>): Promise<{ received: Array<Record<string, unknown>>; code: number; reason: string }> {
+async function exchange(
+  socket: WebSocket,
+  messages: Array<string | Buffer>,
+): Promise<{ received: Array<Record<string, unknown>>; code: number; reason: string }> {
   const received: Array<Record<string, unknown>> = [];
   socket.on("message", (data: Buffer) => received.push(JSON.parse(data.toString()) as Record<string, unknown>));
   for (const message of messages) socket.send(message);
@@ -134,7 +137,11 @@ describe("subscriptions resist what HTTP resists", () => {
       const { client } = connect({ connectionParams: await credentials() });
       const subscription = watch(client, query, variables);
       const end = await subscription.ended;
-      return { end, events: subscription.events, error: end.kind === "error" ? (end.error as Array<{ message: string; extensions?: Record<string, unknown> }>) : undefined };
+      return {
+        end,
+        events: subscription.events,
+        error: end.kind === "error" ? (end.error as Array<{ message: string; extensions?: Record<string, unknown> }>) : undefined,
+      };
     };
 
     it("refuses more task ids than one operation may list, before anything is asked", async () => {

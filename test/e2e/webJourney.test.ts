@@ -9,6 +9,7 @@ import { build } from "vite";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startHarness, type Harness } from "../support/harness.js";
+import { metric } from "../support/subscriptions.js";
 
 /** Debian's Chromium (`.ci/run` installs it); no browser is downloaded. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -31,6 +32,7 @@ async function serveStatic(root: string): Promise<Server> {
 }
 
 describe("the example page in Chromium", () => {
+  const metricValue = (line: string) => metric(harness.service.url, line);
   let page: Page;
   let browser: Browser;
   let harness: Harness;
@@ -74,7 +76,8 @@ describe("the example page in Chromium", () => {
     });
   });
 
-  it("starts a lookup for an email and polls until every task is final, as the emulator started them", async () => {
+  it("starts a lookup for an email and watches it over the subscription until every task is final, as the emulator started them", async () => {
+    const operationsBefore = await metricValue('graphql_operations_total{operation_name="(other)",outcome="ok"}');
     await page.goto(pageUrl);
     await page.getByTestId("email").fill("casey.morgan@example.com");
     await page.getByTestId("start").click();
@@ -91,16 +94,46 @@ describe("the example page in Chromium", () => {
     const started = harness.emulator.startedTasks;
     expect(shown.filter((row) => row.taskId)).toEqual(started.map((task) => ({ app: task.app, taskId: task.taskId, status: task.finalStatus })));
     expect(shown.find((row) => !row.taskId)).toEqual({ app: "Jira", taskId: "", status: "NOT_STARTED" });
-    await expect.poll(() => page.getByTestId("progress").textContent()).toBe("All apps have answered.");
+    await expect.poll(() => page.getByTestId("progress").textContent()).toMatch(/^All apps have answered\./);
     await expect.poll(() => page.locator("tr[data-app='Slack']").textContent()).toContain("Casey Morgan");
+    // Live updates over the WebSocket, not polling: no userAccessTasks query reached the service.
+    expect(await page.getByTestId("transport").getAttribute("data-transport")).toBe("subscription");
+    expect(await metricValue('graphql_subscriptions_total{outcome="completed"}')).toBeGreaterThanOrEqual(1);
+    expect(await metricValue('graphql_operations_total{operation_name="(other)",outcome="ok"}')).toBe(operationsBefore + 1); // the start only
 
-    // Polling stopped once every task was final: no more calls come in.
+    // The subscription completed once every task was final: no more calls come in.
     const calls = harness.emulator.calls.length;
     await page.waitForTimeout(2_500);
     expect(harness.emulator.calls.length).toBe(calls);
 
     await mkdir(RESULTS, { recursive: true });
     await page.screenshot({ path: join(RESULTS, "web-journey.png"), fullPage: true });
+  });
+
+  it("falls back to polling when the WebSocket cannot be opened (a proxy that drops WebSockets), and still finishes", async () => {
+    // Every WebSocket the page opens is refused, as by a proxy that does not pass upgrades on.
+    await page.routeWebSocket(/.*/, (socket) => socket.close({ code: 1011, reason: "WebSockets are not allowed here" }));
+    const subscriptionsBefore = await metricValue("graphql_subscriptions_active");
+    await page.goto(pageUrl);
+    await page.getByTestId("email").fill("casey.morgan@example.com");
+    await page.getByTestId("start").click();
+
+    await expect.poll(() => page.getByTestId("transport").getAttribute("data-transport"), { timeout: 10_000 }).toBe("polling");
+    await expect.poll(() => page.getByTestId("progress").textContent(), { timeout: 20_000 }).toMatch(/^All apps have answered\./);
+    const shown = await page
+      .getByTestId("task-row")
+      .evaluateAll((elements) =>
+        elements.flatMap((row) =>
+          row.getAttribute("data-task-id") ? [{ taskId: row.getAttribute("data-task-id"), status: row.getAttribute("data-status") }] : [],
+        ),
+      );
+    const started = new Map(harness.emulator.startedTasks.map((task) => [task.taskId, task.finalStatus]));
+    expect(shown.length).toBe(5);
+    expect(shown.every((row) => started.get(row.taskId ?? "") === row.status)).toBe(true);
+    // The answers came from polling userAccessTasks over HTTP, no error notice shown for the lost socket.
+    expect(harness.emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks").length).toBeGreaterThan(1);
+    expect(await page.getByTestId("poll-error").count()).toBe(0);
+    expect(await metricValue("graphql_subscriptions_active")).toBe(subscriptionsBefore);
   });
 
   it("tries a throttled start again by itself, after the wait AppFabric asked for, and then shows the lookup", async () => {

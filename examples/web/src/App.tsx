@@ -1,4 +1,5 @@
-import { useMutation, useQuery } from "@apollo/client/react";
+import { CombinedGraphQLErrors } from "@apollo/client/errors";
+import { useMutation, useQuery, useSubscription } from "@apollo/client/react";
 import { useEffect, useState, type FormEvent } from "react";
 import { graphql } from "./__generated__/gql.js";
 import { describeCode, describeError, describeStartError, errorCodes, startRetryDelay, whyUnreachable, type Unreachable } from "./errorMessages.js";
@@ -17,18 +18,33 @@ const START = graphql(`
   }
 `);
 
+/** The fields the page shows, for both the subscription and the polling query. */
+export const TASK_FIELDS = graphql(`
+  fragment TaskFields on UserAccessTask {
+    taskId
+    app
+    resultStatus
+    userFullName
+    userStatus
+    taskError {
+      errorCode
+      errorMessage
+    }
+  }
+`);
+
+const WATCH = graphql(`
+  subscription WatchTasks($ids: [ID!]!) {
+    userAccessTasksUpdated(ids: $ids) {
+      ...TaskFields
+    }
+  }
+`);
+
 const POLL = graphql(`
   query PollTasks($ids: [ID!]!) {
     userAccessTasks(ids: $ids) {
-      taskId
-      app
-      resultStatus
-      userFullName
-      userStatus
-      taskError {
-        errorCode
-        errorMessage
-      }
+      ...TaskFields
     }
   }
 `);
@@ -45,17 +61,26 @@ export function App({ serviceUrl }: { serviceUrl: string }) {
   const [unreachable, setUnreachable] = useState<Unreachable>("not_running");
   const items = started.data?.startUserAccessTasks ?? [];
   const ids = items.flatMap((item) => (item.taskId ? [item.taskId] : []));
+  // Live updates over the subscription; polling only when the WebSocket cannot be used (a proxy that
+  // drops WebSockets, say): the subscription then fails with a network error, not a GraphQL one.
+  const [transport, setTransport] = useState<"subscription" | "polling">("subscription");
+  const watch = useSubscription(WATCH, { variables: { ids }, skip: ids.length === 0 || transport !== "subscription", errorPolicy: "all" });
+  const watchFailed = watch.error !== undefined && !CombinedGraphQLErrors.is(watch.error);
+  useEffect(() => {
+    if (watchFailed) setTransport("polling");
+  }, [watchFailed]);
   const poll = useQuery(POLL, {
     variables: { ids },
-    skip: ids.length === 0,
+    skip: ids.length === 0 || transport !== "polling",
     errorPolicy: "all",
     notifyOnNetworkStatusChange: false,
   });
-  const tasks = new Map((poll.data?.userAccessTasks ?? []).flatMap((task) => (task ? [[task.taskId, task] as const] : [])));
+  const latest = transport === "subscription" ? watch.data?.userAccessTasksUpdated : poll.data?.userAccessTasks;
+  const tasks = new Map((latest ?? []).flatMap((task) => (task ? [[task.taskId, task] as const] : [])));
   const allFinal = ids.length > 0 && ids.every((id) => FINAL.has(tasks.get(id)?.resultStatus ?? ""));
   // Poll until every task is final, then stop: no request is wasted on answers that cannot change.
   const { startPolling, stopPolling } = poll;
-  const polling = ids.length > 0 && !allFinal;
+  const polling = transport === "polling" && ids.length > 0 && !allFinal;
   useEffect(() => {
     if (polling) startPolling(POLL_INTERVAL_MS);
     else stopPolling();
@@ -78,7 +103,8 @@ export function App({ serviceUrl }: { serviceUrl: string }) {
     attempt(0);
   };
   const waiting = started.loading || retryIn !== undefined;
-  const pollCodes = errorCodes(poll.error).filter((code) => code !== "NOT_FOUND");
+  const readError = transport === "subscription" ? watch.error : poll.error;
+  const pollCodes = errorCodes(readError).filter((code) => code !== "NOT_FOUND");
 
   return (
     <main>
@@ -95,9 +121,9 @@ export function App({ serviceUrl }: { serviceUrl: string }) {
           {describeStartError(started.error, retryIn, unreachable)}
         </p>
       )}
-      {poll.error && pollCodes.length === 0 && errorCodes(poll.error).length === 0 && (
+      {readError && !watchFailed && pollCodes.length === 0 && errorCodes(readError).length === 0 && (
         <p className="notice" data-testid="poll-error">
-          {describeError(poll.error, unreachable)}
+          {describeError(readError, unreachable)}
         </p>
       )}
       {pollCodes.length > 0 && (
@@ -110,7 +136,10 @@ export function App({ serviceUrl }: { serviceUrl: string }) {
           <p className="summary" data-testid="progress">
             {allFinal
               ? "All apps have answered."
-              : `Waiting for ${ids.filter((id) => !FINAL.has(tasks.get(id)?.resultStatus ?? "")).length} of ${ids.length} apps…`}
+              : `Waiting for ${ids.filter((id) => !FINAL.has(tasks.get(id)?.resultStatus ?? "")).length} of ${ids.length} apps…`}{" "}
+            <span className="transport" data-testid="transport" data-transport={transport}>
+              {transport === "subscription" ? "(live updates)" : "(checking every second)"}
+            </span>
           </p>
           <table>
             <thead>

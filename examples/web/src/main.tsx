@@ -1,5 +1,9 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { getMainDefinition } from "@apollo/client/utilities";
+import { createClient } from "graphql-ws";
+import { OperationTypeNode } from "graphql";
 import { ApolloProvider } from "@apollo/client/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
@@ -14,10 +18,29 @@ async function sha256(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * Subscriptions go over a WebSocket to the same URL (graphql-ws). A socket that has never opened is
+ * not retried: the page falls back to polling at once (see App). One that drops after working is
+ * retried, as graphql-ws does by default.
+ */
+let connectedOnce = false;
+const webSocket = createClient({
+  url: uri.replace(/^http/, "ws"),
+  lazy: true,
+  shouldRetry: () => connectedOnce,
+  on: { connected: () => (connectedOnce = true) },
+});
+
+const http = ApolloLink.from([new PersistedQueryLink({ sha256 }), new HttpLink({ uri })]);
+const isSubscription = ({ query }: ApolloLink.Operation) => {
+  const definition = getMainDefinition(query);
+  return definition.kind === "OperationDefinition" && definition.operation === OperationTypeNode.SUBSCRIPTION;
+};
+
 const client = new ApolloClient({
   // Apollo Client posts JSON (content-type: application/json), which passes the service's CSRF
   // prevention; persisted queries send a hash instead of the query text once the service knows it.
-  link: ApolloLink.from([new PersistedQueryLink({ sha256 }), new HttpLink({ uri })]),
+  link: ApolloLink.split(isSubscription, new GraphQLWsLink(webSocket), http),
   cache: new InMemoryCache({ typePolicies: { UserAccessTask: { keyFields: ["taskId"] } } }),
 });
 

@@ -15,11 +15,15 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  mutation StartLookup($email: String!) {\n    startUserAccessTasks(email: $email) {\n      app\n      tenantId\n      taskId\n      error {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n": typeof types.StartLookupDocument,
-    "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      taskId\n      app\n      resultStatus\n      userFullName\n      userStatus\n      taskError {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n": typeof types.PollTasksDocument,
+    "\n  fragment TaskFields on UserAccessTask {\n    taskId\n    app\n    resultStatus\n    userFullName\n    userStatus\n    taskError {\n      errorCode\n      errorMessage\n    }\n  }\n": typeof types.TaskFieldsFragmentDoc,
+    "\n  subscription WatchTasks($ids: [ID!]!) {\n    userAccessTasksUpdated(ids: $ids) {\n      ...TaskFields\n    }\n  }\n": typeof types.WatchTasksDocument,
+    "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      ...TaskFields\n    }\n  }\n": typeof types.PollTasksDocument,
 };
 const documents: Documents = {
     "\n  mutation StartLookup($email: String!) {\n    startUserAccessTasks(email: $email) {\n      app\n      tenantId\n      taskId\n      error {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n": types.StartLookupDocument,
-    "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      taskId\n      app\n      resultStatus\n      userFullName\n      userStatus\n      taskError {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n": types.PollTasksDocument,
+    "\n  fragment TaskFields on UserAccessTask {\n    taskId\n    app\n    resultStatus\n    userFullName\n    userStatus\n    taskError {\n      errorCode\n      errorMessage\n    }\n  }\n": types.TaskFieldsFragmentDoc,
+    "\n  subscription WatchTasks($ids: [ID!]!) {\n    userAccessTasksUpdated(ids: $ids) {\n      ...TaskFields\n    }\n  }\n": types.WatchTasksDocument,
+    "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      ...TaskFields\n    }\n  }\n": types.PollTasksDocument,
 };
 
 /**
@@ -43,7 +47,15 @@ export function graphql(source: "\n  mutation StartLookup($email: String!) {\n  
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      taskId\n      app\n      resultStatus\n      userFullName\n      userStatus\n      taskError {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n"): (typeof documents)["\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      taskId\n      app\n      resultStatus\n      userFullName\n      userStatus\n      taskError {\n        errorCode\n        errorMessage\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  fragment TaskFields on UserAccessTask {\n    taskId\n    app\n    resultStatus\n    userFullName\n    userStatus\n    taskError {\n      errorCode\n      errorMessage\n    }\n  }\n"): (typeof documents)["\n  fragment TaskFields on UserAccessTask {\n    taskId\n    app\n    resultStatus\n    userFullName\n    userStatus\n    taskError {\n      errorCode\n      errorMessage\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription WatchTasks($ids: [ID!]!) {\n    userAccessTasksUpdated(ids: $ids) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  subscription WatchTasks($ids: [ID!]!) {\n    userAccessTasksUpdated(ids: $ids) {\n      ...TaskFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      ...TaskFields\n    }\n  }\n"): (typeof documents)["\n  query PollTasks($ids: [ID!]!) {\n    userAccessTasks(ids: $ids) {\n      ...TaskFields\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
