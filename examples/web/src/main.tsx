@@ -3,7 +3,6 @@ import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import { createClient } from "graphql-ws";
-import { OperationTypeNode } from "graphql";
 import { ApolloProvider } from "@apollo/client/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
@@ -34,7 +33,7 @@ const webSocket = createClient({
 const http = ApolloLink.from([new PersistedQueryLink({ sha256 }), new HttpLink({ uri })]);
 const isSubscription = ({ query }: ApolloLink.Operation) => {
   const definition = getMainDefinition(query);
-  return definition.kind === "OperationDefinition" && definition.operation === OperationTypeNode.SUBSCRIPTION;
+  return definition.kind === "OperationDefinition" && String(definition.operation) === "subscription";
 };
 
 const client = new ApolloClient({
