@@ -1,7 +1,7 @@
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
-import { getMainDefinition } from "@apollo/client/utilities";
+import { OperationTypeNode } from "graphql";
 import { createClient } from "graphql-ws";
 import { ApolloProvider } from "@apollo/client/react";
 import { StrictMode } from "react";
@@ -31,10 +31,7 @@ const webSocket = createClient({
 });
 
 const http = ApolloLink.from([new PersistedQueryLink({ sha256 }), new HttpLink({ uri })]);
-const isSubscription = ({ query }: ApolloLink.Operation) => {
-  const definition = getMainDefinition(query);
-  return definition.kind === "OperationDefinition" && String(definition.operation) === "subscription";
-};
+const isSubscription = ({ operationType }: ApolloLink.Operation) => operationType === OperationTypeNode.SUBSCRIPTION;
 
 const client = new ApolloClient({
   // Apollo Client posts JSON (content-type: application/json), which passes the service's CSRF
