@@ -13,7 +13,8 @@ export interface HiveGatewayOptions {
 /**
  * Hive Gateway in front of running subgraphs, composed as Guild's tooling does: each subgraph's
  * `_service { sdl }` fetched over HTTP and composed with `@theguild/federation-composition` (what
- * Mesh Compose and Hive's registry use). GraphQL is served at `/graphql`.
+ * Mesh Compose and Hive's registry use). GraphQL is served at `/graphql`; subscriptions there over
+ * SSE (`accept: text/event-stream`), passed through to the subgraph over WebSocket.
  */
 export async function startHiveGateway(
   subgraphs: readonly SubgraphEndpoint[],
@@ -27,6 +28,11 @@ export async function startHiveGateway(
     supergraph: composed.supergraphSdl,
     logging: false,
     propagateHeaders: { fromClientToSubgraphs: () => headers },
+    // Subscriptions reach the subgraphs over graphql-ws at their own URL, the secret in the handshake
+    // (so a subgraph gives the connection a router's limits). Clients subscribe over SSE or WebSocket.
+    transportEntries: Object.fromEntries(
+      subgraphs.map(({ name, url }) => [name, { options: { subscriptions: { kind: "ws", location: url.href, headers: Object.entries(headers) } } }]),
+    ),
   });
   const server = createServer((request, response) => void gateway.requestListener(request, response));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));

@@ -232,6 +232,86 @@ describe.each(GATEWAYS)("a running supergraph: $gateway over this subgraph and a
   });
 });
 
+/** Reads a GraphQL-over-SSE answer (graphql-sse's distinct-connections mode) until `complete`. */
+async function subscribeOverSse(url: URL, query: string, variables: Record<string, unknown>, onEvent: (payload: unknown) => void): Promise<void> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify({ query, variables }),
+  });
+  expect(response.headers.get("content-type")).toContain("text/event-stream");
+  let buffered = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body ?? []) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+      const message = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(message)?.[1];
+      const data = /^data: (.*)$/m.exec(message)?.[1];
+      if (event === "complete") return;
+      if (event === "next" && data !== undefined) onEvent(JSON.parse(data));
+    }
+  }
+}
+
+describe("a subscription through Hive Gateway (SSE to the gateway, graphql-ws to this subgraph)", () => {
+  let harness: Harness;
+  let reviews: Awaited<ReturnType<typeof startAccessReviewsSubgraph>>;
+  let gateway: Awaited<ReturnType<typeof startHiveGateway>>;
+  let clock = 0;
+
+  beforeAll(async () => {
+    harness = await startHarness({
+      emulator: { tasks: [], taskClock: () => clock, taskProgressMs: 1_000 },
+      config: { auth: { routerSecret: ROUTER_SECRET }, subscriptions: { ...productionConfig().subscriptions, watchIntervalMs: 100 } },
+    });
+    reviews = await startAccessReviewsSubgraph(REVIEWS);
+    gateway = await startHiveGateway(
+      [
+        { name: "user-access", url: harness.service.url },
+        { name: "access-reviews", url: reviews.url },
+      ],
+      { routerSecret: ROUTER_SECRET },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await reviews?.stop();
+    await harness?.close();
+  });
+
+  it("delivers the first state, then the final one, and completes; AppFabric is asked once per poll", async () => {
+    const started = await postGraphQL<{ startUserAccessTasks: Array<{ taskId: string | null }> }>(
+      gateway.url,
+      `mutation { startUserAccessTasks(email: "sse@example.com") { taskId } }`,
+    );
+    const taskIds = started.data?.startUserAccessTasks.flatMap((item) => item.taskId ?? []) ?? [];
+    expect(taskIds.length).toBeGreaterThan(1);
+    harness.emulator.reset();
+
+    const events: Array<{ data?: { userAccessTasksUpdated: Array<{ taskId: string; resultStatus: string }> } }> = [];
+    const done = subscribeOverSse(
+      gateway.url,
+      "subscription ($ids: [ID!]!) { userAccessTasksUpdated(ids: $ids) { taskId resultStatus } }",
+      { ids: taskIds },
+      (payload) => {
+        events.push(payload as (typeof events)[number]);
+        clock += 10_000; // once the first state is in, let every task finish
+      },
+    );
+    await done;
+
+    expect(events.map((event) => event.data?.userAccessTasksUpdated.map((task) => task.resultStatus))).toEqual([
+      taskIds.map(() => "IN_PROGRESS"),
+      expect.not.arrayContaining(["IN_PROGRESS"]),
+    ]);
+    expect(events[1]?.data?.userAccessTasksUpdated.map((task) => task.taskId)).toEqual(taskIds);
+    const polls = Number((await (await fetch(new URL("/metrics", harness.service.url))).text()).match(/^watcher_polls_total (\d+)/m)?.[1]);
+    expect(harness.emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks")).toHaveLength(polls + 1);
+  });
+});
+
 describe("npm run supergraph", () => {
   it("starts both subgraphs and a gateway on the emulator, answering a query that crosses them", async () => {
     const { child, printed, url } = await spawnEntry(withTsx("examples/supergraph/main.ts"), { PORT: "0" });
