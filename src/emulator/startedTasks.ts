@@ -13,12 +13,13 @@ export interface StartedTask {
   app: string;
   /** Where it ends up. */
   finalStatus: Exclude<ResultStatus, "IN_PROGRESS">;
+  /** When it gets there, on the emulator's task clock (ms). */
+  finishesAt: number;
 }
 
 interface Running extends StartedTask {
   plan: AppPlan;
   email: string;
-  finishesAt: number;
 }
 
 /**
@@ -59,7 +60,7 @@ export class StartedTasks {
 
   /** Every task started so far, for tests to compare with what a client shows. */
   list(): StartedTask[] {
-    return [...this.#running.values()].map(({ taskId, app, finalStatus }) => ({ taskId, app, finalStatus }));
+    return [...this.#running.values()].map(({ taskId, app, finalStatus, finishesAt }) => ({ taskId, app, finalStatus, finishesAt }));
   }
 
   /** The result item for a started task as of now, or undefined for an id it never started. */
