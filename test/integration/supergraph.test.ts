@@ -243,7 +243,7 @@ async function subscribeOverSse(url: URL, query: string, variables: Record<strin
   let buffered = "";
   const decoder = new TextDecoder();
   for await (const chunk of response.body ?? []) {
-    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    buffered += decoder.decode(chunk, { stream: true });
     for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
       const message = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
