@@ -26,6 +26,7 @@ export type RefusalReason =
   | "shutting_down"
   | "credentials_expired"
   | "too_many_subscriptions"
+  | "slow_reader"
   | "other";
 
 const BY_CODE: Record<string, RefusalReason> = {

@@ -199,6 +199,60 @@ describe("subscriptions resist what HTTP resists", () => {
       }
     });
 
+    it("answers a ping with a bare pong (no echo of its payload), and a client resetting mid-flood is not an error", async () => {
+      const socket = await rawSocket(harness.service.url);
+      if (!(socket instanceof WebSocket)) throw new Error("handshake refused");
+      const received: string[] = [];
+      socket.on("message", (data: Buffer) => received.push(data.toString()));
+      socket.send(JSON.stringify({ type: "connection_init", payload: await credentials() }));
+      const ping = JSON.stringify({ type: "ping", payload: { filler: "x".repeat(50_000) } });
+      for (let n = 0; n < 200; n++) socket.send(ping);
+      await vi.waitFor(() => expect(received.filter((message) => message.includes("pong"))).toHaveLength(200));
+      expect(new Set(received.filter((message) => !message.includes("connection_ack")))).toEqual(new Set(['{"type":"pong"}']));
+      for (let n = 0; n < 200; n++) socket.send(ping);
+      socket.terminate(); // a reset while the service still has pongs to write
+      await vi.waitFor(async () => expect(await metric(harness.service.url, "websocket_connections")).toBe(0));
+    });
+
+    it("never lets a subscription outlive its connection, whatever the order of subscribe and complete under one id", async () => {
+      const socket = await rawSocket(harness.service.url);
+      if (!(socket instanceof WebSocket)) throw new Error("handshake refused");
+      socket.send(JSON.stringify({ type: "connection_init", payload: await credentials() }));
+      const subscribe = JSON.stringify({ id: "x", type: "subscribe", payload: { query: WATCH, variables: { ids: [IN_PROGRESS_ID] } } });
+      const complete = JSON.stringify({ id: "x", type: "complete" });
+      for (let n = 0; n < 20; n++) {
+        socket.send(subscribe);
+        socket.send(complete);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.terminate();
+      await vi.waitFor(async () => expect(await metric(harness.service.url, "websocket_connections")).toBe(0));
+      await vi.waitFor(async () => expect(await metric(harness.service.url, "graphql_subscriptions_active")).toBe(0));
+      // (afterEach then waits for the watcher to hold no id: no poll is left behind.)
+    });
+
+    it("refuses a conditional root field (@skip, @include) as invalid, keeping the connection and its other subscriptions", async () => {
+      const { client, closes } = connect({ connectionParams: await credentials() });
+      const kept = watch(client, WATCH, { ids: [IN_PROGRESS_ID] });
+      await vi.waitFor(() => expect(kept.events).toHaveLength(1));
+      for (const query of [
+        `subscription { userAccessTasksUpdated(ids: ["${IN_PROGRESS_ID}"]) @skip(if: true) { taskId } }`,
+        `subscription ($s: Boolean!) { ... @include(if: $s) { userAccessTasksUpdated(ids: ["${IN_PROGRESS_ID}"]) { taskId } } }`,
+        `subscription { ...Root } fragment Root on Subscription { userAccessTasksUpdated(ids: []) @include(if: false) { taskId } }`,
+      ]) {
+        const end = await watch(client, query, { s: true }).ended;
+        expect(JSON.stringify(end)).toContain("GRAPHQL_VALIDATION_FAILED");
+      }
+      // Conditions inside the selection are fine.
+      const inner = watch(client, `subscription ($a: Boolean!) { userAccessTasksUpdated(ids: ["${PERSONAL_TASK_ID}"]) { taskId app @include(if: $a) } }`, {
+        a: false,
+      });
+      expect(await inner.ended).toEqual({ kind: "complete" });
+      expect(inner.events[0]?.data).toEqual({ userAccessTasksUpdated: [{ taskId: PERSONAL_TASK_ID }] });
+      expect(closes).toEqual([]);
+      expect(kept.events).toHaveLength(1);
+    });
+
     it("closes a connection that subscribes before connection_init (4401), or never sends it (4408)", async () => {
       const early = await rawSocket(harness.service.url);
       if (!(early instanceof WebSocket)) throw new Error("handshake refused");

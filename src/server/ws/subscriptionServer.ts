@@ -1,7 +1,18 @@
 import type { IncomingHttpHeaders, IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { ApolloServerErrorCode } from "@apollo/server/errors";
-import { getOperationAST, GraphQLError, OperationTypeNode, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  OperationTypeNode,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from "graphql";
 import { CloseCode, handleProtocols, makeServer, type Context, type SubscribePayload } from "graphql-ws";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Logger } from "pino";
@@ -60,8 +71,14 @@ export interface SubscriptionServer {
 export const KEEP_ALIVE_MS = 12_000;
 /** A connection with no subscription for this long is closed (1000): it costs a socket and holds nothing. */
 export const IDLE_TIMEOUT_MS = 60_000;
+/**
+ * The most a connection may have waiting to be sent. A client that stops reading (and keeps sending,
+ * pings say) is cut off past it, instead of its answers piling up in this process's memory.
+ */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** The longest a timer may wait (Node's limit); a JWT that lives longer is re-checked in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const PONG = JSON.stringify({ type: "pong" });
 
 /** One subscription's record, for its log lines. */
 interface SubscriptionRecord {
@@ -178,8 +195,14 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
       lineLog.info({ requestId: connection.id, reason: why }, "subscription refused");
       return errors;
     };
-    // graphql-ws has already reserved this id, so the new subscription is counted.
-    if (Object.keys(ctx.subscriptions).length > profile.maxSubscriptionsPerConnection) {
+    // graphql-ws forgets an id as soon as the client completes it, even while that subscription is still
+    // being set up; a new subscription under the same id would then take its place and the first one
+    // would never be stopped. This service keeps each id until its subscription has ended.
+    if (connection.subscriptions.has(id)) {
+      connection.socket.close(CloseCode.SubscriberAlreadyExists, "Subscriber for this id already exists");
+      return [requestError("A subscription with this id is still running.")];
+    }
+    if (connection.subscriptions.size >= profile.maxSubscriptionsPerConnection) {
       return refuse(
         [
           new GraphQLError(`This connection already runs ${profile.maxSubscriptionsPerConnection} subscriptions, the most it may. Nothing was subscribed.`, {
@@ -196,8 +219,6 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
       const message = error instanceof GraphQLError ? error.message : "The query could not be parsed.";
       return refuse([requestError(message, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED, error)]);
     }
-    const invalid = validate(options.schema, document, [...specifiedRules, ...profile.rules.validationRules]);
-    if (invalid.length > 0) return refuse(invalid.map((error) => requestError(error.message, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, error)));
     const operation = getOperationAST(document, payload.operationName);
     if (operation === null || operation === undefined) {
       return refuse([requestError("Name the operation to run (operationName): the document has none, or more than one, by that name.")]);
@@ -205,6 +226,18 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
       return refuse([requestError("Only subscriptions are served over WebSocket; send queries and mutations over HTTP to the same URL.")]);
     }
+    // Before validation: graphql-js 16 throws (in validation, then in `subscribe`) on a conditional
+    // root field instead of reporting it; the spec's newer editions forbid it.
+    if (hasConditionalRootField(operation.selectionSet, document)) {
+      return refuse([
+        requestError(
+          "A subscription's root field may not be skipped or included conditionally (@skip, @include).",
+          ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED,
+        ),
+      ]);
+    }
+    const invalid = validate(options.schema, document, [...specifiedRules, ...profile.rules.validationRules]);
+    if (invalid.length > 0) return refuse(invalid.map((error) => requestError(error.message, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, error)));
     try {
       checkOperationCost(profile.limits, operation, document, payload.variables ?? {});
     } catch (error) {
@@ -223,6 +256,8 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
       watchUserAccessTasks: (ids) => {
         record.taskIds = ids.length;
         record.watch = watcher.subscribe(ids);
+        // Closed with its connection, whatever graphql-ws does with it.
+        if (connection.closed) void record.watch.events.return();
         metrics.watchedIdsChanged(watcher.size.watchedIds);
         return record.watch.events;
       },
@@ -294,18 +329,31 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     }, KEEP_ALIVE_MS);
     ping.unref();
     armIdle(connection);
+    /** A client that does not read what it is sent is cut off before its backlog grows past the bound. */
+    const tooFarBehind = () => {
+      if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) return false;
+      logger.debug({ requestId: connection.id, bufferedBytes: socket.bufferedAmount }, "WebSocket closed: the client does not read");
+      metrics.requestRefused("slow_reader");
+      socket.terminate();
+      return true;
+    };
+    // A write that fails means the connection is gone (the client reset it): its close ends everything.
+    const send = (data: string) =>
+      new Promise<void>((resolve) => {
+        if (socket.readyState !== socket.OPEN || tooFarBehind()) return resolve();
+        socket.send(data, () => resolve());
+      });
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
+        send,
         close: (code, reason) => socket.close(code, reason),
+        // The protocol's pong may echo the ping's payload; this one does not, so a ping costs a few bytes.
+        onPing: () => send(PONG),
         onMessage: (handle) =>
           socket.on("message", (data: RawData, isBinary: boolean) => {
             if (isBinary) return socket.close(CloseCode.BadRequest, "Binary messages are not part of the protocol");
+            if (tooFarBehind()) return;
             handle(rawText(data)).catch((error: unknown) => {
               // graphql-ws throws for a message of a type only a server sends: the client's mistake.
               const clientMistake = error instanceof Error && error.message.startsWith("Unexpected message of type");
@@ -322,6 +370,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     );
     socket.once("close", (code: number, reason: Buffer) => {
       connection.closed = true;
+      for (const record of connection.subscriptions.values()) void record.watch?.events.return();
       clearInterval(ping);
       clearIdle(connection);
       connection.cancelExpiry?.();
@@ -373,6 +422,22 @@ export function authHeaders(
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
   return Buffer.from(data as ArrayBuffer).toString("utf8");
+}
+
+/** Whether a root selection (or a fragment holding one) carries `@skip` or `@include`. */
+function hasConditionalRootField(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): boolean {
+  for (const selection of selectionSet.selections) {
+    if (selection.directives?.some((directive) => directive.name.value === "skip" || directive.name.value === "include")) return true;
+    if (selection.kind === Kind.INLINE_FRAGMENT && hasConditionalRootField(selection.selectionSet, document, seen)) return true;
+    if (selection.kind === Kind.FRAGMENT_SPREAD && !seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = document.definitions.find(
+        (definition) => definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
+      );
+      if (fragment?.kind === Kind.FRAGMENT_DEFINITION && hasConditionalRootField(fragment.selectionSet, document, seen)) return true;
+    }
+  }
+  return false;
 }
 
 /** A close frame's reason is at most 123 bytes. */
