@@ -97,10 +97,13 @@ export class Metrics {
     help: "Snapshots sent to subscribers.",
     registers: [this.registry],
   });
-  readonly #watchedIds = new Gauge({
+  /** Read from the watcher when scraped (see `observeWatcher`), not pushed on every change. */
+  #watchedIdsNow: () => number = () => 0;
+  readonly #watchedIds: Gauge = new Gauge({
     name: "watcher_task_ids",
     help: "Distinct task ids the subscription watcher watches now.",
     registers: [this.registry],
+    collect: (): void => this.#watchedIds.set(this.#watchedIdsNow()),
   });
   readonly #polls = new Counter({
     name: "watcher_polls_total",
@@ -168,16 +171,15 @@ export class Metrics {
     this.#subscriptionEvents.inc(events);
   }
 
-  /** The watcher polled `ids` task ids and now watches `watchedIds`. */
-  watcherPolled(ids: number, watchedIds: number): void {
+  /** The watcher polled `ids` task ids. */
+  watcherPolled(ids: number): void {
     this.#polls.inc();
     this.#idsPerPoll.observe(ids);
-    this.#watchedIds.set(watchedIds);
   }
 
-  /** The watcher's distinct ids changed (a subscription started or ended). */
-  watchedIdsChanged(watchedIds: number): void {
-    this.#watchedIds.set(watchedIds);
+  /** Where `watcher_task_ids` is read from at each scrape. */
+  observeWatcher(watchedIds: () => number): void {
+    this.#watchedIdsNow = watchedIds;
   }
 
   /** Bounded by configuration, not by callers: a name not listed is `(other)`, whoever sends it. */

@@ -212,16 +212,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }),
   );
 
+  const watcher = new TaskWatcher({
+    source: options.source,
+    intervalMs: config.subscriptions.watchIntervalMs,
+    maxWatchedIds: config.subscriptions.maxWatchedIds,
+    maxSubscriptions: config.subscriptions.maxActive,
+    maxLifetimeMs: config.subscriptions.maxLifetimeMs,
+    onPoll: (ids) => metrics.watcherPolled(ids),
+  });
+  metrics.observeWatcher(() => watcher.size.watchedIds);
   const subscriptions = startSubscriptionServer(app.server, {
     schema: buildSchema(),
-    watcher: new TaskWatcher({
-      source: options.source,
-      intervalMs: config.subscriptions.watchIntervalMs,
-      maxWatchedIds: config.subscriptions.maxWatchedIds,
-      maxSubscriptions: config.subscriptions.maxActive,
-      maxLifetimeMs: config.subscriptions.maxLifetimeMs,
-      onPoll: (ids, watchedIds) => metrics.watcherPolled(ids, watchedIds),
-    }),
+    watcher,
     source: options.source,
     client: subscriptionProfile(clientLimits, limits.maxRequestBytes, config.subscriptions.maxPerConnection, config.production),
     ...(routerSecret === undefined

@@ -31,8 +31,8 @@ export interface TaskWatcherOptions {
   setTimer?: (run: () => void, ms: number) => () => void;
   /** Milliseconds from some fixed point, for the interval between polls; tests pass their own. */
   now?: () => number;
-  /** Told after each poll how many ids it asked for, and how many the watcher watches (metrics). */
-  onPoll?: (ids: number, watchedIds: number) => void;
+  /** Told after each poll how many ids it asked for (metrics). */
+  onPoll?: (ids: number) => void;
 }
 
 /** The subscriber's view of the watcher: its snapshots, and counts for its log line. */
@@ -281,7 +281,7 @@ export class TaskWatcher {
     } finally {
       this.#polling = false;
     }
-    this.#options.onPoll?.(due.length, this.#watched.size);
+    this.#options.onPoll?.(due.length);
     const retryAfterMs = this.#retryAfterMs(due);
     this.#failures = retryAfterMs === undefined ? 0 : this.#failures + 1;
     if (!this.#hasWorkLeft() || this.#cancelPoll !== undefined) return;

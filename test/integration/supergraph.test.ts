@@ -10,6 +10,7 @@ import { ACCESS_REVIEWS_TYPEDEFS, startAccessReviewsSubgraph } from "../../examp
 import { startGateway, type SubgraphEndpoint } from "../../examples/supergraph/startGateway.js";
 import { startHiveGateway } from "../../examples/supergraph/startHiveGateway.js";
 import { productionConfig } from "../support/testConfig.js";
+import { metric } from "../support/subscriptions.js";
 
 const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => syntheticTaskId(from + i));
 const reference = (taskId: string) => ({ __typename: "UserAccessTask", taskId });
@@ -307,7 +308,7 @@ describe("a subscription through Hive Gateway (SSE to the gateway, graphql-ws to
       expect.not.arrayContaining(["IN_PROGRESS"]),
     ]);
     expect(events[1]?.data?.userAccessTasksUpdated.map((task) => task.taskId)).toEqual(taskIds);
-    const polls = Number((await (await fetch(new URL("/metrics", harness.service.url))).text()).match(/^watcher_polls_total (\d+)/m)?.[1]);
+    const polls = await metric(harness.service.url, "watcher_polls_total");
     expect(harness.emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks")).toHaveLength(polls + 1);
   });
 });

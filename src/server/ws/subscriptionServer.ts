@@ -98,6 +98,8 @@ interface Connection {
   /** Set once the socket has closed: subscriptions ended by that are `closed`, not `cancelled`. */
   closed: boolean;
   cancelExpiry?: () => void;
+  /** Closes the connection once it has had no subscription for IDLE_TIMEOUT_MS. */
+  idle?: NodeJS.Timeout;
 }
 
 type ConnectionContext = Context<Record<string, unknown>, Connection>;
@@ -258,7 +260,6 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
         record.watch = watcher.subscribe(ids);
         // Closed with its connection, whatever graphql-ws does with it.
         if (connection.closed) void record.watch.events.return();
-        metrics.watchedIdsChanged(watcher.size.watchedIds);
         return record.watch.events;
       },
     };
@@ -274,7 +275,6 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     const watched = record.watch?.outcome ?? "error";
     const outcome = watched === "cancelled" && connection.closed ? "closed" : watched;
     metrics.subscriptionEnded(outcome, events);
-    metrics.watchedIdsChanged(watcher.size.watchedIds);
     lineLog.info(
       {
         requestId: connection.id,
@@ -306,14 +306,12 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     connection.cancelExpiry = () => clearTimeout(timer);
   };
 
-  const idleTimers = new WeakMap<Connection, NodeJS.Timeout>();
   const armIdle = (connection: Connection) => {
     clearIdle(connection);
-    const timer = setTimeout(() => connection.socket.close(1000, "Idle: no subscription for a while"), IDLE_TIMEOUT_MS);
-    timer.unref();
-    idleTimers.set(connection, timer);
+    connection.idle = setTimeout(() => connection.socket.close(1000, "Idle: no subscription for a while"), IDLE_TIMEOUT_MS);
+    connection.idle.unref();
   };
-  const clearIdle = (connection: Connection) => clearTimeout(idleTimers.get(connection));
+  const clearIdle = (connection: Connection) => clearTimeout(connection.idle);
 
   const onConnection = (socket: WebSocket, request: IncomingMessage, profile: SubscriptionProfile) => {
     const connection: Connection = { socket, request, id: options.requestIdOf(request), profile, subscriptions: new Map(), closed: false };
