@@ -1,6 +1,6 @@
 /** What one operation may ask for, checked before anything of it runs. */
 export interface OperationLimits {
-  /** Task ids listed across `userAccessTask`, `userAccessTasks` and `_entities` (duplicates included). */
+  /** Task ids listed across `userAccessTask`, `userAccessTasks`, `userAccessTasksUpdated` and `_entities` (duplicates included). */
   maxTaskIds: number;
   /**
    * Of those, the ids listed in `userAccessTask` and `userAccessTasks`. A router passes a client's
