@@ -7,6 +7,7 @@ import { parseHttpUrl, parseUrl, readBoolean, readInteger, setting, shownUrl, ty
 import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
 import { readAuth } from "./config/readAuth.js";
 import { readTracing, type TracingSettings } from "./config/readTracing.js";
+import { readFleet, type FleetSettings } from "./config/readFleet.js";
 import type { AuthSettings } from "./server/createAuthenticator.js";
 import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
 import type { ServerLimits, SubscriptionSettings } from "./server/startServer.js";
@@ -48,6 +49,8 @@ export interface Config {
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: string[];
   auth: AuthSettings;
+  /** How replicas act as one toward AppFabric: result cache, Redis, fleet-wide call rate. */
+  fleet: FleetSettings;
   /** OpenTelemetry traces over OTLP/HTTP, from the standard `OTEL_*` variables; undefined: off. */
   tracing?: TracingSettings;
   /** The embedded emulator's behaviour (emulator mode only). */
@@ -93,6 +96,7 @@ export function loadConfig(env: Env): Config {
     metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
+    fleet: readFleet(env),
     ...optional("tracing", readTracing(env)),
     emulator: {
       latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),

@@ -14,6 +14,7 @@ import { createLogger } from "./observability/createLogger.js";
 import { Metrics } from "./observability/Metrics.js";
 import { createReadinessCheck } from "./server/createReadinessCheck.js";
 import { startServer } from "./server/startServer.js";
+import { startFleet } from "./fleet/startFleet.js";
 
 export interface ServiceOverrides {
   /** Instead of the default Node provider chain (AWS mode only). */
@@ -60,11 +61,14 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   // One provider for signing and readiness: it caches and refreshes credentials itself.
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
   const { coalesceMs, maxQueuedIds, ...clientSettings } = config.appFabric;
+  const appBundleIdentifier = config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN;
+  const fleet = startFleet({ settings: config.fleet, upstream: { region: config.region, appBundleIdentifier, endpoint }, logger, metrics, now: overrides.now });
   const client = new AppFabricClient({
     endpoint,
     region: config.region,
-    appBundleIdentifier: config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN,
+    appBundleIdentifier,
     credentials,
+    gate: fleet.gate,
     ...clientSettings,
     // Per-operation batching queues calls of up to 50 ids; the bound on ids becomes one on calls.
     maxQueuedCalls: Math.ceil(maxQueuedIds / MAX_TASK_IDS_PER_BATCH),
@@ -74,14 +78,18 @@ export async function startService(config: Config, overrides: ServiceOverrides =
 
   const stopAll = async () => {
     await client.close();
+    await fleet.close();
     await emulator?.close();
     await tracing?.shutdown();
   };
   try {
-    const source =
+    // The result cache sits under the per-operation loaders and over the batcher: a hit costs no call,
+    // and misses still share calls.
+    const source = fleet.cached(
       coalesceMs > 0
         ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency, maxQueuedIds })
-        : new DirectSource(client);
+        : new DirectSource(client),
+    );
     const server = await startServer({
       config,
       source,
@@ -91,7 +99,8 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       metrics,
       now: overrides.now,
       startSpan: tracing?.startOperation,
-      readiness: createReadinessCheck({ endpoint, credentials }),
+      readiness: createReadinessCheck({ endpoint, credentials, redis: () => fleet.redisState() }),
+      persistedQueries: fleet.persistedQueries,
     });
     return {
       url: server.url,

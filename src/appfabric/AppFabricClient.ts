@@ -12,6 +12,7 @@ import { createRetryingSender, type RetryingSender } from "./createRetryingSende
 import { createPoolSend, type SendHttp } from "./createPoolSend.js";
 import { createSignedTransport } from "./createSignedTransport.js";
 import { AppFabricTransportError } from "./errors.js";
+import type { CallGate } from "../fleet/CallGate.js";
 import { isRecord } from "./isRecord.js";
 import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, UserAccessResultItem, UserAccessTaskItem } from "./types.js";
 
@@ -43,6 +44,8 @@ export interface AppFabricClientOptions {
   now?: () => Date;
   /** Told when each call starts and ends, for logs and metrics. */
   observer?: AppFabricCallObserver;
+  /** The fleet's shared hold after a 429, and its call rate (see `FleetCallGate`). */
+  gate?: CallGate;
 }
 
 /** Per-call options. */
@@ -85,6 +88,7 @@ export class AppFabricClient {
       maxConcurrency,
       maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
       observer: options.observer,
+      gate: options.gate,
     });
     this.#appBundleIdentifier = options.appBundleIdentifier;
   }

@@ -3,6 +3,7 @@ import type { RetryErrorType, StandardRetryToken } from "@smithy/types";
 import PQueue from "p-queue";
 import type { AppFabricCallEvent, AppFabricCallObserver, AppFabricOperation, CallTrace } from "./callEvents.js";
 import type { Transport, TransportResponse } from "./createSignedTransport.js";
+import { MAX_HOLD_WAIT_MS, type CallGate } from "../fleet/CallGate.js";
 import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, deadlineError, OverloadedError, untilDeadline } from "./errors.js";
 
 export interface RetryingSenderOptions {
@@ -14,6 +15,8 @@ export interface RetryingSenderOptions {
   maxQueuedCalls: number;
   /** Told when each attempt starts and ends. */
   observer?: AppFabricCallObserver;
+  /** Asked before each attempt and told of each throttled one: the fleet's shared hold and rate. */
+  gate?: CallGate;
 }
 
 /** One call as the retry layer sees it: what to send, and which failures may be tried again. */
@@ -45,7 +48,7 @@ export type RetryingSender = (call: RetriedCall) => Promise<TransportResponse>;
 export function createRetryingSender(send: Transport, options: RetryingSenderOptions): RetryingSender {
   const strategy = new StandardRetryStrategy(options.maxAttempts);
   const slots = new PQueue({ concurrency: options.maxConcurrency });
-  const { observer } = options;
+  const { observer, gate } = options;
 
   const inSlot = async <T>(task: () => Promise<T>, deadline: AbortSignal | undefined): Promise<T> => {
     if (deadline?.aborted) throw deadlineError(deadline.reason);
@@ -83,12 +86,16 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
     let token: StandardRetryToken = await strategy.acquireInitialRetryToken(call.operation);
     for (let attempt = 1; ; attempt++) {
       try {
+        await gate?.beforeAttempt(call.deadline);
         const result = await inSlot(() => observed(call, attempt), call.deadline);
         strategy.recordSuccess(token);
         return result;
       } catch (error) {
         const errorType = retryErrorType(error);
+        if (errorType === "THROTTLING") gate?.throttled(retryAfterSeconds(error));
         if (call.deadline?.aborted || errorType === undefined || !retryable.has(errorType)) throw error;
+        // A hold longer than a caller waits: answer THROTTLED now rather than after a useless backoff.
+        if (gate !== undefined && gate.heldForMs() > MAX_HOLD_WAIT_MS) throw error;
         try {
           // The strategy sleeps out the backoff itself; the deadline cuts that sleep short.
           token = await untilDeadline(strategy.refreshRetryTokenForRetry(token, { errorType, retryAfterHint: retryAfterHint(error) }), call.deadline);
@@ -122,7 +129,11 @@ function retryErrorType(error: unknown): RetryErrorType | undefined {
   return isServerError(error) ? "SERVER_ERROR" : "CLIENT_ERROR";
 }
 
+function retryAfterSeconds(error: unknown): number | undefined {
+  return error instanceof AppFabricServiceError ? error.details.retryAfterSeconds : undefined;
+}
+
 function retryAfterHint(error: unknown): Date | undefined {
-  const seconds = error instanceof AppFabricServiceError ? error.details.retryAfterSeconds : undefined;
+  const seconds = retryAfterSeconds(error);
   return seconds === undefined ? undefined : new Date(Date.now() + seconds * 1000);
 }

@@ -90,6 +90,25 @@ export class OverloadedError extends Error {
 }
 
 /**
+ * The fleet holds AppFabric calls for longer than a caller should wait: a replica was throttled
+ * (`throttled`), or the fleet's own call rate is used up (`rate`). Nothing was sent.
+ */
+export class HeldByFleetError extends Error {
+  readonly reason: "throttled" | "rate";
+  readonly retryAfterSeconds: number;
+  constructor(reason: "throttled" | "rate", retryAfterSeconds: number) {
+    super(
+      reason === "throttled"
+        ? "AppFabric is throttling this service's account (a 429 seen by this service); nothing was sent"
+        : "This service's AppFabric call rate (APPFABRIC_MAX_CALLS_PER_SECOND) is used up; nothing was sent",
+    );
+    this.name = "HeldByFleetError";
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
  * The operation ran out of time (or its caller went away); nothing more is sent for it. `sent` says
  * whether the request had already left for AppFabric when that happened.
  */

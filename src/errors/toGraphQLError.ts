@@ -4,6 +4,7 @@ import {
   AppFabricServiceError,
   AppFabricTransportError,
   CredentialsUnavailableError,
+  HeldByFleetError,
   OverloadedError,
   TaskNotFoundError,
   type ResponseMetadata,
@@ -43,6 +44,11 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (error instanceof TaskNotFoundError) return taskNotFoundError(error.taskId);
   if (error instanceof OverloadedError) {
     return new GraphQLError(`${error.message}. Try again in a few seconds.`, { extensions: { code: ErrorCode.OVERLOADED, retryable: true } });
+  }
+  if (error instanceof HeldByFleetError) {
+    return new GraphQLError(`${error.message}; try again in ${error.retryAfterSeconds} s.`, {
+      extensions: { code: ErrorCode.THROTTLED, retryable: true, retryAfterSeconds: error.retryAfterSeconds },
+    });
   }
   if (error instanceof CredentialsUnavailableError) {
     return new GraphQLError("The service has no usable AWS credentials, so AppFabric was not called. See the service's logs.", {

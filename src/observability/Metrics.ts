@@ -117,6 +117,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #cacheLookups = new Counter({
+    name: "result_cache_lookups_total",
+    help: "Task ids looked up in the result cache, by outcome: local (this replica's memory), shared (Redis), stale (served while another replica refreshes it), miss (asked of AppFabric).",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  /** Read from the Redis link when scraped. */
+  #redisStateNow: () => string = () => "off";
+  readonly #redisUp: Gauge = new Gauge({
+    name: "redis_up",
+    help: "1 while this replica shares through Redis, 0 while it works alone (Redis down, slow or still connecting). Absent without REDIS_URL.",
+    registers: [this.registry],
+    collect: (): void => {
+      const state = this.#redisStateNow();
+      if (state !== "off") this.#redisUp.set(state === "up" ? 1 : 0);
+    },
+  });
+  readonly #redisRoundTrips = new Counter({
+    name: "redis_round_trips_total",
+    help: "Round trips to Redis, by use (results, claims, throttle, rate, apq).",
+    labelNames: ["use"] as const,
+    registers: [this.registry],
+  });
+  readonly #redisFallbacks = new Counter({
+    name: "redis_fallbacks_total",
+    help: "Uses of Redis served by this replica alone instead (Redis down, slow or failing), by use.",
+    labelNames: ["use"] as const,
+    registers: [this.registry],
+  });
+  readonly #heldCalls = new Counter({
+    name: "appfabric_held_calls_total",
+    help: "AppFabric attempts held back by the fleet, by reason (throttled: a 429 at any replica; rate: APPFABRIC_MAX_CALLS_PER_SECOND) and outcome (waited, refused).",
+    labelNames: ["reason", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { operationNames?: readonly string[] } = {}) {
     this.#operationNames = new Set(options.operationNames ?? []);
     collectDefaultMetrics({ register: this.registry });
@@ -180,6 +216,29 @@ export class Metrics {
   /** Where `watcher_task_ids` is read from at each scrape. */
   observeWatcher(watchedIds: () => number): void {
     this.#watchedIdsNow = watchedIds;
+  }
+
+  /** `ids` task ids were looked up in the result cache with this outcome. */
+  cacheLookedUp(outcome: "local" | "shared" | "stale" | "miss", ids: number): void {
+    if (ids > 0) this.#cacheLookups.inc({ outcome }, ids);
+  }
+
+  /** Where `redis_up` is read from at each scrape. */
+  observeRedis(state: () => string): void {
+    this.#redisStateNow = state;
+  }
+
+  redisRoundTrip(use: string): void {
+    this.#redisRoundTrips.inc({ use });
+  }
+
+  redisFallback(use: string): void {
+    this.#redisFallbacks.inc({ use });
+  }
+
+  /** An attempt was held back (and waited) or refused because of a fleet-wide hold. */
+  callHeld(reason: "throttled" | "rate", outcome: "waited" | "refused"): void {
+    this.#heldCalls.inc({ reason, outcome });
   }
 
   /** Bounded by configuration, not by callers: a name not listed is `(other)`, whoever sends it. */

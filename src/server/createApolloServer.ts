@@ -2,6 +2,7 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, type ASTVisitor, type ValidationContext, type ValidationRule } from "graphql";
 import { formatError } from "../errors/formatError.js";
@@ -10,6 +11,9 @@ import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
 import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
 import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
+
+/** How long a persisted document is kept in a shared (Redis) cache. */
+const PERSISTED_QUERY_TTL_S = 3_600;
 
 export interface ApolloServerOptions {
   /** Production: field suggestions off in validation errors (they reveal the schema). */
@@ -20,6 +24,8 @@ export interface ApolloServerOptions {
   limits: OperationLimits;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
+  /** Where automatic persisted queries are kept; Apollo's in-memory cache when undefined. */
+  persistedQueries?: KeyValueCache<string>;
   /** More plugins: the HTTP server's drain, observers. */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
@@ -37,6 +43,8 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
     validationRules: rules.validationRules,
     parseOptions: { maxTokens: rules.maxTokens },
     allowBatchedHttpRequests: false,
+    // Persisted documents live an hour in a shared cache (Apollo keeps them forever unless told).
+    ...(options.persistedQueries === undefined ? {} : { persistedQueries: { cache: options.persistedQueries, ttl: PERSISTED_QUERY_TTL_S } }),
     introspection: options.introspection,
     // The entry point owns shutdown (drain, then exit 0); Apollo's own handler re-raises the signal.
     stopOnTerminationSignals: false,

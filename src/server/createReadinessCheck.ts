@@ -2,7 +2,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
 
 export interface ReadinessReport {
   ready: boolean;
-  checks: { credentials: "ok" | "unavailable"; endpoint: "ok" | "unreachable" };
+  /** `redis` is reported, never decisive: a replica serves without Redis (it then works alone). */
+  checks: { credentials: "ok" | "unavailable"; endpoint: "ok" | "unreachable"; redis?: "up" | "down" | "connecting" };
 }
 
 export interface ReadinessOptions {
@@ -12,6 +13,8 @@ export interface ReadinessOptions {
   /** How long a report is reused, so probes cannot hammer AppFabric. */
   cacheMs?: number;
   timeoutMs?: number;
+  /** Redis's state, read at each probe (`off` without REDIS_URL: not reported). */
+  redis?: () => "up" | "down" | "connecting" | "off";
 }
 
 const DEFAULT_CACHE_MS = 5_000;
@@ -55,9 +58,11 @@ export function createReadinessCheck(options: ReadinessOptions): () => Promise<R
     };
   }
 
-  return () => {
+  return async () => {
     const now = Date.now();
     if (cached === undefined || now - cached.at >= cacheMs) cached = { at: now, report: check() };
-    return cached.report;
+    const report = await cached.report;
+    const redis = options.redis?.();
+    return redis === undefined || redis === "off" ? report : { ...report, checks: { ...report.checks, redis } };
   };
 }

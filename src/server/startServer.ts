@@ -20,6 +20,7 @@ import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
 import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./http/refusals.js";
 import { startSubscriptionServer, type SubscriptionProfile } from "./ws/subscriptionServer.js";
+import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { TaskWatcher } from "../subscriptions/TaskWatcher.js";
 
 /** What bounds one request and one connection. */
@@ -86,6 +87,8 @@ export interface StartServerOptions {
   readiness: () => Promise<ReadinessReport>;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
+  /** Where automatic persisted queries are kept (Redis, for the fleet); Apollo's in-memory cache otherwise. */
+  persistedQueries?: KeyValueCache<string>;
   /** The clock of JWT checks; injected by tests. */
   now?: () => number;
   /** Starts each GraphQL operation's span (tracing on). */
@@ -165,6 +168,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       introspection: config.introspection,
       limits: operationLimits,
       exampleTaskIds: options.exampleTaskIds,
+      persistedQueries: options.persistedQueries,
       plugins,
     });
     await server.start();

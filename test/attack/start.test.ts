@@ -14,10 +14,12 @@ type Answer = { data?: unknown; errors?: Array<{ message: string; extensions: Re
  */
 describe("the non-idempotent start", () => {
   let harness: AttackHarness;
+  let clock = Date.now();
   let headers: Record<string, string>;
   beforeAll(async () => {
     // An attempt timeout long enough for a loaded machine, and a fault delay well past it.
-    harness = await startAttackHarness({ appFabric: { ...testConfig().appFabric, timeoutMs: 1_000 } });
+    // The service's clock: after 429s every call is held for a while (the fleet's throttling hold).
+    harness = await startAttackHarness({ appFabric: { ...testConfig().appFabric, timeoutMs: 1_000 }, now: () => clock });
     headers = await harness.credentials();
   });
   afterAll(() => harness.close());
@@ -97,6 +99,8 @@ describe("the non-idempotent start", () => {
     const answer = await start(START);
     expect(answer.body.errors?.[0]?.extensions).toMatchObject({ code: "THROTTLED", retryable: true, mayHaveStarted: false });
     harness.emulator.reset();
+    // Past the hold the 429s left behind.
+    clock += 61_000;
     harness.emulator.injectFault({ fault: { kind: "error", status: 400, errorType: "ValidationException" } });
     expect((await start(START)).body.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", mayHaveStarted: false });
   });

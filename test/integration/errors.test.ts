@@ -23,12 +23,17 @@ function onlyError(response: GraphQLResponse<unknown>) {
 
 describe("AppFabric failures reach clients as precise codes", () => {
   let harness: Harness;
+  // The service's clock: a 429 holds every call for its Retry-After, so each test starts a minute later.
+  let clock = Date.now();
   beforeAll(async () => {
     // One attempt: these tests are about mapping; retries have their own fault matrix.
-    harness = await startHarness({ appFabric: { timeoutMs: 300, maxAttempts: 1 } });
+    harness = await startHarness({ appFabric: { timeoutMs: 300, maxAttempts: 1 }, now: () => clock });
   });
   afterAll(() => harness.close());
-  beforeEach(() => harness.emulator.reset());
+  beforeEach(() => {
+    harness.emulator.reset();
+    clock += 61_000;
+  });
 
   const rows: Array<{ name: string; fault: Fault; code: string; retryable: boolean; aws?: object; extra?: object }> = [
     {
@@ -100,6 +105,19 @@ describe("AppFabric failures reach clients as precise codes", () => {
     const { extensions } = onlyError(await harness.query(ONE, { id: ID }));
 
     expect((extensions["aws"] as { requestId?: string }).requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("holds every call for a 429's Retry-After: THROTTLED at once and nothing sent, then calls again", async () => {
+    harness.emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "20" }, times: 1 });
+    expect(onlyError(await harness.query(ONE, { id: ID })).extensions).toMatchObject({ code: "THROTTLED", retryAfterSeconds: 20 });
+    clock += 5_000;
+    const held = onlyError(await harness.query(ONE, { id: syntheticTaskId(2) }));
+    expect(held.extensions).toEqual({ code: "THROTTLED", retryable: true, retryAfterSeconds: 15 });
+    expect(held.message).toContain("nothing was sent");
+    expect(harness.emulator.calls.map((call) => call.status)).toEqual([429]);
+    clock += 15_000;
+    expect((await harness.query(ONE, { id: ID })).data).toEqual({ userAccessTask: { taskId: ID } });
+    expect(harness.emulator.calls.map((call) => call.status)).toEqual([429, 200]);
   });
 
   it("keeps serving after every failure", async () => {

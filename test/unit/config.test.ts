@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       metricsOperationNames: [],
       corsOrigins: [],
       auth: {},
+      fleet: { resultCache: { finalTtlMs: 300_000, inProgressMs: 1_000, maxEntries: 10_000 } },
       emulator: { latencyMs: 0, faults: [] },
     });
   });
@@ -119,6 +120,40 @@ describe("loadConfig", () => {
     for (const variable of ["OTEL_EXPORTER_OTLP_ENDPOINT", "CORS_ORIGINS"]) expect(message({ [variable]: "USERX:PASSX@h:443" })).not.toContain("PASSX");
     expect(message({ OTEL_EXPORTER_OTLP_ENDPOINT: "mailto:USERX:PASSX@h" })).not.toContain("PASSX");
     expect(message({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://h/x#token=FRAGSECRET" })).not.toContain("FRAGSECRET");
+    // Redis: the password of a refused URL is never repeated.
+    const redis = message({ REDIS_URL: "redis://:REDISPW@cache.internal:6379/0?tls=1" });
+    expect(redis).toContain("REDIS_URL must be a redis:// or rediss:// URL");
+    expect(redis).not.toContain("REDISPW");
+    expect(message({ REDIS_URL: "http://:REDISPW@cache.internal" })).not.toContain("REDISPW");
+    expect(message({ REDIS_URL: ":REDISPW@cache.internal:6379" })).not.toContain("REDISPW");
+  });
+
+  it("reads the fleet's settings: Redis with TLS and AUTH in the URL, the cache, the call rate", () => {
+    const config = loadConfig({
+      REDIS_URL: "rediss://app:pw@cache.internal:6380/2",
+      REDIS_KEY_PREFIX: "team-a:",
+      REDIS_TIMEOUT_MS: "50",
+      RESULT_CACHE_FINAL_TTL_S: "60",
+      RESULT_CACHE_IN_PROGRESS_MS: "2000",
+      APPFABRIC_MAX_CALLS_PER_SECOND: "20",
+    });
+    expect(config.fleet).toEqual({
+      resultCache: { finalTtlMs: 60_000, inProgressMs: 2_000, maxEntries: 10_000 },
+      redis: { url: new URL("rediss://app:pw@cache.internal:6380/2"), keyPrefix: "team-a:", timeoutMs: 50 },
+      maxCallsPerSecond: 20,
+    });
+    expect(loadConfig({ RESULT_CACHE: "off" }).fleet).toEqual({});
+    const refused: Array<[string, string]> = [
+      ["RESULT_CACHE", "no"],
+      ["REDIS_URL", "redis://cache.internal/db"],
+      ["REDIS_KEY_PREFIX", "has space"],
+      ["REDIS_TIMEOUT_MS", "0"],
+      ["APPFABRIC_MAX_CALLS_PER_SECOND", "0"],
+      ["RESULT_CACHE_IN_PROGRESS_MS", "60001"],
+    ];
+    for (const [variable, value] of refused) {
+      expect(() => loadConfig({ [variable]: value }), variable).toThrow(new RegExp(`^${variable} must be`));
+    }
   });
 
   it("checks the exporter's own OTEL_* settings when tracing is on, without echoing headers", () => {

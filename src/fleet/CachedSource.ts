@@ -1,0 +1,153 @@
+import { LRUCache } from "lru-cache";
+import type { UserAccessResultItem } from "../appfabric/types.js";
+import type { LoadOptions, UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
+import type { Metrics } from "../observability/Metrics.js";
+import { FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
+import type { SharedResults } from "./SharedResults.js";
+
+export interface ResultCacheSettings {
+  /** How long a task in a final status (COMPLETED, FAILED, EXPIRED) is served from the cache; 0: not cached. */
+  finalTtlMs: number;
+  /** How long an IN_PROGRESS task is served from the cache; 0: not cached. */
+  inProgressMs: number;
+  /** Results this replica keeps in memory at most (least recently used go first). */
+  maxEntries: number;
+}
+
+export interface CachedSourceOptions {
+  settings: ResultCacheSettings;
+  /** The fleet's cache in Redis, when `REDIS_URL` is set. */
+  shared?: SharedResults;
+  metrics: Metrics;
+  /** The cache's clock (ms since the epoch); tests move it by hand. */
+  now?: () => number;
+}
+
+/**
+ * How long, past its freshness, an IN_PROGRESS result stays in Redis, and how long a replica may hold
+ * the claim to refresh it. While one replica refreshes a stale result, the others serve that result:
+ * an IN_PROGRESS answer is then at most `inProgressMs` plus this old (in practice plus one AppFabric call).
+ */
+export const REFRESH_CLAIM_MS = 5_000;
+
+type Answer = UserAccessResultItem | undefined | Error;
+
+/**
+ * The status-aware result cache, under the batcher: a hit costs no AppFabric call, and the misses go
+ * on to the source below (the cross-operation batcher), where they still coalesce.
+ *
+ * A final result cannot change, so it is kept for `finalTtlMs`; an IN_PROGRESS one for `inProgressMs`,
+ * so that every poller and subscriber of a task shares one AppFabric answer per interval. Errors and
+ * ids AppFabric does not know are never kept: the next ask goes to AppFabric.
+ *
+ * Two tiers: this replica's memory (an LRU of `maxEntries`) and, with Redis, the fleet's (see
+ * `SharedResults`). A result found in Redis is kept in memory until the same moment. When an
+ * IN_PROGRESS result in Redis has gone stale, one replica claims its refresh and asks AppFabric; the
+ * others serve the stale result meanwhile, so the fleet makes one call per task per interval, not one
+ * per replica.
+ */
+export class CachedSource implements UserAccessTaskSource {
+  readonly #inner: UserAccessTaskSource;
+  readonly #settings: ResultCacheSettings;
+  readonly #shared: SharedResults | undefined;
+  readonly #metrics: Metrics;
+  readonly #now: () => number;
+  readonly #local: LRUCache<string, CachedResult>;
+
+  constructor(inner: UserAccessTaskSource, options: CachedSourceOptions) {
+    this.#inner = inner;
+    this.#settings = options.settings;
+    this.#shared = options.shared;
+    this.#metrics = options.metrics;
+    this.#now = options.now ?? Date.now;
+    this.#local = new LRUCache({ max: options.settings.maxEntries });
+  }
+
+  /** Results held in this replica's memory (for tests and metrics). */
+  get size(): number {
+    return this.#local.size;
+  }
+
+  async loadUserAccessTasks(taskIds: readonly string[], options: LoadOptions = {}): Promise<Answer[]> {
+    const now = this.#now();
+    const answers = new Array<Answer>(taskIds.length);
+    let missing: number[] = [];
+    for (const [index, taskId] of taskIds.entries()) {
+      const cached = this.#local.get(taskId);
+      if (cached !== undefined && cached.freshUntil > now) answers[index] = cached.item;
+      else missing.push(index);
+    }
+    this.#metrics.cacheLookedUp("local", taskIds.length - missing.length);
+    let claimed: string[] = [];
+    if (missing.length > 0 && this.#shared !== undefined) ({ missing, claimed } = await this.#fromShared(taskIds, missing, answers, now));
+    if (missing.length === 0) return answers;
+
+    this.#metrics.cacheLookedUp("miss", missing.length);
+    const fetchIds = missing.map((index) => taskIds[index] ?? "");
+    const results = await this.#inner.loadUserAccessTasks(fetchIds, options);
+    const storedAt = this.#now();
+    const toShare: Array<{ taskId: string; cached: CachedResult; ttlMs: number }> = [];
+    for (const [position, index] of missing.entries()) {
+      const result = results[position];
+      answers[index] = result;
+      if (result === undefined || result instanceof Error) continue;
+      const ttlMs = this.#ttlOf(result);
+      if (ttlMs <= 0) continue;
+      const taskId = fetchIds[position] ?? "";
+      const cached = { item: result, freshUntil: storedAt + ttlMs };
+      this.#local.set(taskId, cached);
+      // In Redis an IN_PROGRESS result outlives its freshness by the claim time: it is what the
+      // other replicas serve while one refreshes it.
+      toShare.push({ taskId, cached, ttlMs: FINAL_STATUSES.has(result.resultStatus ?? "IN_PROGRESS") ? ttlMs : ttlMs + REFRESH_CLAIM_MS });
+    }
+    if (this.#shared !== undefined) void this.#shared.store(toShare, claimed);
+    return answers;
+  }
+
+  /**
+   * The second tier: fresh results from Redis answer at once (and are kept in memory); stale ones are
+   * served while another replica holds the claim to refresh them. Returns what is still missing and
+   * the claims this replica now holds.
+   */
+  async #fromShared(taskIds: readonly string[], missing: number[], answers: Answer[], now: number): Promise<{ missing: number[]; claimed: string[] }> {
+    const shared = this.#shared;
+    if (shared === undefined) return { missing, claimed: [] };
+    const found = await shared.get(missing.map((index) => taskIds[index] ?? ""));
+    if (found === undefined) return { missing, claimed: [] };
+    const stillMissing: number[] = [];
+    const stale: Array<{ index: number; cached: CachedResult }> = [];
+    for (const [position, index] of missing.entries()) {
+      const cached = found[position];
+      if (cached === undefined) stillMissing.push(index);
+      else if (cached.freshUntil > now) {
+        answers[index] = cached.item;
+        this.#local.set(taskIds[index] ?? "", cached);
+      } else stale.push({ index, cached });
+    }
+    this.#metrics.cacheLookedUp("shared", missing.length - stillMissing.length - stale.length);
+    if (stale.length === 0) return { missing: stillMissing, claimed: [] };
+    const staleIds = stale.map(({ index }) => taskIds[index] ?? "");
+    const won = await shared.claim(staleIds, REFRESH_CLAIM_MS);
+    const claimed: string[] = [];
+    let servedStale = 0;
+    for (const [position, { index, cached }] of stale.entries()) {
+      // Without Redis's answer to the claim, this replica refreshes it itself.
+      if (won === undefined || won[position] === true) {
+        stillMissing.push(index);
+        if (won !== undefined) claimed.push(staleIds[position] ?? "");
+      } else {
+        answers[index] = cached.item;
+        servedStale += 1;
+      }
+    }
+    this.#metrics.cacheLookedUp("stale", servedStale);
+    return { missing: stillMissing.sort((a, b) => a - b), claimed };
+  }
+
+  /** How long a result may be served: by its status; 0 for anything without a known status. */
+  #ttlOf(item: UserAccessResultItem): number {
+    const status = item.resultStatus;
+    if (status === "IN_PROGRESS") return this.#settings.inProgressMs;
+    return status !== undefined && FINAL_STATUSES.has(status) ? this.#settings.finalTtlMs : 0;
+  }
+}

@@ -1,0 +1,171 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
+import type { Metrics } from "../observability/Metrics.js";
+import type { RedisLink } from "./RedisLink.js";
+
+/** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
+export interface CallGate {
+  /**
+   * Resolves when an attempt may go out. Waits out a hold of at most `maxWaitMs`; a longer one
+   * refuses at once with `HeldByFleetError` (nothing sent). Rejects with a deadline error when
+   * `deadline` aborts while waiting.
+   */
+  beforeAttempt(deadline: AbortSignal | undefined): Promise<void>;
+  /** AppFabric throttled an attempt: hold every new attempt of the fleet for `retryAfterSeconds`, or the backoff. */
+  throttled(retryAfterSeconds: number | undefined): void;
+  /** How long (ms) new attempts are held from now, as far as this replica knows. */
+  heldForMs(): number;
+}
+
+export interface FleetCallGateOptions {
+  /** With Redis: a hold is shared by every replica of the key space `scope`. */
+  redis?: { link: RedisLink; scope: string };
+  /** A fleet-wide rate of attempts per second (`APPFABRIC_MAX_CALLS_PER_SECOND`). */
+  maxCallsPerSecond?: number;
+  metrics: Metrics;
+  /** The gate's clock (ms since the epoch); tests move it by hand. */
+  now?: () => number;
+}
+
+/** A hold this short is waited out; a longer one refuses at once, so that callers hear THROTTLED with a time. */
+export const MAX_HOLD_WAIT_MS = 2_000;
+/** The hold after a 429 that named no `Retry-After`, doubling with each such 429 in a row up to the cap. */
+const BASE_HOLD_MS = 1_000;
+const MAX_HOLD_MS = 60_000;
+
+/**
+ * Makes the fleet one client toward AppFabric's per-account throttling. A 429 seen by any replica
+ * holds every replica's new attempts until its `Retry-After` (or a backoff from 1 s, doubling while
+ * 429s follow one another, at most 60 s) has passed: the hold is kept in this replica's memory and,
+ * with Redis, in `<scope>hold` (a Lua script keeps the later of two holds). Optionally, attempts are
+ * also bounded to `maxCallsPerSecond` across the fleet by rate-limiter-flexible's Redis limiter (its
+ * in-memory limiter, at the same rate, while Redis cannot help).
+ */
+export class FleetCallGate implements CallGate {
+  readonly #options: FleetCallGateOptions;
+  readonly #now: () => number;
+  readonly #holdKey: string | undefined;
+  readonly #localRate: RateLimiterMemory | undefined;
+  readonly #sharedRate: RateLimiterRedis | undefined;
+  #holdUntil = 0;
+  /** 429s without `Retry-After` in a row; reset by an attempt that goes out after a hold ended. */
+  #unnamedThrottles = 0;
+
+  constructor(options: FleetCallGateOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#holdKey = options.redis === undefined ? undefined : `${options.redis.scope}hold`;
+    const points = options.maxCallsPerSecond;
+    if (points !== undefined) {
+      this.#localRate = new RateLimiterMemory({ points, duration: 1 });
+      if (options.redis !== undefined) {
+        this.#sharedRate = new RateLimiterRedis({
+          storeClient: options.redis.link.client,
+          useRedisPackage: true,
+          points,
+          duration: 1,
+          keyPrefix: `${options.redis.scope}rate`,
+        });
+      }
+    }
+  }
+
+  heldForMs(): number {
+    return Math.max(0, this.#holdUntil - this.#now());
+  }
+
+  throttled(retryAfterSeconds: number | undefined): void {
+    let holdMs: number;
+    if (retryAfterSeconds !== undefined) holdMs = Math.min(retryAfterSeconds * 1_000, MAX_HOLD_MS);
+    else {
+      holdMs = Math.min(BASE_HOLD_MS * 2 ** this.#unnamedThrottles, MAX_HOLD_MS);
+      this.#unnamedThrottles += 1;
+    }
+    const until = this.#now() + holdMs;
+    this.#holdUntil = Math.max(this.#holdUntil, until);
+    const redis = this.#options.redis;
+    if (redis === undefined || this.#holdKey === undefined) return;
+    const key = this.#holdKey;
+    void redis.link.run("throttle", (client) => client.eval(KEEP_LATER_HOLD, { keys: [key], arguments: [String(until), String(Math.ceil(holdMs))] }));
+  }
+
+  async beforeAttempt(deadline: AbortSignal | undefined): Promise<void> {
+    await this.#waitOutHold(deadline);
+    if (this.#localRate !== undefined) await this.#takeRateToken(deadline);
+  }
+
+  async #waitOutHold(deadline: AbortSignal | undefined): Promise<void> {
+    const shared = await this.#sharedHold();
+    if (shared !== undefined && shared > this.#holdUntil) this.#holdUntil = shared;
+    const heldMs = this.heldForMs();
+    if (heldMs === 0) {
+      this.#unnamedThrottles = 0;
+      return;
+    }
+    if (heldMs > MAX_HOLD_WAIT_MS) {
+      this.#options.metrics.callHeld("throttled", "refused");
+      throw new HeldByFleetError("throttled", Math.ceil(heldMs / 1_000));
+    }
+    this.#options.metrics.callHeld("throttled", "waited");
+    await this.#sleep(heldMs, deadline);
+  }
+
+  /** The fleet's hold in Redis (ms since the epoch), if any and if Redis answers. */
+  async #sharedHold(): Promise<number | undefined> {
+    const redis = this.#options.redis;
+    const key = this.#holdKey;
+    if (redis === undefined || key === undefined) return undefined;
+    const raw = await redis.link.run("throttle", (client) => client.get(key));
+    const until = raw === undefined || raw === null ? Number.NaN : Number(raw);
+    return Number.isFinite(until) ? Math.min(until, this.#now() + MAX_HOLD_MS) : undefined;
+  }
+
+  async #takeRateToken(deadline: AbortSignal | undefined): Promise<void> {
+    for (;;) {
+      const waitMs = await this.#rateWait();
+      if (waitMs === 0) return;
+      if (waitMs > MAX_HOLD_WAIT_MS) {
+        this.#options.metrics.callHeld("rate", "refused");
+        throw new HeldByFleetError("rate", Math.ceil(waitMs / 1_000));
+      }
+      this.#options.metrics.callHeld("rate", "waited");
+      await this.#sleep(waitMs, deadline);
+    }
+  }
+
+  /** 0 when a token was taken, else how long until the next one: from Redis, or this replica's limiter without it. */
+  async #rateWait(): Promise<number> {
+    const consume = async (limiter: RateLimiterMemory | RateLimiterRedis) => {
+      try {
+        await limiter.consume(RATE_KEY);
+        return 0;
+      } catch (refusal) {
+        if (refusal instanceof RateLimiterRes) return Math.max(1, refusal.msBeforeNext);
+        throw refusal;
+      }
+    };
+    const shared = this.#sharedRate;
+    const fromRedis = shared === undefined ? undefined : await this.#options.redis?.link.run("rate", () => consume(shared));
+    if (fromRedis !== undefined) return fromRedis;
+    return this.#localRate === undefined ? 0 : consume(this.#localRate);
+  }
+
+  async #sleep(ms: number, deadline: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: deadline });
+    } catch {
+      throw deadlineError(deadline?.reason);
+    }
+  }
+}
+
+const RATE_KEY = "calls";
+
+/** Sets the hold to ARGV[1] (ms since the epoch) for ARGV[2] ms, unless a later hold is already set. */
+const KEEP_LATER_HOLD = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 0`;

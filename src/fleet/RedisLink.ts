@@ -1,0 +1,148 @@
+import { createClient, type RedisClientType } from "@redis/client";
+import type { Logger } from "pino";
+import type { Metrics } from "../observability/Metrics.js";
+
+/** What the fleet shares through Redis; each use is counted on its own. */
+export type RedisUse = "results" | "claims" | "throttle" | "rate" | "apq";
+
+export type RedisState = "connecting" | "up" | "down";
+
+export interface RedisLinkOptions {
+  url: URL;
+  /** How long one Redis round trip may take before the replica goes on alone. */
+  timeoutMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Commands that may wait for Redis at once; past this they fail at once (and the replica goes on alone). */
+const MAX_QUEUED_COMMANDS = 10_000;
+/** While Redis is marked down, it is PINGed this often; the first answer in time brings it back. */
+const PROBE_INTERVAL_MS = 1_000;
+/** Reconnection waits 100 ms, 200 ms, 400 ms… up to this. */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/**
+ * The replica's one connection to Redis (node-redis), and the rule every use of it follows: Redis
+ * helps, it never decides. Each use goes through `run`, which answers `undefined` instead of waiting
+ * when Redis is not connected, fails, or takes longer than `timeoutMs`; the caller then does what a
+ * lone replica does. The first failure is logged once (at warn), and the return once (at info); every
+ * use served without Redis is counted in `redis_fallbacks_total`.
+ *
+ * Commands are never queued while disconnected (`disableOfflineQueue`): a replica cut off from Redis
+ * answers from its own memory at once instead of building a backlog. The client reconnects on its own.
+ * Nothing of the URL (it may hold a password) is ever logged.
+ */
+export class RedisLink {
+  readonly client: RedisClientType;
+  readonly #options: RedisLinkOptions;
+  #state: RedisState = "connecting";
+  #closed = false;
+  /** PINGs Redis while it is marked down (it timed out or failed while connected). */
+  #probe: NodeJS.Timeout | undefined;
+
+  constructor(options: RedisLinkOptions) {
+    this.#options = options;
+    this.client = createClient({
+      url: options.url.href,
+      disableOfflineQueue: true,
+      commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
+      socket: {
+        connectTimeout: Math.max(options.timeoutMs, 1_000),
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), MAX_RECONNECT_DELAY_MS),
+      },
+    });
+    // node-redis emits an error for every failed (re)connection; without a listener Node would crash.
+    this.client.on("error", (error: unknown) => this.#down(reasonOf(error)));
+    this.client.on("ready", () => this.#up());
+    options.metrics.observeRedis(() => this.#state);
+    // Not awaited: a replica starts, and serves, whether Redis is there or not.
+    this.client.connect().catch((error: unknown) => this.#down(reasonOf(error)));
+  }
+
+  get state(): RedisState {
+    return this.#state;
+  }
+
+  /**
+   * One use of Redis, bounded by `timeoutMs`: its answer, or `undefined` when Redis cannot help now
+   * (not connected, an error, too slow). Never throws.
+   */
+  async run<T>(use: RedisUse, command: (client: RedisClientType) => Promise<T>): Promise<T | undefined> {
+    const { metrics } = this.#options;
+    if (this.#state !== "up" || !this.client.isReady) {
+      metrics.redisFallback(use);
+      return undefined;
+    }
+    metrics.redisRoundTrip(use);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#options.timeoutMs);
+    });
+    try {
+      const answer = await Promise.race([command(this.client), timeout]);
+      if (answer === "timeout") {
+        metrics.redisFallback(use);
+        this.#down("timeout");
+        return undefined;
+      }
+      return answer;
+    } catch (error) {
+      metrics.redisFallback(use);
+      this.#down(reasonOf(error));
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#probe);
+    if (this.client.isOpen) await this.client.close().catch(() => undefined);
+  }
+
+  #down(reason: string): void {
+    if (this.#closed || this.#state === "down") return;
+    this.#probe ??= setInterval(() => void this.#ping(), PROBE_INTERVAL_MS).unref();
+    const first = this.#state === "connecting";
+    this.#state = "down";
+    this.#options.logger.warn(
+      { redis: reason },
+      first ? "Redis cannot be reached; this replica works alone until it can" : "Redis stopped answering; this replica works alone until it answers again",
+    );
+  }
+
+  /** One PING while down: an answer within the timeout means Redis can help again. */
+  async #ping(): Promise<void> {
+    if (!this.client.isReady) return; // reconnecting: "ready" will tell
+    const answered = await Promise.race([
+      this.client.ping().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.#options.timeoutMs).unref()),
+    ]);
+    if (answered) this.#up();
+  }
+
+  #up(): void {
+    clearInterval(this.#probe);
+    this.#probe = undefined;
+    if (this.#closed || this.#state === "up") return;
+    const wasDown = this.#state === "down";
+    this.#state = "up";
+    this.#options.logger.info(wasDown ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
+  }
+}
+
+/** A fixed word for logs: never the error's message, which may quote the host or the command. */
+function reasonOf(error: unknown): string {
+  if (typeof error === "object" && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && /^[A-Z_]{2,32}$/.test(code)) return code;
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === "string" && /^\w{1,64}$/.test(name)) return name;
+  }
+  return "error";
+}

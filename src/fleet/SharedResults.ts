@@ -1,0 +1,68 @@
+import { randomUUID } from "node:crypto";
+import { decodeCachedResult, encodeCachedResult, type CachedResult } from "./cachedItem.js";
+import type { RedisLink } from "./RedisLink.js";
+
+/**
+ * The fleet's result cache in Redis. For task `t`, under the deployment's key space `<scope>`:
+ * - `<scope>r:<t>`: the result (`encodeCachedResult`), with a TTL;
+ * - `<scope>c:<t>`: a claim, `SET NX PX`, held by the replica refreshing a result that went stale, so
+ *   that the others serve the stale result for that moment instead of asking AppFabric too.
+ *
+ * Every method answers `undefined` (or does nothing) when Redis cannot help: the caller then acts
+ * as a lone replica.
+ */
+export class SharedResults {
+  readonly #link: RedisLink;
+  readonly #scope: string;
+  /** Who holds a claim: this replica (for a human reading Redis; claims are released by key). */
+  readonly #replica = randomUUID();
+
+  constructor(link: RedisLink, scope: string) {
+    this.#link = link;
+    this.#scope = scope;
+  }
+
+  /** The stored results, one per id (`undefined` when absent or unreadable); `undefined` without Redis. */
+  async get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined> {
+    const raw = await this.#link.run("results", (client) => client.mGet(taskIds.map((taskId) => this.#resultKey(taskId))));
+    return raw?.map((value, index) => decodeCachedResult(taskIds[index] ?? "", value));
+  }
+
+  /**
+   * Claims the refresh of each id for `ttlMs`: true where this replica got it; `undefined` without
+   * Redis. One transaction (MULTI/EXEC), so that a poll of several tasks claims all of them or none
+   * against a concurrent poll of the same tasks elsewhere: one call refreshes them together.
+   */
+  async claim(taskIds: readonly string[], ttlMs: number): Promise<boolean[] | undefined> {
+    const replies = await this.#link.run("claims", (client) => {
+      const transaction = client.multi();
+      for (const taskId of taskIds) transaction.set(this.#claimKey(taskId), this.#replica, { condition: "NX", expiration: { type: "PX", value: ttlMs } });
+      return transaction.exec();
+    });
+    return replies?.map((reply) => (typeof reply === "object" ? false : String(reply) === "OK"));
+  }
+
+  /**
+   * Stores fresh results (each with its own TTL) and releases the claims on `released`, in one round
+   * trip. Not awaited by callers: the answer does not wait for Redis.
+   */
+  async store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void> {
+    if (results.length === 0 && released.length === 0) return;
+    await this.#link.run("results", (client) => {
+      const pipeline = client.multi();
+      for (const { taskId, cached, ttlMs } of results) {
+        pipeline.set(this.#resultKey(taskId), encodeCachedResult(cached), { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) } });
+      }
+      if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
+      return pipeline.execAsPipeline();
+    });
+  }
+
+  #resultKey(taskId: string): string {
+    return `${this.#scope}r:${taskId}`;
+  }
+
+  #claimKey(taskId: string): string {
+    return `${this.#scope}c:${taskId}`;
+  }
+}

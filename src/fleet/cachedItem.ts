@@ -1,0 +1,73 @@
+import { isRecord } from "../appfabric/isRecord.js";
+import type { ResultStatus, UserAccessResultItem } from "../appfabric/types.js";
+
+/** A result as the cache keeps it: the item, and until when (ms since the epoch) it may be served. */
+export interface CachedResult {
+  item: UserAccessResultItem;
+  freshUntil: number;
+}
+
+/** Statuses that can no longer change: a task in one of them is cached for RESULT_CACHE_FINAL_TTL_S. */
+export const FINAL_STATUSES: ReadonlySet<ResultStatus> = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
+const STATUSES: ReadonlySet<string> = new Set(["IN_PROGRESS", ...FINAL_STATUSES]);
+const isResultStatus = (text: string | undefined): text is ResultStatus => text !== undefined && STATUSES.has(text);
+const TEXT_FIELDS = [
+  "app",
+  "tenantId",
+  "tenantDisplayName",
+  "resultStatus",
+  "email",
+  "userId",
+  "userFullName",
+  "userFirstName",
+  "userLastName",
+  "userStatus",
+] as const;
+/** A stored value longer than this is not one this service wrote. */
+const MAX_VALUE_CHARS = 64 * 1024;
+
+/**
+ * The value kept in Redis for one task: `{"f":freshUntil,"i":item}` with the item as AppFabric sent
+ * it, less its `taskId` (the key holds it) and any member this service does not read.
+ */
+export function encodeCachedResult(cached: CachedResult): string {
+  const item: Record<string, unknown> = {};
+  for (const field of TEXT_FIELDS) if (cached.item[field] !== undefined) item[field] = cached.item[field];
+  const { taskError } = cached.item;
+  if (taskError !== undefined) item["taskError"] = { errorCode: taskError.errorCode, errorMessage: taskError.errorMessage };
+  return JSON.stringify({ f: cached.freshUntil, i: item });
+}
+
+/**
+ * A value read from Redis, checked as strictly as AppFabric's own answers: anything that is not what
+ * `encodeCachedResult` writes (another program's key, a corrupted value) is a miss, never an answer.
+ */
+export function decodeCachedResult(taskId: string, raw: string | null): CachedResult | undefined {
+  if (raw === null || raw.length > MAX_VALUE_CHARS) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || typeof value["f"] !== "number" || !Number.isFinite(value["f"]) || !isRecord(value["i"])) return undefined;
+  const stored = value["i"];
+  const texts: Partial<Record<(typeof TEXT_FIELDS)[number], string>> = {};
+  for (const field of TEXT_FIELDS) {
+    const text = stored[field];
+    if (text === undefined) continue;
+    if (typeof text !== "string") return undefined;
+    texts[field] = text;
+  }
+  const { resultStatus, ...rest } = texts;
+  if (!isResultStatus(resultStatus)) return undefined;
+  const item: UserAccessResultItem = { ...rest, taskId, resultStatus };
+  const taskError = stored["taskError"];
+  if (taskError !== undefined) {
+    if (!isRecord(taskError)) return undefined;
+    const { errorCode, errorMessage } = taskError;
+    if ((errorCode !== undefined && typeof errorCode !== "string") || (errorMessage !== undefined && typeof errorMessage !== "string")) return undefined;
+    item.taskError = { ...(errorCode === undefined ? {} : { errorCode }), ...(errorMessage === undefined ? {} : { errorMessage }) };
+  }
+  return { item, freshUntil: value["f"] };
+}

@@ -1,0 +1,45 @@
+import { KeyvAdapter } from "@apollo/utils.keyvadapter";
+import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from "@apollo/utils.keyvaluecache";
+import KeyvRedis from "@keyv/redis";
+import Keyv from "keyv";
+import type { Keyv as CommonJsKeyv } from "keyv" with { "resolution-mode": "require" };
+import type { RedisLink } from "./RedisLink.js";
+
+/** Apollo's own default size for the in-memory APQ cache (about 30 MB of documents). */
+const MEMORY_BYTES = 30 * 1024 * 1024;
+
+/**
+ * Apollo Server's automatic persisted queries, shared by the fleet: Apollo's `KeyvAdapter` over Keyv
+ * with `@keyv/redis` (Apollo's documented way), on the replica's Redis connection, under
+ * `<keyPrefix>apq:<sha256>`. Each replica also keeps the documents in memory (Apollo's `InMemoryLRUCache`), so
+ * a hash it has seen answers without Redis, and with Redis down it works as a lone replica: a hash
+ * registered elsewhere is then not found, and the client sends the document again (APQ's own answer
+ * to a miss, `PERSISTED_QUERY_NOT_FOUND`).
+ */
+export function persistedQueryCache(link: RedisLink, keyPrefix: string): KeyValueCache<string> {
+  const memory = new InMemoryLRUCache<string>({ maxSize: MEMORY_BYTES });
+  const store = new KeyvRedis<string>(link.client, { keyPrefixSeparator: ":", throwOnErrors: true, throwOnConnectError: true });
+  // Keyv gives the store its namespace; Apollo's keys are `apq:<sha256>`: `<prefix>apq:<sha256>` in Redis.
+  const keyv = new Keyv<string>({ store, namespace: keyPrefix.replace(/:$/, ""), useKeyPrefix: false, throwOnErrors: true });
+  // The adapter is CommonJS and names keyv's CommonJS declarations; this is the ES module build of the
+  // same class, which it uses only through its methods (get, set, delete).
+  const shared = new KeyvAdapter<string>(keyv as unknown as CommonJsKeyv<string>);
+  return {
+    async get(key: string): Promise<string | undefined> {
+      const local = await memory.get(key);
+      if (local !== undefined) return local;
+      const found = await link.run("apq", () => shared.get(key));
+      if (found !== undefined) await memory.set(key, found);
+      return found;
+    },
+    async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
+      await memory.set(key, value, options);
+      // Not awaited by the answer beyond Redis's timeout: `run` bounds it.
+      await link.run("apq", () => shared.set(key, value, options));
+    },
+    async delete(key: string): Promise<boolean | void> {
+      await memory.delete(key);
+      await link.run("apq", () => shared.delete(key));
+    },
+  };
+}

@@ -1,0 +1,264 @@
+import { createHash } from "node:crypto";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { AppFabricEmulator } from "../../src/emulator/AppFabricEmulator.js";
+import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { startService, type RunningService } from "../../src/startService.js";
+import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
+import { collectLogs } from "../support/collectLogs.js";
+import { postGraphQL, type GraphQLResponse } from "../support/harness.js";
+import { startRedisServer, type RedisServer } from "../support/redisServer.js";
+import { metric } from "../support/subscriptions.js";
+import { testConfig } from "../support/testConfig.js";
+
+/**
+ * Three replicas of the service, one AppFabric (the emulator) and one real redis-server (with a
+ * password: every test goes through AUTH). The replicas share one clock that the test moves by hand,
+ * so freshness and holds never depend on how fast this machine is. IN_PROGRESS results are fresh for
+ * 30 s of that clock (Redis keeps them for 35 s of real time, far longer than any test takes).
+ */
+const FRESH_MS = 30_000;
+const QUERY = `query Poll($id: ID!) { userAccessTask(id: $id) { taskId resultStatus app } }`;
+/** What a frontend polls: every task of one lookup in one operation. */
+const POLL_ALL = `query PollAll($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId resultStatus } }`;
+type PollAll = { userAccessTasks: Array<{ taskId: string; resultStatus: string } | null> };
+/** Synthetic tasks cycle COMPLETED, IN_PROGRESS, FAILED, EXPIRED: n % 4 === 1 is IN_PROGRESS. */
+const inProgress = (k: number) => syntheticTaskId(4 * k + 1);
+
+let redis: RedisServer;
+let emulator: AppFabricEmulator;
+let replicas: RunningService[];
+let logs: Array<ReturnType<typeof collectLogs>>;
+let clock: number;
+
+async function startReplicas(env: Record<string, string> = {}): Promise<void> {
+  logs = [0, 1, 2].map(() => collectLogs("info"));
+  replicas = await Promise.all(
+    logs.map((log) =>
+      startService(
+        {
+          ...testConfig({}, { RESULT_CACHE: "on", RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS), REDIS_URL: redis.url, ...env }),
+          upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
+        },
+        { credentials: EMULATOR_CREDENTIALS, logger: log.logger, now: () => clock },
+      ),
+    ),
+  );
+  // Every replica shares through Redis before the test begins.
+  await vi.waitFor(async () => {
+    for (const replica of replicas) expect(await metric(replica.url, "redis_up")).toBe(1);
+  });
+}
+
+const batchCalls = () => emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks");
+const poll = (replica: RunningService, id: string) =>
+  postGraphQL<{ userAccessTask: { taskId: string; resultStatus: string } | null }>(replica.url, QUERY, { id });
+
+/** `pollers` clients on every replica, all at once, each polling every id in one operation. */
+async function pollEverywhere(ids: readonly string[], pollers = 5): Promise<Array<GraphQLResponse<PollAll>>> {
+  return Promise.all(replicas.flatMap((replica) => Array.from({ length: pollers }, () => postGraphQL<PollAll>(replica.url, POLL_ALL, { ids }))));
+}
+
+function expectAllAnswered(responses: ReadonlyArray<GraphQLResponse<PollAll>>, ids: readonly string[]): void {
+  for (const response of responses) {
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.userAccessTasks).toEqual(ids.map((taskId) => ({ taskId, resultStatus: "IN_PROGRESS" })));
+  }
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+beforeEach(async () => {
+  clock = Date.parse("2026-11-22T12:00:00Z");
+  emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(40) });
+});
+afterEach(async () => {
+  await Promise.all(replicas.map((replica) => replica.stop()));
+  await emulator.close();
+  // Whatever a test left in Redis, the next starts empty.
+  for (const key of await redis.keys()) expect(key.startsWith("appfabric-subgraph:")).toBe(true);
+  await redis.kill();
+  await redis.restart();
+});
+
+describe("three replicas through one Redis", () => {
+  it("pollers spread over the replicas cost one AppFabric call per freshness interval in all", async () => {
+    await startReplicas();
+    const ids = [inProgress(0), inProgress(1), inProgress(2)];
+    // The clients poll every task of a lookup in one operation, as the example page does.
+    // First ask, at one replica: one call (three ids).
+    expectAllAnswered([await postGraphQL<PollAll>(replicas[0]?.url ?? new URL("http://x"), POLL_ALL, { ids })], ids);
+    expect(batchCalls()).toHaveLength(1);
+    for (let interval = 0; interval < 3; interval++) {
+      // 15 clients on three replicas, each polling three tasks, within one interval: no call.
+      expectAllAnswered(await pollEverywhere(ids), ids);
+      expectAllAnswered(await pollEverywhere(ids), ids);
+      expect(batchCalls()).toHaveLength(1 + interval);
+      // The interval ends: the first poller anywhere refreshes, once, for the fleet.
+      clock += FRESH_MS;
+      expectAllAnswered(await pollEverywhere(ids), ids);
+      expect(batchCalls()).toHaveLength(2 + interval);
+    }
+    // Every call carried the three ids once.
+    for (const call of batchCalls()) expect([...call.taskIdList].sort()).toEqual([...ids].sort());
+    // Per replica, the lookups say where the answers came from.
+    const served = await Promise.all(replicas.map((replica) => metric(replica.url, 'result_cache_lookups_total{outcome="miss"}')));
+    expect(served.reduce((sum, value) => sum + value, 0)).toBe(4 * 3);
+  });
+
+  it("keeps results in Redis under the prefix, with a TTL, and without the task id or anything unread in the value", async () => {
+    await startReplicas();
+    const completed = syntheticTaskId(0);
+    expect((await poll(replicas[0] as RunningService, completed)).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
+    await vi.waitFor(async () => expect(await redis.keys("*:r:*")).toHaveLength(1));
+    const [key] = await redis.keys("*:r:*");
+    expect(key).toMatch(new RegExp(`^appfabric-subgraph:[0-9a-f]{16}:r:${completed}$`));
+    // The bundle's ARN is not in the key names.
+    expect(key).not.toContain("arn:");
+    const value = JSON.parse((await redis.get(key ?? "")) ?? "null") as { f: number; i: Record<string, unknown> };
+    expect(value.i).toEqual({ app: "App 0", tenantId: "tenant-0", resultStatus: "COMPLETED" });
+    expect(value.f).toBe(clock + 300_000);
+    // The other replicas answer from Redis: no second call.
+    for (const replica of replicas.slice(1)) expect((await poll(replica, completed)).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
+    expect(batchCalls()).toHaveLength(1);
+  });
+
+  it("never shares errors or unknown ids: the next ask, at any replica, goes to AppFabric", async () => {
+    await startReplicas();
+    const unknown = "00000000-0000-4000-8000-ffffffffffff";
+    for (const replica of replicas) expect((await poll(replica, unknown)).errors?.[0]?.extensions?.["code"]).toBe("NOT_FOUND");
+    expect(batchCalls()).toHaveLength(3);
+    emulator.injectFault({ fault: { kind: "error", status: 500, errorType: "InternalServerException" }, times: 3 });
+    const failing = inProgress(3);
+    expect((await poll(replicas[0] as RunningService, failing)).errors?.[0]?.extensions?.["code"]).toBe("UPSTREAM_ERROR");
+    expect((await poll(replicas[1] as RunningService, failing)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(await redis.keys("*:r:*")).toEqual([expect.stringContaining(failing)]);
+  });
+
+  it("a 429 at one replica holds the others until its Retry-After has passed", async () => {
+    await startReplicas();
+    emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "30" }, times: 1 });
+    const first = await poll(replicas[0] as RunningService, inProgress(0));
+    expect(first.errors?.[0]?.extensions).toMatchObject({ code: "THROTTLED", retryAfterSeconds: 30 });
+    expect(batchCalls().map((call) => call.status)).toEqual([429]);
+    // The others hold: THROTTLED at once with the time left, and nothing reaches AppFabric.
+    for (const replica of replicas.slice(1)) {
+      await vi.waitFor(async () => {
+        const held = await poll(replica, inProgress(1));
+        expect(held.errors?.[0]?.extensions).toMatchObject({ code: "THROTTLED", retryable: true, retryAfterSeconds: 30 });
+      });
+      expect(await metric(replica.url, 'appfabric_held_calls_total{reason="throttled",outcome="refused"}')).toBeGreaterThan(0);
+    }
+    expect(batchCalls()).toHaveLength(1);
+    // The start mutation is held too, and says nothing was started.
+    const start = await postGraphQL(replicas[2]?.url ?? new URL("http://x"), `mutation { startUserAccessTasks(email: "held@example.com") { app } }`);
+    expect(start.errors?.[0]?.extensions).toMatchObject({ code: "THROTTLED", mayHaveStarted: false });
+    expect(emulator.calls.filter((call) => call.operation === "StartUserAccessTasks")).toHaveLength(0);
+    // Once the Retry-After has passed, every replica calls again.
+    clock += 31_000;
+    for (const [index, replica] of replicas.entries())
+      expect((await poll(replica, inProgress(index + 4))).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(batchCalls().map((call) => call.status)).toEqual([429, 200, 200, 200]);
+  });
+
+  it("a 429 without Retry-After holds the fleet for a second, waited out rather than refused", async () => {
+    await startReplicas({ APPFABRIC_MAX_ATTEMPTS: "1" });
+    emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 1 });
+    expect((await poll(replicas[0] as RunningService, inProgress(0))).errors?.[0]?.extensions?.["code"]).toBe("THROTTLED");
+    // The clock does not move: the hold of 1 s is slept out (real time), then the call goes.
+    await vi.waitFor(async () => expect(await redis.keys("*:hold")).toHaveLength(1));
+    expect((await poll(replicas[1] as RunningService, inProgress(1))).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(await metric(replicas[1]?.url ?? new URL("http://x"), 'appfabric_held_calls_total{reason="throttled",outcome="waited"}')).toBe(1);
+  });
+
+  it("a persisted query registered at one replica answers at another", async () => {
+    await startReplicas();
+    const query = `query Persisted($id: ID!) { userAccessTask(id: $id) { taskId resultStatus } }`;
+    const hash = createHash("sha256").update(query).digest("hex");
+    const extensions = { persistedQuery: { version: 1, sha256Hash: hash } };
+    const send = (replica: RunningService, body: Record<string, unknown>) =>
+      fetch(replica.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(
+        (response) => response.json() as Promise<GraphQLResponse>,
+      );
+    const variables = { id: syntheticTaskId(0) };
+    // Unknown anywhere before it is registered.
+    expect((await send(replicas[2] as RunningService, { extensions, variables })).errors?.[0]?.extensions?.["code"]).toBe("PERSISTED_QUERY_NOT_FOUND");
+    const registered = await send(replicas[0] as RunningService, { query, extensions, variables });
+    expect(registered.data).toEqual({ userAccessTask: { taskId: variables.id, resultStatus: "COMPLETED" } });
+    await vi.waitFor(async () => expect(await redis.keys("appfabric-subgraph:apq:*")).toHaveLength(1));
+    for (const replica of replicas.slice(1)) {
+      expect((await send(replica, { extensions, variables })).data).toEqual({ userAccessTask: { taskId: variables.id, resultStatus: "COMPLETED" } });
+    }
+  });
+
+  it("Redis killed mid-run: nothing fails, each replica works alone, logs it once; Redis back: sharing resumes", async () => {
+    await startReplicas();
+    const ids = [inProgress(0), inProgress(1)];
+    expectAllAnswered(await pollEverywhere(ids), ids);
+    const before = batchCalls().length;
+    await redis.kill();
+    clock += FRESH_MS;
+    // Every poll is answered; each replica asks AppFabric for itself (at most one call per replica).
+    expectAllAnswered(await pollEverywhere(ids), ids);
+    expectAllAnswered(await pollEverywhere(ids), ids);
+    expect(batchCalls().length - before).toBeGreaterThanOrEqual(1);
+    expect(batchCalls().length - before).toBeLessThanOrEqual(3);
+    for (const replica of replicas) {
+      expect(await metric(replica.url, "redis_up")).toBe(0);
+      const ready = await fetch(new URL("/ready", replica.url));
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { checks: { redis: string } }).checks.redis).toBe("down");
+    }
+    await redis.restart();
+    await vi.waitFor(async () => {
+      for (const replica of replicas) expect(await metric(replica.url, "redis_up")).toBe(1);
+    });
+    // Sharing resumes: a result fetched by one replica serves the others.
+    const afterRestart = batchCalls().length;
+    clock += FRESH_MS;
+    expectAllAnswered([await postGraphQL<PollAll>(replicas[0]?.url ?? new URL("http://x"), POLL_ALL, { ids })], ids);
+    expectAllAnswered(await pollEverywhere(ids), ids);
+    expect(batchCalls().length - afterRestart).toBe(1);
+    for (const log of logs) {
+      const redisLines = log.lines().filter((line) => typeof line["msg"] === "string" && line["msg"].includes("Redis"));
+      expect(redisLines.map((line) => [line["level"], line["msg"]])).toEqual([
+        [30, "Redis connected; the fleet shares through it"],
+        [40, "Redis stopped answering; this replica works alone until it answers again"],
+        [30, "Redis answers again; the fleet shares through it again"],
+      ]);
+      expect(log.lines().filter((line) => (line["level"] as number) >= 50)).toEqual([]);
+      expect(log.text()).not.toContain(redis.password);
+    }
+    expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_fallbacks_total{use="results"}')).toBeGreaterThan(0);
+  });
+
+  it("a Redis that stops answering (SIGSTOP) costs at most REDIS_TIMEOUT_MS, then the replica works alone", async () => {
+    await startReplicas({ REDIS_TIMEOUT_MS: "200" });
+    const ids = [inProgress(0)];
+    expectAllAnswered(await pollEverywhere(ids, 1), ids);
+    redis.pause();
+    try {
+      clock += FRESH_MS;
+      expectAllAnswered(await pollEverywhere(ids, 3), ids);
+      for (const replica of replicas) expect(await metric(replica.url, "redis_up")).toBe(0);
+    } finally {
+      redis.resume();
+    }
+    // A PING a second finds it again, with no traffic needed; sharing resumes.
+    await vi.waitFor(
+      async () => {
+        for (const replica of replicas) expect(await metric(replica.url, "redis_up")).toBe(1);
+      },
+      { timeout: 10_000, interval: 300 },
+    );
+    const calls = batchCalls().length;
+    clock += FRESH_MS;
+    expectAllAnswered([await postGraphQL<PollAll>(replicas[0]?.url ?? new URL("http://x"), POLL_ALL, { ids })], ids);
+    expectAllAnswered(await pollEverywhere(ids, 2), ids);
+    expect(batchCalls().length - calls).toBe(1);
+    for (const log of logs) expect(log.text()).not.toContain(redis.password);
+  });
+});

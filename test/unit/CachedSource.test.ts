@@ -1,0 +1,190 @@
+import { describe, expect, it } from "vitest";
+import { AppFabricServiceError, HeldByFleetError } from "../../src/appfabric/errors.js";
+import type { ResultStatus, UserAccessResultItem } from "../../src/appfabric/types.js";
+import { decodeCachedResult, encodeCachedResult } from "../../src/fleet/cachedItem.js";
+import { CachedSource, type ResultCacheSettings } from "../../src/fleet/CachedSource.js";
+import { FleetCallGate } from "../../src/fleet/CallGate.js";
+import type { LoadOptions, UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
+import { Metrics } from "../../src/observability/Metrics.js";
+import { syntheticTaskId as id } from "../fixtures/syntheticTasks.js";
+
+/** A source whose tasks the test sets; every id it is asked for is recorded. */
+class ScriptedSource implements UserAccessTaskSource {
+  readonly tasks = new Map<string, ResultStatus | Error>();
+  readonly asked: string[][] = [];
+
+  async loadUserAccessTasks(taskIds: readonly string[], _options?: LoadOptions): Promise<Array<UserAccessResultItem | undefined | Error>> {
+    this.asked.push([...taskIds]);
+    return taskIds.map((taskId) => {
+      const task = this.tasks.get(taskId);
+      return task === undefined || task instanceof Error ? task : { taskId, resultStatus: task, app: "App", email: "person@example.com" };
+    });
+  }
+}
+
+const SETTINGS: ResultCacheSettings = { finalTtlMs: 300_000, inProgressMs: 1_000, maxEntries: 100 };
+
+function cachedSource(settings: Partial<ResultCacheSettings> = {}) {
+  const source = new ScriptedSource();
+  let clock = 1_000_000;
+  const cache = new CachedSource(source, { settings: { ...SETTINGS, ...settings }, metrics: new Metrics(), now: () => clock });
+  return { source, cache, advance: (ms: number) => void (clock += ms) };
+}
+
+describe("the result cache (one replica)", () => {
+  it("keeps a final result for RESULT_CACHE_FINAL_TTL_S and an IN_PROGRESS one for RESULT_CACHE_IN_PROGRESS_MS", async () => {
+    const { source, cache, advance } = cachedSource();
+    source.tasks.set(id(0), "COMPLETED").set(id(1), "IN_PROGRESS");
+    await cache.loadUserAccessTasks([id(0), id(1)]);
+    expect(source.asked).toEqual([[id(0), id(1)]]);
+    advance(999);
+    expect((await cache.loadUserAccessTasks([id(1), id(0)])).map((item) => (item as UserAccessResultItem).resultStatus)).toEqual(["IN_PROGRESS", "COMPLETED"]);
+    expect(source.asked).toHaveLength(1);
+    // The IN_PROGRESS one is asked again once its second is over; the final one is not.
+    advance(1);
+    source.tasks.set(id(1), "FAILED");
+    expect((await cache.loadUserAccessTasks([id(0), id(1)])).map((item) => (item as UserAccessResultItem).resultStatus)).toEqual(["COMPLETED", "FAILED"]);
+    expect(source.asked[1]).toEqual([id(1)]);
+    advance(300_000 - 1_000 - 1);
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(source.asked).toHaveLength(2);
+    advance(1);
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(source.asked[2]).toEqual([id(0)]);
+  });
+
+  it("never keeps errors, unknown ids or results without a known status", async () => {
+    const { source, cache } = cachedSource();
+    source.tasks.set(id(0), new AppFabricServiceError({ statusCode: 500, errorType: "InternalServerException" }));
+    const weird = new ScriptedSource();
+    for (let round = 0; round < 2; round++) {
+      const [failed, unknown] = await cache.loadUserAccessTasks([id(0), id(1)]);
+      expect(failed).toBeInstanceOf(AppFabricServiceError);
+      expect(unknown).toBeUndefined();
+    }
+    expect(source.asked).toEqual([
+      [id(0), id(1)],
+      [id(0), id(1)],
+    ]);
+    weird.tasks.set(id(2), "PAUSED" as ResultStatus);
+    const cache2 = new CachedSource(weird, { settings: SETTINGS, metrics: new Metrics() });
+    await cache2.loadUserAccessTasks([id(2)]);
+    await cache2.loadUserAccessTasks([id(2)]);
+    expect(weird.asked).toHaveLength(2);
+  });
+
+  it("with a TTL of 0 keeps nothing of that kind", async () => {
+    const { source, cache } = cachedSource({ inProgressMs: 0, finalTtlMs: 0 });
+    source.tasks.set(id(0), "COMPLETED").set(id(1), "IN_PROGRESS");
+    await cache.loadUserAccessTasks([id(0), id(1)]);
+    await cache.loadUserAccessTasks([id(0), id(1)]);
+    expect(source.asked).toHaveLength(2);
+    expect(cache.size).toBe(0);
+  });
+
+  it("is bounded: past RESULT_CACHE_MAX_ENTRIES the least recently used result goes", async () => {
+    const { source, cache } = cachedSource({ maxEntries: 3 });
+    for (let n = 0; n < 5; n++) source.tasks.set(id(n), "COMPLETED");
+    await cache.loadUserAccessTasks([id(0), id(1), id(2)]);
+    await cache.loadUserAccessTasks([id(0)]); // 0 is now the most recent
+    await cache.loadUserAccessTasks([id(3), id(4)]);
+    expect(cache.size).toBe(3);
+    source.asked.length = 0;
+    await cache.loadUserAccessTasks([id(0), id(1), id(2), id(3), id(4)]);
+    expect(source.asked).toEqual([[id(1), id(2)]]);
+  });
+
+  it("answers in the order asked, duplicates kept, hits and misses mixed", async () => {
+    const { source, cache } = cachedSource();
+    source.tasks.set(id(0), "COMPLETED").set(id(1), "EXPIRED");
+    await cache.loadUserAccessTasks([id(1)]);
+    const answers = await cache.loadUserAccessTasks([id(0), id(1), id(2), id(1)]);
+    expect(answers.map((item) => (item as UserAccessResultItem | undefined)?.taskId)).toEqual([id(0), id(1), undefined, id(1)]);
+    expect(source.asked[1]).toEqual([id(0), id(2)]);
+  });
+});
+
+describe("values in Redis", () => {
+  const item: UserAccessResultItem = {
+    taskId: id(0),
+    app: "Slack",
+    tenantId: "t",
+    resultStatus: "FAILED",
+    email: "a@example.com",
+    taskError: { errorCode: "E", errorMessage: "m" },
+  };
+
+  it("round-trip without the task id (the key holds it) and drop members this service does not read", () => {
+    const encoded = encodeCachedResult({ item: { ...item, ...({ extra: "x".repeat(100) } as object) }, freshUntil: 5 });
+    expect(encoded).not.toContain(id(0));
+    expect(encoded).not.toContain("extra");
+    expect(decodeCachedResult(id(0), encoded)).toEqual({ item, freshUntil: 5 });
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["no freshness", JSON.stringify({ i: { resultStatus: "COMPLETED" } })],
+    ["an unknown status", JSON.stringify({ f: 1, i: { resultStatus: "PAUSED" } })],
+    ["no status", JSON.stringify({ f: 1, i: { app: "x" } })],
+    ["a number where text belongs", JSON.stringify({ f: 1, i: { resultStatus: "COMPLETED", email: 5 } })],
+    ["a taskError that is not an object", JSON.stringify({ f: 1, i: { resultStatus: "FAILED", taskError: "boom" } })],
+    ["a value too long to be ours", JSON.stringify({ f: 1, i: { resultStatus: "COMPLETED", app: "x".repeat(70_000) } })],
+  ])("treat %s as a miss", (_name, raw) => {
+    expect(decodeCachedResult(id(0), raw)).toBeUndefined();
+  });
+});
+
+describe("the call gate (one replica)", () => {
+  function gate(maxCallsPerSecond?: number) {
+    let clock = 1_000_000;
+    const metrics = new Metrics();
+    const callGate = new FleetCallGate({ metrics, now: () => clock, ...(maxCallsPerSecond === undefined ? {} : { maxCallsPerSecond }) });
+    return { callGate, metrics, advance: (ms: number) => void (clock += ms) };
+  }
+
+  it("after a 429 with Retry-After refuses every attempt until it has passed, saying how long is left", async () => {
+    const { callGate, advance } = gate();
+    await callGate.beforeAttempt(undefined);
+    callGate.throttled(10);
+    await expect(callGate.beforeAttempt(undefined)).rejects.toMatchObject({ name: "HeldByFleetError", reason: "throttled", retryAfterSeconds: 10 });
+    advance(7_500);
+    await expect(callGate.beforeAttempt(undefined)).rejects.toMatchObject({ retryAfterSeconds: 3 });
+    advance(2_500);
+    await expect(callGate.beforeAttempt(undefined)).resolves.toBeUndefined();
+  });
+
+  it("after 429s without Retry-After holds 1 s, then 2 s, 4 s… while they follow one another", () => {
+    const { callGate } = gate();
+    const holds: number[] = [];
+    for (let n = 0; n < 4; n++) {
+      callGate.throttled(undefined);
+      holds.push(callGate.heldForMs());
+    }
+    expect(holds).toEqual([1_000, 2_000, 4_000, 8_000]);
+  });
+
+  it("caps a hold at 60 s whatever Retry-After says", () => {
+    const { callGate } = gate();
+    callGate.throttled(86_400);
+    expect(callGate.heldForMs()).toBe(60_000);
+  });
+
+  it("waits out a short hold instead of refusing, and stops waiting when the deadline passes", async () => {
+    const { callGate } = gate();
+    callGate.throttled(undefined); // 1 s, under the 2 s a caller waits
+    const deadline = new AbortController();
+    const waiting = callGate.beforeAttempt(deadline.signal);
+    deadline.abort();
+    await expect(waiting).rejects.toMatchObject({ failure: "deadline" });
+  });
+
+  it("keeps APPFABRIC_MAX_CALLS_PER_SECOND in this replica without Redis", async () => {
+    const { callGate } = gate(3);
+    for (let n = 0; n < 3; n++) await callGate.beforeAttempt(undefined);
+    const deadline = new AbortController();
+    const fourth = callGate.beforeAttempt(deadline.signal);
+    deadline.abort();
+    await expect(fourth).rejects.toMatchObject({ failure: "deadline" });
+    expect(new HeldByFleetError("rate", 1).message).toContain("APPFABRIC_MAX_CALLS_PER_SECOND");
+  });
+});
