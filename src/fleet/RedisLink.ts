@@ -37,6 +37,8 @@ export class RedisLink {
   readonly client: RedisClientType;
   readonly #options: RedisLinkOptions;
   #state: RedisState = "connecting";
+  /** Whether Redis has answered since start (for the words of the log line when it comes back). */
+  #wasUp = false;
   #closed = false;
   /** PINGs Redis while it is marked down (it timed out or failed while connected). */
   #probe: NodeJS.Timeout | undefined;
@@ -105,11 +107,12 @@ export class RedisLink {
   #down(reason: string): void {
     if (this.#closed || this.#state === "down") return;
     this.#probe ??= setInterval(() => void this.#ping(), PROBE_INTERVAL_MS).unref();
-    const first = this.#state === "connecting";
     this.#state = "down";
     this.#options.logger.warn(
       { redis: reason },
-      first ? "Redis cannot be reached; this replica works alone until it can" : "Redis stopped answering; this replica works alone until it answers again",
+      this.#wasUp
+        ? "Redis stopped answering; this replica works alone until it answers again"
+        : "Redis cannot be reached; this replica works alone until it can",
     );
   }
 
@@ -130,9 +133,10 @@ export class RedisLink {
     clearInterval(this.#probe);
     this.#probe = undefined;
     if (this.#closed || this.#state === "up") return;
-    const wasDown = this.#state === "down";
+    const again = this.#wasUp;
     this.#state = "up";
-    this.#options.logger.info(wasDown ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
+    this.#wasUp = true;
+    this.#options.logger.info(again ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
   }
 }
 

@@ -1,5 +1,6 @@
 import { KeyvAdapter } from "@apollo/utils.keyvadapter";
 import { InMemoryLRUCache, type KeyValueCache, type KeyValueCacheSetOptions } from "@apollo/utils.keyvaluecache";
+import { createHash } from "node:crypto";
 import KeyvRedis from "@keyv/redis";
 import Keyv from "keyv";
 import type { Keyv as CommonJsKeyv } from "keyv" with { "resolution-mode": "require" };
@@ -29,7 +30,10 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string): KeyValu
       const local = await memory.get(key);
       if (local !== undefined) return local;
       const found = await link.run("apq", () => shared.get(key));
-      if (found !== undefined) await memory.set(key, found);
+      // Apollo checks a document against its hash when it is registered, not when it is read back:
+      // a document from Redis is used only if it still hashes to its key.
+      if (typeof found !== "string" || !matchesHash(key, found)) return undefined;
+      await memory.set(key, found);
       return found;
     },
     async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
@@ -42,4 +46,10 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string): KeyValu
       await link.run("apq", () => shared.delete(key));
     },
   };
+}
+
+/** Whether `document` is the one its key (`apq:<sha256 hex>`, as Apollo names it) was registered for. */
+function matchesHash(key: string, document: string): boolean {
+  const hash = /^apq:([0-9a-f]{64})$/.exec(key)?.[1];
+  return hash !== undefined && createHash("sha256").update(document).digest("hex") === hash;
 }

@@ -194,6 +194,27 @@ describe("three replicas through one Redis", () => {
     }
   });
 
+  it("never runs a document from Redis that does not hash to its key", async () => {
+    await startReplicas();
+    const query = `query Wanted($id: ID!) { userAccessTask(id: $id) { taskId } }`;
+    const hash = createHash("sha256").update(query).digest("hex");
+    // Someone who can write to Redis puts another document under the hash.
+    await redis.set(
+      `appfabric-subgraph:apq:${hash}`,
+      JSON.stringify({ value: `query Other($id: ID!) { userAccessTask(id: $id) { email app } }`, expires: null }),
+    );
+    const answer = (await (
+      await fetch(replicas[1]?.url ?? new URL("http://x"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } }, variables: { id: syntheticTaskId(0) } }),
+      })
+    ).json()) as GraphQLResponse;
+    expect(answer.data).toBeUndefined();
+    expect(answer.errors?.[0]?.extensions?.["code"]).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(batchCalls()).toHaveLength(0);
+  });
+
   it("Redis killed mid-run: nothing fails, each replica works alone, logs it once; Redis back: sharing resumes", async () => {
     await startReplicas();
     const ids = [inProgress(0), inProgress(1)];

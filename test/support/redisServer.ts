@@ -1,6 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient, type RedisClientType } from "@redis/client";
 import { freePort } from "./freePort.js";
 
@@ -8,8 +10,10 @@ import { freePort } from "./freePort.js";
 export const REDIS_SERVER = "/usr/bin/redis-server";
 
 export interface RedisServer {
-  /** `redis://:<password>@127.0.0.1:<port>`: every test goes through AUTH. */
+  /** `redis://:<password>@127.0.0.1:<port>` (`rediss://:<password>@localhost:<port>` with TLS): every test goes through AUTH. */
   url: string;
+  /** With TLS: the PEM file of the CA that signed the server's certificate. */
+  caFile?: string;
   password: string;
   port: number;
   /** SIGKILL: Redis dies as in a crash, with nothing saved. */
@@ -23,6 +27,8 @@ export interface RedisServer {
   keys(pattern?: string): Promise<string[]>;
   /** The value of one key. */
   get(key: string): Promise<string | null>;
+  /** Writes one key, as anyone with access to Redis could. */
+  set(key: string, value: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -30,15 +36,33 @@ export interface RedisServer {
  * A real `redis-server` on a free loopback port, with a password, no persistence and nothing from
  * the machine's own configuration. Ready when it says so on its log.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: { tls?: boolean } = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run installs it)`);
   const port = await freePort();
   const password = randomBytes(12).toString("hex");
+  const tls = options.tls === true ? makeCertificates() : undefined;
+  const listen =
+    tls === undefined
+      ? ["--port", String(port)]
+      : [
+          "--port",
+          "0",
+          "--tls-port",
+          String(port),
+          "--tls-cert-file",
+          tls.certFile,
+          "--tls-key-file",
+          tls.keyFile,
+          "--tls-ca-cert-file",
+          tls.caFile,
+          "--tls-auth-clients",
+          "no",
+        ];
   let child: ChildProcess | undefined;
   const launch = async () => {
     const process = spawn(
       REDIS_SERVER,
-      ["--port", String(port), "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", "--loglevel", "notice"],
+      [...listen, "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", "--loglevel", "notice"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child = process;
@@ -63,9 +87,9 @@ export async function startRedisServer(): Promise<RedisServer> {
     await new Promise((resolve) => process.once("exit", resolve));
   };
   await launch();
-  const url = `redis://:${password}@127.0.0.1:${port}`;
+  const url = tls === undefined ? `redis://:${password}@127.0.0.1:${port}` : `rediss://:${password}@localhost:${port}`;
   const withClient = async <T>(use: (client: RedisClientType) => Promise<T>): Promise<T> => {
-    const client: RedisClientType = createClient({ url });
+    const client: RedisClientType = createClient(tls === undefined ? { url } : { url, socket: { tls: true, ca: readFileSync(tls.caFile) } });
     await client.connect();
     try {
       return await use(client);
@@ -75,6 +99,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
   return {
     url,
+    ...(tls === undefined ? {} : { caFile: tls.caFile }),
     password,
     port,
     kill: async () => {
@@ -86,10 +111,39 @@ export async function startRedisServer(): Promise<RedisServer> {
     resume: () => child?.kill("SIGCONT"),
     keys: (pattern = "*") => withClient((client) => client.keys(pattern)),
     get: (key) => withClient((client) => client.get(key)),
+    set: (key, value) => withClient(async (client) => void (await client.set(key, value))),
     stop: async () => {
       child?.kill("SIGCONT");
       child?.kill("SIGKILL");
       await exited();
     },
   };
+}
+
+/** A CA and a certificate for `localhost` signed by it (openssl, into a temporary directory). */
+function makeCertificates(): { caFile: string; certFile: string; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), "redis-tls-"));
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA", "-keyout", file("ca.key"), "-out", file("ca.pem"));
+  openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", file("server.key"), "-out", file("server.csr"));
+  writeFileSync(file("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.pem"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    file("san.ext"),
+    "-out",
+    file("server.pem"),
+  );
+  return { caFile: file("ca.pem"), certFile: file("server.pem"), keyFile: file("server.key") };
 }

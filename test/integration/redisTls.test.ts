@@ -1,0 +1,57 @@
+import type { ChildProcess } from "node:child_process";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { DEMO_TASKS } from "../../src/emulator/demoData.js";
+import { postGraphQL } from "../support/harness.js";
+import { startRedisServer, type RedisServer } from "../support/redisServer.js";
+import { spawnEntry, withTsx } from "../support/spawnEntry.js";
+import { metric } from "../support/subscriptions.js";
+
+/**
+ * `rediss://` with AUTH in the URL, against a real redis-server serving TLS with a certificate from a
+ * private CA, through the real entry point (`npm start`, on the embedded emulator). Node trusts the CA
+ * through its standard `NODE_EXTRA_CA_CERTS`, as the operator's guide says.
+ */
+let redis: RedisServer;
+let child: ChildProcess | undefined;
+const QUERY = `query($id: ID!) { userAccessTask(id: $id) { app resultStatus } }`;
+const taskId = DEMO_TASKS[0]?.taskId ?? "";
+
+beforeAll(async () => {
+  redis = await startRedisServer({ tls: true });
+});
+afterAll(() => redis.stop());
+afterEach(() => {
+  child?.kill("SIGKILL");
+  child = undefined;
+});
+
+describe("Redis over TLS", () => {
+  it("shares through rediss:// with the password in the URL, and never prints the password", async () => {
+    const entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", REDIS_URL: redis.url, NODE_EXTRA_CA_CERTS: redis.caFile ?? "" });
+    child = entry.child;
+    await entry.printed("Redis connected; the fleet shares through it");
+    expect((await postGraphQL(entry.url, QUERY, { id: taskId })).data).toEqual({ userAccessTask: { app: "Slack", resultStatus: "COMPLETED" } });
+    // The result went to Redis, through TLS.
+    await vi.waitFor(async () => expect(await redis.keys(`*:r:${taskId}`)).toHaveLength(1));
+    expect(await metric(entry.url, "redis_up")).toBe(1);
+    expect(await metric(entry.url, 'redis_fallbacks_total{use="results"}')).toBe(0);
+    expect(entry.output()).not.toContain(redis.password);
+  });
+
+  it("refuses a certificate it cannot trust: starts anyway, answers alone, says so once, and /ready stays 200", async () => {
+    const entry = await spawnEntry(withTsx("src/index.ts"), { PORT: "0", REDIS_URL: redis.url });
+    child = entry.child;
+    await entry.printed("Redis cannot be reached; this replica works alone until it can");
+    for (let n = 0; n < 3; n++)
+      expect((await postGraphQL(entry.url, QUERY, { id: taskId })).data).toEqual({ userAccessTask: { app: "Slack", resultStatus: "COMPLETED" } });
+    const ready = await fetch(new URL("/ready", entry.url));
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { checks: { redis: string } }).checks.redis).toBe("down");
+    expect(await metric(entry.url, "redis_up")).toBe(0);
+    // It keeps reconnecting, and keeps quiet about it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(entry.output().split("Redis cannot be reached").length - 1).toBe(1);
+    expect(entry.output()).not.toContain(redis.password);
+    expect(entry.output()).toMatch(/"redis":"[A-Z_]+"/);
+  });
+});
