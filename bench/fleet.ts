@@ -73,7 +73,7 @@ async function metricSum(url: URL, prefix: string): Promise<number> {
 }
 
 async function runRound(setup: Setup, emulator: ChildProcess, emulatorUrl: string, redis: RedisServer): Promise<Round> {
-  const env: Record<string, string> = setup.cache ? {} : { RESULT_CACHE: "off" };
+  const env: Record<string, string> = { RESULT_CACHE: setup.cache ? "on" : "off" };
   if (setup.redis) env["REDIS_URL"] = redis.url;
   const replicas = await Promise.all(Array.from({ length: setup.replicas }, () => startServiceProcess(emulatorUrl, env)));
   const dispatcher = new Agent({ connections: 64 });

@@ -65,7 +65,9 @@ export const PRODUCTION_NODE_FLAGS: string[] = (() => {
 
 /**
  * The built service (`node dist/index.js` with start:prod's flags unless `nodeFlags` are given,
- * production, logs at info to /dev/null) against the emulator.
+ * production, logs at info to /dev/null) against the emulator. The result cache is off unless `env`
+ * turns it on: these benchmarks measure what every operation costs on its way to AppFabric (batching,
+ * HTTP, memory, tracing); `npm run bench:fleet` measures the cache.
  */
 export async function startServiceProcess(
   emulatorUrl: string,
@@ -87,6 +89,7 @@ export async function startServiceProcess(
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
       AWS_REGION: "us-east-1",
+      RESULT_CACHE: "off",
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],

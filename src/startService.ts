@@ -62,7 +62,14 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
   const { coalesceMs, maxQueuedIds, ...clientSettings } = config.appFabric;
   const appBundleIdentifier = config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN;
-  const fleet = startFleet({ settings: config.fleet, upstream: { region: config.region, appBundleIdentifier, endpoint }, logger, metrics, now: overrides.now });
+  const fleet = startFleet({
+    settings: config.fleet,
+    upstream: { region: config.region, appBundleIdentifier, endpoint },
+    maxDocumentBytes: config.limits.router.maxRequestBytes,
+    logger,
+    metrics,
+    now: overrides.now,
+  });
   const client = new AppFabricClient({
     endpoint,
     region: config.region,

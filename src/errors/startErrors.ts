@@ -9,7 +9,7 @@ export const MAX_STARTS_PER_OPERATION = 1;
 /** An email that is not one: refused before any call, and never echoed. */
 export function badEmailError(maxLength: number): GraphQLError {
   return new GraphQLError(
-    `Expected an email address such as name@example.com (at most ${maxLength} characters, ` +
+    `Expected an email address: a name, "@" and a domain (at most ${maxLength} characters, ` +
       "no spaces, control or invisible characters). Nothing was started.",
     { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false } },
   );

@@ -30,7 +30,21 @@ export interface CachedSourceOptions {
  */
 export const REFRESH_CLAIM_MS = 5_000;
 
+/** How far ahead of this replica's clock another replica's may be. */
+const CLOCK_SKEW_MS = 1_000;
+
 type Answer = UserAccessResultItem | undefined | Error;
+
+/** The memory bound is RESULT_CACHE_MAX_ENTRIES results of this size on average (about 20 MB for 10,000). */
+const AVERAGE_ITEM_BYTES = 2_048;
+
+/** About the bytes a result holds: its text, two bytes a character, plus the object's overhead. */
+function sizeOf(cached: CachedResult): number {
+  const { taskError, ...texts } = cached.item;
+  let chars = (taskError?.errorCode?.length ?? 0) + (taskError?.errorMessage?.length ?? 0);
+  for (const value of Object.values(texts)) chars += value?.length ?? 0;
+  return 200 + 2 * chars;
+}
 
 /**
  * The status-aware result cache, under the batcher: a hit costs no AppFabric call, and the misses go
@@ -60,7 +74,9 @@ export class CachedSource implements UserAccessTaskSource {
     this.#shared = options.shared;
     this.#metrics = options.metrics;
     this.#now = options.now ?? Date.now;
-    this.#local = new LRUCache({ max: options.settings.maxEntries });
+    // Bounded by count and by size: AppFabric's items are a few hundred bytes; the size bound keeps a
+    // few outsized ones from holding much memory.
+    this.#local = new LRUCache({ max: options.settings.maxEntries, maxSize: options.settings.maxEntries * AVERAGE_ITEM_BYTES, sizeCalculation: sizeOf });
   }
 
   /** Results held in this replica's memory (for tests and metrics). */
@@ -116,8 +132,16 @@ export class CachedSource implements UserAccessTaskSource {
     if (found === undefined) return { missing, claimed: [] };
     const stillMissing: number[] = [];
     const stale: Array<{ index: number; cached: CachedResult }> = [];
+    let rejected = 0;
     for (const [position, index] of missing.entries()) {
-      const cached = found[position];
+      const stored = found[position];
+      // A result is never fresher than its status allows from now. A freshness time beyond that by
+      // more than clocks differ was not written by this service: the value is no answer. Within it
+      // (another replica's clock ahead), it is cut back.
+      const limit = stored === undefined ? 0 : now + this.#ttlOf(stored.item);
+      const forged = stored !== undefined && stored.freshUntil > limit + CLOCK_SKEW_MS;
+      if (forged) rejected += 1;
+      const cached = stored === undefined || forged ? undefined : { item: stored.item, freshUntil: Math.min(stored.freshUntil, limit) };
       if (cached === undefined) stillMissing.push(index);
       else if (cached.freshUntil > now) {
         answers[index] = cached.item;
@@ -125,6 +149,7 @@ export class CachedSource implements UserAccessTaskSource {
       } else stale.push({ index, cached });
     }
     this.#metrics.cacheLookedUp("shared", missing.length - stillMissing.length - stale.length);
+    shared.rejected(rejected);
     if (stale.length === 0) return { missing: stillMissing, claimed: [] };
     const staleIds = stale.map(({ index }) => taskIds[index] ?? "");
     const won = await shared.claim(staleIds, REFRESH_CLAIM_MS);

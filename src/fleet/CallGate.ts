@@ -33,6 +33,8 @@ export const MAX_HOLD_WAIT_MS = 2_000;
 /** The hold after a 429 that named no `Retry-After`, doubling with each such 429 in a row up to the cap. */
 const BASE_HOLD_MS = 1_000;
 const MAX_HOLD_MS = 60_000;
+/** How far ahead of this replica's clock another replica's may be. */
+const CLOCK_SKEW_MS = 1_000;
 
 /**
  * Makes the fleet one client toward AppFabric's per-account throttling. A 429 seen by any replica
@@ -111,14 +113,24 @@ export class FleetCallGate implements CallGate {
     await this.#sleep(heldMs, deadline);
   }
 
-  /** The fleet's hold in Redis (ms since the epoch), if any and if Redis answers. */
+  /**
+   * The fleet's hold in Redis (ms since the epoch), if any and if Redis answers. The value is an
+   * absolute time, so a hold key that lost its TTL still ends; a value further than 60 s (plus a
+   * second for clocks) from now was not written by this service and is ignored, as is anything that
+   * is not a number. At most 32 bytes are read.
+   */
   async #sharedHold(): Promise<number | undefined> {
     const redis = this.#options.redis;
     const key = this.#holdKey;
     if (redis === undefined || key === undefined) return undefined;
-    const raw = await redis.link.run("throttle", (client) => client.get(key));
-    const until = raw === undefined || raw === null ? Number.NaN : Number(raw);
-    return Number.isFinite(until) ? Math.min(until, this.#now() + MAX_HOLD_MS) : undefined;
+    const raw = await redis.link.run("throttle", (client) => client.getRange(key, 0, 31));
+    if (raw === undefined || raw === null || raw === "") return undefined;
+    const until = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(until) || until > this.#now() + MAX_HOLD_MS + CLOCK_SKEW_MS) {
+      redis.link.rejected("throttle", 1);
+      return undefined;
+    }
+    return until;
   }
 
   async #takeRateToken(deadline: AbortSignal | undefined): Promise<void> {

@@ -98,6 +98,11 @@ export class RedisLink {
     }
   }
 
+  /** `count` values read for `use` were not ones this service writes (junk, forged, oversized): ignored. */
+  rejected(use: RedisUse, count: number): void {
+    if (count > 0) this.#options.metrics.redisValuesRejected(use, count);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#probe);
@@ -140,13 +145,19 @@ export class RedisLink {
   }
 }
 
-/** A fixed word for logs: never the error's message, which may quote the host or the command. */
+/**
+ * A fixed word for logs, never the error's message (it may quote the host or the command): a Node
+ * network code (`ECONNREFUSED`), Redis's own error word (`WRONGPASS`, `NOAUTH`), a TLS code, or the
+ * error's class name.
+ */
 function reasonOf(error: unknown): string {
-  if (typeof error === "object" && error !== null) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && /^[A-Z_]{2,32}$/.test(code)) return code;
-    const name = (error as { name?: unknown }).name;
-    if (typeof name === "string" && /^\w{1,64}$/.test(name)) return name;
+  for (let candidate = error, depth = 0; typeof candidate === "object" && candidate !== null && depth < 4; depth++) {
+    const { code, message, errors, cause } = candidate as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof code === "string" && /^[A-Z][A-Z0-9_]{1,47}$/.test(code)) return code;
+    const redisWord = typeof message === "string" ? /^([A-Z]{3,16}) /.exec(message)?.[1] : undefined;
+    if (redisWord !== undefined) return redisWord;
+    candidate = Array.isArray(errors) ? errors[0] : cause;
   }
-  return "error";
+  const name = typeof error === "object" && error !== null ? (error as { name?: unknown }).name : undefined;
+  return typeof name === "string" && /^\w{1,64}$/.test(name) ? name : "error";
 }

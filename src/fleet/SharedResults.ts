@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { decodeCachedResult, encodeCachedResult, type CachedResult } from "./cachedItem.js";
+import { decodeCachedResult, encodeCachedResult, MAX_VALUE_BYTES, type CachedResult } from "./cachedItem.js";
 import type { RedisLink } from "./RedisLink.js";
 
 /**
@@ -22,10 +22,28 @@ export class SharedResults {
     this.#scope = scope;
   }
 
-  /** The stored results, one per id (`undefined` when absent or unreadable); `undefined` without Redis. */
+  /**
+   * The stored results, one per id (`undefined` when absent or not one this service wrote);
+   * `undefined` without Redis. One round trip of `GETRANGE`s, not `MGET`: each value is read up to
+   * `MAX_VALUE_BYTES` + 1, so that a huge value planted in Redis costs this process nothing.
+   */
   async get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined> {
-    const raw = await this.#link.run("results", (client) => client.mGet(taskIds.map((taskId) => this.#resultKey(taskId))));
-    return raw?.map((value, index) => decodeCachedResult(taskIds[index] ?? "", value));
+    const raw = await this.#link.run("results", (client) => {
+      const pipeline = client.multi();
+      for (const taskId of taskIds) pipeline.getRange(this.#resultKey(taskId), 0, MAX_VALUE_BYTES);
+      return pipeline.execAsPipeline();
+    });
+    if (raw === undefined) return undefined;
+    let rejected = 0;
+    const results = raw.map((value, index) => {
+      // GETRANGE answers "" for a missing key; anything else that does not decode is junk.
+      if (typeof value !== "string" || value === "") return undefined;
+      const cached = decodeCachedResult(taskIds[index] ?? "", value);
+      if (cached === undefined) rejected += 1;
+      return cached;
+    });
+    this.#link.rejected("results", rejected);
+    return results;
   }
 
   /**
@@ -51,11 +69,16 @@ export class SharedResults {
     await this.#link.run("results", (client) => {
       const pipeline = client.multi();
       for (const { taskId, cached, ttlMs } of results) {
-        pipeline.set(this.#resultKey(taskId), encodeCachedResult(cached), { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) } });
+        pipeline.set(this.#resultKey(taskId), encodeCachedResult(taskId, cached), { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) } });
       }
       if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
       return pipeline.execAsPipeline();
     });
+  }
+
+  /** `count` results read were not ones this service writes (see `CachedSource`): counted. */
+  rejected(count: number): void {
+    this.#link.rejected("results", count);
   }
 
   #resultKey(taskId: string): string {

@@ -23,19 +23,24 @@ const TEXT_FIELDS = [
   "userLastName",
   "userStatus",
 ] as const;
-/** A stored value longer than this is not one this service wrote. */
-const MAX_VALUE_CHARS = 64 * 1024;
+/**
+ * A stored value longer than this is not one this service wrote (AppFabric's items are well under
+ * 2 KB). Reads ask Redis for at most this many bytes plus one (`GETRANGE`), so a huge value planted in
+ * Redis never reaches this process's memory.
+ */
+export const MAX_VALUE_BYTES = 16 * 1024;
 
 /**
- * The value kept in Redis for one task: `{"f":freshUntil,"i":item}` with the item as AppFabric sent
- * it, less its `taskId` (the key holds it) and any member this service does not read.
+ * The value kept in Redis for one task: `{"t":taskId,"f":freshUntil,"i":item}` with the item as
+ * AppFabric sent it, less its `taskId` (in `t`) and any member this service does not read. `t` ties
+ * the value to its key: a value copied under another task's key is not an answer for that task.
  */
-export function encodeCachedResult(cached: CachedResult): string {
+export function encodeCachedResult(taskId: string, cached: CachedResult): string {
   const item: Record<string, unknown> = {};
   for (const field of TEXT_FIELDS) if (cached.item[field] !== undefined) item[field] = cached.item[field];
   const { taskError } = cached.item;
   if (taskError !== undefined) item["taskError"] = { errorCode: taskError.errorCode, errorMessage: taskError.errorMessage };
-  return JSON.stringify({ f: cached.freshUntil, i: item });
+  return JSON.stringify({ t: taskId, f: cached.freshUntil, i: item });
 }
 
 /**
@@ -43,14 +48,14 @@ export function encodeCachedResult(cached: CachedResult): string {
  * `encodeCachedResult` writes (another program's key, a corrupted value) is a miss, never an answer.
  */
 export function decodeCachedResult(taskId: string, raw: string | null): CachedResult | undefined {
-  if (raw === null || raw.length > MAX_VALUE_CHARS) return undefined;
+  if (raw === null || Buffer.byteLength(raw) > MAX_VALUE_BYTES) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (!isRecord(value) || typeof value["f"] !== "number" || !Number.isFinite(value["f"]) || !isRecord(value["i"])) return undefined;
+  if (!isRecord(value) || value["t"] !== taskId || typeof value["f"] !== "number" || !Number.isFinite(value["f"]) || !isRecord(value["i"])) return undefined;
   const stored = value["i"];
   const texts: Partial<Record<(typeof TEXT_FIELDS)[number], string>> = {};
   for (const field of TEXT_FIELDS) {

@@ -17,11 +17,12 @@ const MEMORY_BYTES = 30 * 1024 * 1024;
  * registered elsewhere is then not found, and the client sends the document again (APQ's own answer
  * to a miss, `PERSISTED_QUERY_NOT_FOUND`).
  */
-export function persistedQueryCache(link: RedisLink, keyPrefix: string): KeyValueCache<string> {
+export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocumentBytes: number): KeyValueCache<string> {
   const memory = new InMemoryLRUCache<string>({ maxSize: MEMORY_BYTES });
   const store = new KeyvRedis<string>(link.client, { keyPrefixSeparator: ":", throwOnErrors: true, throwOnConnectError: true });
   // Keyv gives the store its namespace; Apollo's keys are `apq:<sha256>`: `<prefix>apq:<sha256>` in Redis.
-  const keyv = new Keyv<string>({ store, namespace: keyPrefix.replace(/:$/, ""), useKeyPrefix: false, throwOnErrors: true });
+  const namespace = keyPrefix.replace(/:$/, "");
+  const keyv = new Keyv<string>({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
   // The adapter is CommonJS and names keyv's CommonJS declarations; this is the ES module build of the
   // same class, which it uses only through its methods (get, set, delete).
   const shared = new KeyvAdapter<string>(keyv as unknown as CommonJsKeyv<string>);
@@ -29,10 +30,22 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string): KeyValu
     async get(key: string): Promise<string | undefined> {
       const local = await memory.get(key);
       if (local !== undefined) return local;
+      // A document longer than any request may carry was not registered through a request: its
+      // length is asked first, so that it is never read into memory.
+      const length = await link.run("apq", (client) => client.strLen(`${namespace}:${key}`));
+      if (length === undefined || length === 0) return undefined;
+      // Keyv stores `{"value":<the document as a JSON string>,"expires":…}`: escaping at most doubles it.
+      if (length > 2 * maxDocumentBytes + 64) {
+        link.rejected("apq", 1);
+        return undefined;
+      }
       const found = await link.run("apq", () => shared.get(key));
       // Apollo checks a document against its hash when it is registered, not when it is read back:
       // a document from Redis is used only if it still hashes to its key.
-      if (typeof found !== "string" || !matchesHash(key, found)) return undefined;
+      if (typeof found !== "string" || !matchesHash(key, found)) {
+        if (found !== undefined) link.rejected("apq", 1);
+        return undefined;
+      }
       await memory.set(key, found);
       return found;
     },

@@ -28,6 +28,8 @@ export interface FleetOptions {
   upstream: { region: string; appBundleIdentifier: string; endpoint: URL };
   logger: Logger;
   metrics: Metrics;
+  /** The largest request body any caller may send: no persisted document read from Redis is longer. */
+  maxDocumentBytes: number;
   /** The cache's and the hold's clock (ms since the epoch); tests move it by hand. */
   now?: () => number;
 }
@@ -57,7 +59,7 @@ export function startFleet(options: FleetOptions): Fleet {
       settings.resultCache === undefined
         ? source
         : new CachedSource(source, { settings: settings.resultCache, ...(shared === undefined ? {} : { shared }), metrics, now: options.now }),
-    ...(link === undefined ? {} : { persistedQueries: persistedQueryCache(link, keyPrefix) }),
+    ...(link === undefined ? {} : { persistedQueries: persistedQueryCache(link, keyPrefix, options.maxDocumentBytes) }),
     redisState: () => link?.state ?? "off",
     close: async () => link?.close(),
   };

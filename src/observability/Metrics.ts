@@ -146,6 +146,12 @@ export class Metrics {
     labelNames: ["use"] as const,
     registers: [this.registry],
   });
+  readonly #redisRejected = new Counter({
+    name: "redis_rejected_values_total",
+    help: "Values read from Redis that this service did not write (junk, oversized, another key's value, a time out of bounds), ignored, by use.",
+    labelNames: ["use"] as const,
+    registers: [this.registry],
+  });
   readonly #heldCalls = new Counter({
     name: "appfabric_held_calls_total",
     help: "AppFabric attempts held back by the fleet, by reason (throttled: a 429 at any replica; rate: APPFABRIC_MAX_CALLS_PER_SECOND) and outcome (waited, refused).",
@@ -230,6 +236,10 @@ export class Metrics {
 
   redisRoundTrip(use: string): void {
     this.#redisRoundTrips.inc({ use });
+  }
+
+  redisValuesRejected(use: string, count: number): void {
+    this.#redisRejected.inc({ use }, count);
   }
 
   redisFallback(use: string): void {

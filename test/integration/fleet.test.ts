@@ -49,6 +49,17 @@ async function startReplicas(env: Record<string, string> = {}): Promise<void> {
   });
 }
 
+/** The deployment's key space in Redis (`<prefix><hash>:`), as its first result key shows it. */
+async function scopeOf(): Promise<string> {
+  expect((await poll(replicas[0] as RunningService, syntheticTaskId(4))).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
+  let keys: string[] = [];
+  await vi.waitFor(async () => {
+    keys = await redis.keys("*:r:*");
+    expect(keys.length).toBeGreaterThan(0);
+  });
+  return (keys[0] ?? "").replace(/r:[^:]+$/, "");
+}
+
 const batchCalls = () => emulator.calls.filter((call) => call.operation === "BatchGetUserAccessTasks");
 const poll = (replica: RunningService, id: string) =>
   postGraphQL<{ userAccessTask: { taskId: string; resultStatus: string } | null }>(replica.url, QUERY, { id });
@@ -118,12 +129,62 @@ describe("three replicas through one Redis", () => {
     expect(key).toMatch(new RegExp(`^appfabric-subgraph:[0-9a-f]{16}:r:${completed}$`));
     // The bundle's ARN is not in the key names.
     expect(key).not.toContain("arn:");
-    const value = JSON.parse((await redis.get(key ?? "")) ?? "null") as { f: number; i: Record<string, unknown> };
+    const value = JSON.parse((await redis.get(key ?? "")) ?? "null") as { t: string; f: number; i: Record<string, unknown> };
+    expect(value.t).toBe(completed);
     expect(value.i).toEqual({ app: "App 0", tenantId: "tenant-0", resultStatus: "COMPLETED" });
     expect(value.f).toBe(clock + 300_000);
     // The other replicas answer from Redis: no second call.
     for (const replica of replicas.slice(1)) expect((await poll(replica, completed)).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
     expect(batchCalls()).toHaveLength(1);
+  });
+
+  it("never answers with a value in Redis this service did not write: forged, moved, oversized, or fresh for too long", async () => {
+    await startReplicas();
+    const scope = await scopeOf();
+    const real = syntheticTaskId(0); // COMPLETED, app "App 0"
+    const forged = (taskId: string, f: number, app = "Forged") => JSON.stringify({ t: taskId, f, i: { app, resultStatus: "IN_PROGRESS" } });
+    // Fresh far beyond what IN_PROGRESS allows (and with no TTL): not an answer.
+    await redis.set(`${scope}r:${real}`, forged(real, clock + 3_600_000));
+    // Another task's value, moved under this key.
+    const moved = syntheticTaskId(2);
+    await redis.set(`${scope}r:${moved}`, forged(real, clock + 500));
+    // 1 MB under a key: never read whole, never an answer.
+    const big = syntheticTaskId(3);
+    await redis.set(`${scope}r:${big}`, forged(big, clock + 500, "x".repeat(1_000_000)));
+    const answer = await postGraphQL<{ userAccessTasks: Array<{ taskId: string; app: string; resultStatus: string }> }>(
+      replicas[0]?.url ?? new URL("http://x"),
+      `query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId app resultStatus } }`,
+      { ids: [real, moved, big] },
+    );
+    expect(answer.data?.userAccessTasks).toEqual([
+      { taskId: real, app: "App 0", resultStatus: "COMPLETED" },
+      { taskId: moved, app: "App 2", resultStatus: "FAILED" },
+      { taskId: big, app: "App 3", resultStatus: "EXPIRED" },
+    ]);
+    expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="results"}')).toBe(3);
+    // A value within bounds (another replica's clock a little ahead) is served, but never past its status's freshness.
+    const ahead = inProgress(5);
+    await redis.set(`${scope}r:${ahead}`, forged(ahead, clock + FRESH_MS + 900, "Ahead"));
+    expect((await poll(replicas[1] as RunningService, ahead)).data?.userAccessTask).toMatchObject({ app: "Ahead" });
+    clock += FRESH_MS + 1;
+    await redis.set(`${scope}r:${ahead}`, "");
+    expect((await poll(replicas[1] as RunningService, ahead)).data?.userAccessTask).toMatchObject({ app: `App ${4 * 5 + 1}`, resultStatus: "IN_PROGRESS" });
+  });
+
+  it("ignores a throttling hold in Redis this service did not write, and ends one whose TTL was lost", async () => {
+    await startReplicas();
+    const scope = await scopeOf();
+    for (const junk of [String(clock + 1e9), "1e308", "-1", "soon", "9".repeat(5_000)]) {
+      await redis.set(`${scope}hold`, junk);
+      expect((await poll(replicas[0] as RunningService, inProgress(0))).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+      clock += FRESH_MS + 1;
+    }
+    expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="throttle"}')).toBe(5);
+    // A hold of 30 s written with no TTL: held for 30 s, then over.
+    await redis.set(`${scope}hold`, String(clock + 30_000));
+    expect((await poll(replicas[1] as RunningService, inProgress(1))).errors?.[0]?.extensions).toMatchObject({ code: "THROTTLED", retryAfterSeconds: 30 });
+    clock += 30_001;
+    expect((await poll(replicas[1] as RunningService, inProgress(1))).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
   });
 
   it("never shares errors or unknown ids: the next ask, at any replica, goes to AppFabric", async () => {
@@ -213,6 +274,20 @@ describe("three replicas through one Redis", () => {
     expect(answer.data).toBeUndefined();
     expect(answer.errors?.[0]?.extensions?.["code"]).toBe("PERSISTED_QUERY_NOT_FOUND");
     expect(batchCalls()).toHaveLength(0);
+    // A document that does hash to its key but is longer than any request may be (3 MB) was never
+    // registered through a request: it is not even read.
+    const huge = `query Huge { __typename } # ${"x".repeat(3_000_000)}`;
+    const hugeHash = createHash("sha256").update(huge).digest("hex");
+    await redis.set(`appfabric-subgraph:apq:${hugeHash}`, JSON.stringify({ value: huge, expires: null }));
+    const refused = (await (
+      await fetch(replicas[2]?.url ?? new URL("http://x"), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hugeHash } } }),
+      })
+    ).json()) as GraphQLResponse;
+    expect(refused.errors?.[0]?.extensions?.["code"]).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(await metric(replicas[2]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="apq"}')).toBe(1);
   });
 
   it("Redis killed mid-run: nothing fails, each replica works alone, logs it once; Redis back: sharing resumes", async () => {

@@ -94,6 +94,19 @@ describe("the result cache (one replica)", () => {
     expect(source.asked).toEqual([[id(1), id(2)]]);
   });
 
+  it("is bounded in memory too: outsized results take the room of several", async () => {
+    const source = new ScriptedSource();
+    const big = {
+      ...source,
+      loadUserAccessTasks: async (taskIds: readonly string[]) =>
+        taskIds.map((taskId) => ({ taskId, resultStatus: "COMPLETED" as const, app: "x".repeat(4_000) })),
+    };
+    const cache = new CachedSource(big, { settings: { ...SETTINGS, maxEntries: 10 }, metrics: new Metrics() });
+    await cache.loadUserAccessTasks(Array.from({ length: 10 }, (_, n) => id(n)));
+    // 10 entries × 2 KB on average is the bound; each of these is about 8 KB.
+    expect(cache.size).toBe(2);
+  });
+
   it("answers in the order asked, duplicates kept, hits and misses mixed", async () => {
     const { source, cache } = cachedSource();
     source.tasks.set(id(0), "COMPLETED").set(id(1), "EXPIRED");
@@ -114,21 +127,23 @@ describe("values in Redis", () => {
     taskError: { errorCode: "E", errorMessage: "m" },
   };
 
-  it("round-trip without the task id (the key holds it) and drop members this service does not read", () => {
-    const encoded = encodeCachedResult({ item: { ...item, ...({ extra: "x".repeat(100) } as object) }, freshUntil: 5 });
-    expect(encoded).not.toContain(id(0));
+  it("round-trip, tied to their task id, without the members this service does not read", () => {
+    const encoded = encodeCachedResult(id(0), { item: { ...item, ...({ extra: "x".repeat(100) } as object) }, freshUntil: 5 });
     expect(encoded).not.toContain("extra");
     expect(decodeCachedResult(id(0), encoded)).toEqual({ item, freshUntil: 5 });
+    // The same value under another task's key is not an answer for that task.
+    expect(decodeCachedResult(id(1), encoded)).toBeUndefined();
   });
 
   it.each([
     ["not JSON", "{"],
-    ["no freshness", JSON.stringify({ i: { resultStatus: "COMPLETED" } })],
-    ["an unknown status", JSON.stringify({ f: 1, i: { resultStatus: "PAUSED" } })],
-    ["no status", JSON.stringify({ f: 1, i: { app: "x" } })],
-    ["a number where text belongs", JSON.stringify({ f: 1, i: { resultStatus: "COMPLETED", email: 5 } })],
-    ["a taskError that is not an object", JSON.stringify({ f: 1, i: { resultStatus: "FAILED", taskError: "boom" } })],
-    ["a value too long to be ours", JSON.stringify({ f: 1, i: { resultStatus: "COMPLETED", app: "x".repeat(70_000) } })],
+    ["no task id", JSON.stringify({ f: 1, i: { resultStatus: "COMPLETED" } })],
+    ["no freshness", JSON.stringify({ t: id(0), i: { resultStatus: "COMPLETED" } })],
+    ["an unknown status", JSON.stringify({ t: id(0), f: 1, i: { resultStatus: "PAUSED" } })],
+    ["no status", JSON.stringify({ t: id(0), f: 1, i: { app: "x" } })],
+    ["a number where text belongs", JSON.stringify({ t: id(0), f: 1, i: { resultStatus: "COMPLETED", email: 5 } })],
+    ["a taskError that is not an object", JSON.stringify({ t: id(0), f: 1, i: { resultStatus: "FAILED", taskError: "boom" } })],
+    ["a value too long to be ours", JSON.stringify({ t: id(0), f: 1, i: { resultStatus: "COMPLETED", app: "x".repeat(17_000) } })],
   ])("treat %s as a miss", (_name, raw) => {
     expect(decodeCachedResult(id(0), raw)).toBeUndefined();
   });
