@@ -3,7 +3,7 @@ import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
-import type { SharedResults } from "./SharedResults.js";
+import type { SharedResultStore } from "./SharedResults.js";
 
 export interface ResultCacheSettings {
   /** How long a task in a final status (COMPLETED, FAILED, EXPIRED) is served from the cache; 0: not cached. */
@@ -17,7 +17,7 @@ export interface ResultCacheSettings {
 export interface CachedSourceOptions {
   settings: ResultCacheSettings;
   /** The fleet's cache in Redis, when `REDIS_URL` is set. */
-  shared?: SharedResults;
+  shared?: SharedResultStore;
   metrics: Metrics;
   /** The cache's clock (ms since the epoch); tests move it by hand. */
   now?: () => number;
@@ -63,7 +63,7 @@ function sizeOf(cached: CachedResult): number {
 export class CachedSource implements UserAccessTaskSource {
   readonly #inner: UserAccessTaskSource;
   readonly #settings: ResultCacheSettings;
-  readonly #shared: SharedResults | undefined;
+  readonly #shared: SharedResultStore | undefined;
   readonly #metrics: Metrics;
   readonly #now: () => number;
   readonly #local: LRUCache<string, CachedResult>;
@@ -134,15 +134,9 @@ export class CachedSource implements UserAccessTaskSource {
     const stale: Array<{ index: number; cached: CachedResult }> = [];
     let rejected = 0;
     for (const [position, index] of missing.entries()) {
-      const stored = found[position];
-      // A result is never fresher than its status allows from now. A freshness time beyond that by
-      // more than clocks differ was not written by this service: the value is no answer. Within it
-      // (another replica's clock ahead), it is cut back.
-      const limit = stored === undefined ? 0 : now + this.#ttlOf(stored.item);
-      const forged = stored !== undefined && stored.freshUntil > limit + CLOCK_SKEW_MS;
-      if (forged) rejected += 1;
-      const cached = stored === undefined || forged ? undefined : { item: stored.item, freshUntil: Math.min(stored.freshUntil, limit) };
-      if (cached === undefined) stillMissing.push(index);
+      const cached = this.#accepted(found[position], now);
+      if (cached === "forged") rejected += 1;
+      if (cached === undefined || cached === "forged") stillMissing.push(index);
       else if (cached.freshUntil > now) {
         answers[index] = cached.item;
         this.#local.set(taskIds[index] ?? "", cached);
@@ -153,20 +147,50 @@ export class CachedSource implements UserAccessTaskSource {
     if (stale.length === 0) return { missing: stillMissing, claimed: [] };
     const staleIds = stale.map(({ index }) => taskIds[index] ?? "");
     const won = await shared.claim(staleIds, REFRESH_CLAIM_MS);
+    // Without Redis's answer to the claim, this replica refreshes them itself.
+    if (won === undefined) return { missing: [...stillMissing, ...stale.map(({ index }) => index)].sort((a, b) => a - b), claimed: [] };
+    // A claim is free again once the refresh before it has stored its result (`store` writes the
+    // results, then releases the claims, in one pipeline). So what was won is read once more: a
+    // refresh that finished between the first read and the claim is not made a second time.
+    const wonIds = staleIds.filter((_, position) => won[position] === true);
+    const again = wonIds.length === 0 ? [] : ((await shared.get(wonIds)) ?? []);
     const claimed: string[] = [];
+    const released: string[] = [];
     let servedStale = 0;
+    let wonPosition = 0;
     for (const [position, { index, cached }] of stale.entries()) {
-      // Without Redis's answer to the claim, this replica refreshes it itself.
-      if (won === undefined || won[position] === true) {
-        stillMissing.push(index);
-        if (won !== undefined) claimed.push(staleIds[position] ?? "");
-      } else {
+      const taskId = staleIds[position] ?? "";
+      if (won[position] !== true) {
         answers[index] = cached.item;
         servedStale += 1;
+        continue;
+      }
+      const refreshed = this.#accepted(again[wonPosition++], this.#now());
+      if (refreshed !== undefined && refreshed !== "forged" && refreshed.freshUntil > now) {
+        answers[index] = refreshed.item;
+        this.#local.set(taskId, refreshed);
+        released.push(taskId);
+      } else {
+        stillMissing.push(index);
+        claimed.push(taskId);
       }
     }
+    if (released.length > 0) void shared.store([], released);
     this.#metrics.cacheLookedUp("stale", servedStale);
+    this.#metrics.cacheLookedUp("shared", released.length);
     return { missing: stillMissing.sort((a, b) => a - b), claimed };
+  }
+
+  /**
+   * A result read from Redis as this replica may use it. It is never fresher than its status allows
+   * from now: a freshness time beyond that by more than clocks differ was not written by this service
+   * (`forged`, no answer); within it (another replica's clock ahead), it is cut back.
+   */
+  #accepted(stored: CachedResult | undefined, now: number): CachedResult | "forged" | undefined {
+    if (stored === undefined) return undefined;
+    const limit = now + this.#ttlOf(stored.item);
+    if (stored.freshUntil > limit + CLOCK_SKEW_MS) return "forged";
+    return { item: stored.item, freshUntil: Math.min(stored.freshUntil, limit) };
   }
 
   /** How long a result may be served: by its status; 0 for anything without a known status. */

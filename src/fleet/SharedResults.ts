@@ -11,7 +11,15 @@ import type { RedisLink } from "./RedisLink.js";
  * Every method answers `undefined` (or does nothing) when Redis cannot help: the caller then acts
  * as a lone replica.
  */
-export class SharedResults {
+/** What the result cache needs of the fleet's store (see `SharedResults`). */
+export interface SharedResultStore {
+  get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined>;
+  claim(taskIds: readonly string[], ttlMs: number): Promise<boolean[] | undefined>;
+  store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void>;
+  rejected(count: number): void;
+}
+
+export class SharedResults implements SharedResultStore {
   readonly #link: RedisLink;
   readonly #scope: string;
   /** Who holds a claim: this replica (for a human reading Redis; claims are released by key). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AppFabricServiceError, HeldByFleetError } from "../../src/appfabric/errors.js";
 import type { ResultStatus, UserAccessResultItem } from "../../src/appfabric/types.js";
-import { decodeCachedResult, encodeCachedResult } from "../../src/fleet/cachedItem.js";
+import { decodeCachedResult, encodeCachedResult, type CachedResult } from "../../src/fleet/cachedItem.js";
+import type { SharedResultStore } from "../../src/fleet/SharedResults.js";
 import { CachedSource, type ResultCacheSettings } from "../../src/fleet/CachedSource.js";
 import { FleetCallGate } from "../../src/fleet/CallGate.js";
 import type { LoadOptions, UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
@@ -114,6 +115,78 @@ describe("the result cache (one replica)", () => {
     const answers = await cache.loadUserAccessTasks([id(0), id(1), id(2), id(1)]);
     expect(answers.map((item) => (item as UserAccessResultItem | undefined)?.taskId)).toEqual([id(0), id(1), undefined, id(1)]);
     expect(source.asked[1]).toEqual([id(0), id(2)]);
+  });
+});
+
+/** The fleet's store as the test scripts it: what each read answers, which claims are won, what is stored. */
+class ScriptedStore implements SharedResultStore {
+  readonly reads: Array<Array<CachedResult | undefined>> = [];
+  /** undefined: Redis did not answer the claim. */
+  won: boolean[] | undefined = [];
+  readonly stored: Array<{ results: string[]; released: string[] }> = [];
+  async get(taskIds: readonly string[]) {
+    const next = this.reads.shift();
+    return next?.slice(0, taskIds.length);
+  }
+  async claim(): Promise<boolean[] | undefined> {
+    return this.won;
+  }
+  async store(results: ReadonlyArray<{ taskId: string }>, released: readonly string[]) {
+    this.stored.push({ results: results.map((result) => result.taskId), released: [...released] });
+  }
+  rejected() {}
+}
+
+describe("the result cache with the fleet's store", () => {
+  const now = 1_000_000;
+  const inProgress = (taskId: string, freshUntil: number): CachedResult => ({ item: { taskId, resultStatus: "IN_PROGRESS", app: "Shared" }, freshUntil });
+
+  function fleetCache() {
+    const source = new ScriptedSource();
+    source.tasks.set(id(0), "IN_PROGRESS").set(id(1), "IN_PROGRESS");
+    const store = new ScriptedStore();
+    const cache = new CachedSource(source, { settings: SETTINGS, shared: store, metrics: new Metrics(), now: () => now });
+    return { source, store, cache };
+  }
+
+  it("serves a stale result while another replica holds the claim to refresh it", async () => {
+    const { source, store, cache } = fleetCache();
+    store.reads.push([inProgress(id(0), now - 10)]);
+    store.won = [false];
+    expect(await cache.loadUserAccessTasks([id(0)])).toEqual([inProgress(id(0), 0).item]);
+    expect(source.asked).toEqual([]);
+  });
+
+  it("refreshes what it claimed, stores it and releases the claim in one go", async () => {
+    const { source, store, cache } = fleetCache();
+    store.reads.push([inProgress(id(0), now - 10)], [inProgress(id(0), now - 10)]);
+    store.won = [true];
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(source.asked).toEqual([[id(0)]]);
+    expect(store.stored).toEqual([{ results: [id(0)], released: [id(0)] }]);
+  });
+
+  it("does not refresh twice: a claim won just after another replica's refresh finds that refresh", async () => {
+    const { source, store, cache } = fleetCache();
+    // First read: stale. The claim is won (the other refresh has just released it). Read again: fresh.
+    store.reads.push([inProgress(id(0), now - 10), inProgress(id(1), now - 10)], [inProgress(id(0), now + 900), inProgress(id(1), now - 10)]);
+    store.won = [true, true];
+    const answers = await cache.loadUserAccessTasks([id(0), id(1)]);
+    expect(answers).toHaveLength(2);
+    // Only the one still stale goes to AppFabric; the other's claim is released at once.
+    expect(source.asked).toEqual([[id(1)]]);
+    expect(store.stored).toEqual([
+      { results: [], released: [id(0)] },
+      { results: [id(1)], released: [id(1)] },
+    ]);
+  });
+
+  it("refreshes by itself when Redis cannot answer the claim", async () => {
+    const { source, store, cache } = fleetCache();
+    store.reads.push([inProgress(id(0), now - 10)]);
+    store.won = undefined;
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(source.asked).toEqual([[id(0)]]);
   });
 });
 
