@@ -24,7 +24,7 @@ import { buildService, cpuMs, startEmulatorProcess, startServiceProcess } from "
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 300);
 const TASKS_POLLED = Number(process.env["BENCH_TASKS"] ?? 5);
 const ROUND_S = Number(process.env["BENCH_ROUND_S"] ?? 10);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
 const POLL_MS = 1_000;
 const QUERY = "query Poll($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId resultStatus } }";
 /** Synthetic tasks cycle COMPLETED, IN_PROGRESS, FAILED, EXPIRED: 4k + 1 stays IN_PROGRESS. */
@@ -190,11 +190,17 @@ const table = [
 ].join("\n");
 const byName = (name: string) => rows.find((row) => row.setup.name === name);
 const one = byName("1 replica, in-process cache");
+const oneRedis = byName("1 replica, Redis");
+const threeAlone = byName("3 replicas, in-process cache");
 const three = byName("3 replicas, Redis");
 const verdict =
-  one === undefined || three === undefined
+  one === undefined || three === undefined || threeAlone === undefined || oneRedis === undefined
     ? ""
-    : `\n\nGoal: 3 replicas with Redis make ${fmt(three.callsPerSecond, 2)} calls/s against ${fmt(one.callsPerSecond, 2)} for 1 replica (${three.callsPerSecond <= one.callsPerSecond + 0.05 ? "met" : "NOT met"}); p50 ${fmt(three.p50, 2)} ms against ${fmt(one.p50, 2)} ms (${fmt(three.p50 - one.p50, 2)} ms; goal ≤ 1 ms: ${three.p50 - one.p50 <= 1 ? "met" : "NOT met"}).`;
+    : [
+        `\n\nGoal, calls: 3 replicas with Redis make ${fmt(three.callsPerSecond, 2)} calls/s against ${fmt(one.callsPerSecond, 2)} for 1 replica: ${three.callsPerSecond <= one.callsPerSecond + 0.05 ? "met" : "NOT met"} (without Redis, 3 replicas make ${fmt(threeAlone.callsPerSecond, 2)}).`,
+        `Goal, p50 ≤ +1 ms: 3 replicas with Redis ${fmt(three.p50, 2)} ms against 1 replica ${fmt(one.p50, 2)} ms (${fmt(three.p50 - one.p50, 2)} ms: ${three.p50 - one.p50 <= 1 ? "met" : "NOT met"}).`,
+        `What Redis itself adds: ${fmt(oneRedis.p50 - one.p50, 2)} ms at 1 replica, ${fmt(three.p50 - threeAlone.p50, 2)} ms at 3 (the rest is three processes sharing two cores with the load generator).`,
+      ].join(" ");
 const report = `# npm run bench:fleet\n\n${CLIENTS} clients polling the same ${TASKS_POLLED} IN_PROGRESS tasks once a second, ${ROUND_S} s per configuration and round, medians of ${ROUNDS} interleaved rounds; emulator answers in 20 ms; every replica a built service (\`node dist/index.js\`) on this 2-core machine, with the load generator and Redis on the same cores.\n\n${table}${verdict}\n`;
 console.log(`\n${report}`);
 await writeFile("bench/results/fleet.md", report);
