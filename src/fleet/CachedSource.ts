@@ -101,7 +101,9 @@ export class CachedSource implements UserAccessTaskSource {
     this.#metrics.cacheLookedUp("miss", missing.length);
     const fetchIds = missing.map((index) => taskIds[index] ?? "");
     const results = await this.#inner.loadUserAccessTasks(fetchIds, options);
-    const storedAt = this.#now();
+    // Freshness counts from when the answer was asked for, not from when it came: a watcher polling
+    // every RESULT_CACHE_IN_PROGRESS_MS then finds the previous answer stale, never one poll late.
+    const storedAt = now;
     const toShare: Array<{ taskId: string; cached: CachedResult; ttlMs: number }> = [];
     for (const [position, index] of missing.entries()) {
       const result = results[position];

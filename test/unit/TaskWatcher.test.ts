@@ -4,6 +4,8 @@ import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { ResultStatus, UserAccessResultItem } from "../../src/appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
 import { TaskWatcher, type TaskWatcherOptions, type WatchedTask } from "../../src/subscriptions/TaskWatcher.js";
+import { CachedSource } from "../../src/fleet/CachedSource.js";
+import { Metrics } from "../../src/observability/Metrics.js";
 import { syntheticTaskId as id } from "../fixtures/syntheticTasks.js";
 
 /**
@@ -55,6 +57,8 @@ function manualTimers() {
 }
 
 const INTERVAL = 1000;
+/** The delay of the one poll timer set, whatever it is. */
+const live = (timers: ReturnType<typeof manualTimers>) => timers.live().find((timer) => timer.ms <= INTERVAL)?.ms ?? -1;
 const LIFETIME = 3_600_000;
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -97,6 +101,44 @@ function reader(events: AsyncIterator<WatchedTask[]>) {
 
 const statusesOf = (snapshot: WatchedTask[] | undefined) =>
   snapshot?.map((task) => (task instanceof GraphQLError ? String(task.extensions["code"]) : task.resultStatus));
+
+describe("TaskWatcher over the result cache", () => {
+  it("still asks AppFabric once per interval: an answer is fresh for the interval from when it was asked, however long it took", async () => {
+    const source = new ScriptedSource();
+    source.tasks.set(id(1), "IN_PROGRESS");
+    let clock = 0;
+    const cache = new CachedSource(
+      {
+        // Each answer takes 25 ms of the clock.
+        loadUserAccessTasks: async (taskIds, options) => {
+          const answer = await source.loadUserAccessTasks(taskIds, options);
+          clock += 25;
+          return answer;
+        },
+      },
+      { settings: { finalTtlMs: 300_000, inProgressMs: INTERVAL, maxEntries: 10 }, metrics: new Metrics(), now: () => clock },
+    );
+    const timers = manualTimers();
+    const watcher = new TaskWatcher({
+      source: cache,
+      intervalMs: INTERVAL,
+      maxWatchedIds: 10,
+      maxSubscriptions: 10,
+      maxLifetimeMs: LIFETIME,
+      setTimer: timers.setTimer,
+      now: () => clock,
+    });
+    const events = reader(watcher.subscribe([id(1)]).events);
+    await settle();
+    for (let poll = 1; poll <= 3; poll++) {
+      clock = poll * INTERVAL;
+      timers.fire(live(timers));
+      await settle();
+      expect(source.loads).toHaveLength(poll + 1);
+    }
+    expect(events.received).toHaveLength(1);
+  });
+});
 
 describe("TaskWatcher", () => {
   it("sends the current state at once, in the order asked, duplicates and unanswerable ids in place", async () => {
