@@ -112,6 +112,9 @@ export class CachedSource implements UserAccessTaskSource {
       const ttlMs = this.#ttlOf(result);
       if (ttlMs <= 0) continue;
       const taskId = fetchIds[position] ?? "";
+      // Operations that joined a call under way get the same answer as the one that asked first:
+      // it stays fresh from that first ask, not from the last joiner's.
+      if (this.#local.get(taskId)?.item === result) continue;
       const cached = { item: result, freshUntil: storedAt + ttlMs };
       this.#local.set(taskId, cached);
       // In Redis an IN_PROGRESS result outlives its freshness by the claim time: it is what the

@@ -74,6 +74,33 @@ describe("the result cache (one replica)", () => {
     expect(weird.asked).toHaveLength(2);
   });
 
+  it("keeps a shared answer fresh from its first ask, not from the last operation that joined it", async () => {
+    // One answer object for every operation that waits for the same call, as the batcher gives it.
+    const answer: UserAccessResultItem = { taskId: id(0), resultStatus: "IN_PROGRESS" };
+    let release!: () => void;
+    const call = new Promise<void>((resolve) => (release = resolve));
+    const asked: string[][] = [];
+    let clock = 0;
+    const cache = new CachedSource(
+      {
+        loadUserAccessTasks: async (taskIds) => {
+          asked.push([...taskIds]);
+          await call;
+          return [answer];
+        },
+      },
+      { settings: SETTINGS, metrics: new Metrics(), now: () => clock },
+    );
+    const first = cache.loadUserAccessTasks([id(0)]);
+    clock = 400;
+    const joiner = cache.loadUserAccessTasks([id(0)]);
+    release();
+    await Promise.all([first, joiner]);
+    clock = 1_000;
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(asked).toHaveLength(3);
+  });
+
   it("with a TTL of 0 keeps nothing of that kind", async () => {
     const { source, cache } = cachedSource({ inProgressMs: 0, finalTtlMs: 0 });
     source.tasks.set(id(0), "COMPLETED").set(id(1), "IN_PROGRESS");
