@@ -235,6 +235,19 @@ describe("three replicas through one Redis", () => {
     expect(await metric(replicas[1]?.url ?? new URL("http://x"), 'appfabric_held_calls_total{reason="throttled",outcome="waited"}')).toBe(1);
   });
 
+  it("keeps APPFABRIC_MAX_CALLS_PER_SECOND for the whole fleet, through Redis", async () => {
+    await startReplicas({ APPFABRIC_MAX_CALLS_PER_SECOND: "1" });
+    // Three calls at once, one at each replica: one goes, the others wait for the next seconds' tokens.
+    const answers = await Promise.all(replicas.map((replica, index) => poll(replica, inProgress(index))));
+    for (const answer of answers) expect(answer.data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(batchCalls()).toHaveLength(3);
+    const waited = await Promise.all(replicas.map((replica) => metric(replica.url, 'appfabric_held_calls_total{reason="rate",outcome="waited"}')));
+    expect(waited.reduce((sum, value) => sum + value, 0)).toBeGreaterThanOrEqual(2);
+    // Counted in Redis, not in each replica alone.
+    for (const replica of replicas) expect(await metric(replica.url, 'redis_round_trips_total{use="rate"}')).toBeGreaterThan(0);
+    expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_fallbacks_total{use="rate"}')).toBe(0);
+  });
+
   it("a persisted query registered at one replica answers at another", async () => {
     await startReplicas();
     const query = `query Persisted($id: ID!) { userAccessTask(id: $id) { taskId resultStatus } }`;
