@@ -138,6 +138,9 @@ export class CachedSource implements UserAccessTaskSource {
     const stillMissing: number[] = [];
     const stale: Array<{ index: number; cached: CachedResult }> = [];
     let rejected = 0;
+    // Refreshed without a claim, whatever claim there is: results stale for longer than any refresh
+    // takes. Their claims are released with the store (a claim left behind with no TTL is cleared).
+    const overdue: string[] = [];
     for (const [position, index] of missing.entries()) {
       const cached = this.#accepted(found[position], now);
       if (cached === "forged") rejected += 1;
@@ -145,21 +148,24 @@ export class CachedSource implements UserAccessTaskSource {
       else if (cached.freshUntil > now) {
         answers[index] = cached.item;
         this.#local.set(taskIds[index] ?? "", cached);
+      } else if (now - cached.freshUntil > REFRESH_CLAIM_MS) {
+        stillMissing.push(index);
+        overdue.push(taskIds[index] ?? "");
       } else stale.push({ index, cached });
     }
     this.#metrics.cacheLookedUp("shared", missing.length - stillMissing.length - stale.length);
     shared.rejected(rejected);
-    if (stale.length === 0) return { missing: stillMissing, claimed: [] };
+    if (stale.length === 0) return { missing: stillMissing, claimed: overdue };
     const staleIds = stale.map(({ index }) => taskIds[index] ?? "");
     const won = await shared.claim(staleIds, REFRESH_CLAIM_MS);
     // Without Redis's answer to the claim, this replica refreshes them itself.
-    if (won === undefined) return { missing: [...stillMissing, ...stale.map(({ index }) => index)].sort((a, b) => a - b), claimed: [] };
+    if (won === undefined) return { missing: [...stillMissing, ...stale.map(({ index }) => index)].sort((a, b) => a - b), claimed: overdue };
     // A claim is free again once the refresh before it has stored its result (`store` writes the
     // results, then releases the claims, in one pipeline). So what was won is read once more: a
     // refresh that finished between the first read and the claim is not made a second time.
     const wonIds = staleIds.filter((_, position) => won[position] === true);
     const again = wonIds.length === 0 ? [] : ((await shared.get(wonIds)) ?? []);
-    const claimed: string[] = [];
+    const claimed: string[] = [...overdue];
     const released: string[] = [];
     let servedStale = 0;
     let wonPosition = 0;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
 import type { Metrics } from "../observability/Metrics.js";
-import type { RedisLink } from "./RedisLink.js";
+import { isForeignValue, type RedisLink } from "./RedisLink.js";
 
 /** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
 export interface CallGate {
@@ -60,13 +60,13 @@ export class FleetCallGate implements CallGate {
     this.#holdKey = options.redis === undefined ? undefined : `${options.redis.scope}hold`;
     const points = options.maxCallsPerSecond;
     if (points !== undefined) {
-      this.#localRate = new RateLimiterMemory({ points, duration: 1 });
+      this.#localRate = new RateLimiterMemory({ points, duration: RATE_WINDOW_MS / 1_000 });
       if (options.redis !== undefined) {
         this.#sharedRate = new RateLimiterRedis({
           storeClient: options.redis.link.client,
           useRedisPackage: true,
           points,
-          duration: 1,
+          duration: RATE_WINDOW_MS / 1_000,
           keyPrefix: `${options.redis.scope}rate`,
         });
       }
@@ -146,7 +146,12 @@ export class FleetCallGate implements CallGate {
     }
   }
 
-  /** 0 when a token was taken, else how long until the next one: from Redis, or this replica's limiter without it. */
+  /**
+   * 0 when a token was taken, else how long until the next one: from Redis, or this replica's limiter
+   * without it. The fleet's counter lives one second: a counter in Redis that says to wait longer,
+   * or that is not a number, was not written by this service; it is deleted (so that the fleet shares
+   * its rate again) and this attempt asks the replica's own limiter.
+   */
   async #rateWait(): Promise<number> {
     const consume = async (limiter: RateLimiterMemory | RateLimiterRedis) => {
       try {
@@ -158,8 +163,22 @@ export class FleetCallGate implements CallGate {
       }
     };
     const shared = this.#sharedRate;
-    const fromRedis = shared === undefined ? undefined : await this.#options.redis?.link.run("rate", () => consume(shared));
-    if (fromRedis !== undefined) return fromRedis;
+    const link = this.#options.redis?.link;
+    if (shared !== undefined && link !== undefined) {
+      const fromRedis = await link.run("rate", async () => {
+        try {
+          return await consume(shared);
+        } catch (error) {
+          if (isForeignValue(error)) return FOREIGN;
+          throw error;
+        }
+      });
+      if (fromRedis !== undefined && fromRedis !== FOREIGN && fromRedis <= RATE_WINDOW_MS + CLOCK_SKEW_MS) return fromRedis;
+      if (fromRedis !== undefined) {
+        link.rejected("rate", 1);
+        await link.run("rate", () => shared.delete(RATE_KEY));
+      }
+    }
     return this.#localRate === undefined ? 0 : consume(this.#localRate);
   }
 
@@ -173,6 +192,9 @@ export class FleetCallGate implements CallGate {
 }
 
 const RATE_KEY = "calls";
+/** The rate's window: APPFABRIC_MAX_CALLS_PER_SECOND per second. */
+const RATE_WINDOW_MS = 1_000;
+const FOREIGN = "foreign";
 
 /** Sets the hold to ARGV[1] (ms since the epoch) for ARGV[2] ms, unless a later hold is already set. */
 const KEEP_LATER_HOLD = `

@@ -1,4 +1,4 @@
-import { createClient, type RedisClientType } from "@redis/client";
+import { createClient, ErrorReply, type RedisClientType } from "@redis/client";
 import type { Logger } from "pino";
 import type { Metrics } from "../observability/Metrics.js";
 
@@ -91,7 +91,10 @@ export class RedisLink {
       return answer;
     } catch (error) {
       metrics.redisFallback(use);
-      this.#down(reasonOf(error));
+      // Redis answered, about a value this service did not write (a list where a string belongs, text
+      // where JSON or a number belongs): the value is ignored, Redis itself is fine.
+      if (isForeignValue(error)) this.rejected(use, 1);
+      else this.#down(reasonOf(error));
       return undefined;
     } finally {
       clearTimeout(timer);
@@ -143,6 +146,16 @@ export class RedisLink {
     this.#wasUp = true;
     this.#options.logger.info(again ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
   }
+}
+
+/**
+ * Whether a command failed because of what a key holds, not because of Redis: a `WRONGTYPE` or
+ * "not an integer" reply, or a value Keyv could not parse.
+ */
+export function isForeignValue(error: unknown): boolean {
+  if (error instanceof SyntaxError) return true;
+  if (!(error instanceof ErrorReply)) return false;
+  return /^WRONGTYPE |^ERR value is not an integer|^ERR hash value is not an integer/.test(error.message);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ErrorReply, MultiErrorReply } from "@redis/client";
 import { decodeCachedResult, encodeCachedResult, MAX_VALUE_BYTES, type CachedResult } from "./cachedItem.js";
 import type { RedisLink } from "./RedisLink.js";
 
@@ -36,14 +37,24 @@ export class SharedResults implements SharedResultStore {
    * `MAX_VALUE_BYTES` + 1, so that a huge value planted in Redis costs this process nothing.
    */
   async get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined> {
-    const raw = await this.#link.run("results", (client) => {
+    const raw = await this.#link.run("results", async (client): Promise<unknown[]> => {
       const pipeline = client.multi();
       for (const taskId of taskIds) pipeline.getRange(this.#resultKey(taskId), 0, MAX_VALUE_BYTES);
-      return pipeline.execAsPipeline();
+      try {
+        return await pipeline.execAsPipeline();
+      } catch (error) {
+        // A key of another type (WRONGTYPE) fails only its own command: the others still answer.
+        if (error instanceof MultiErrorReply) return error.replies;
+        throw error;
+      }
     });
     if (raw === undefined) return undefined;
     let rejected = 0;
     const results = raw.map((value, index) => {
+      if (value instanceof ErrorReply) {
+        rejected += 1;
+        return undefined;
+      }
       // GETRANGE answers "" for a missing key; anything else that does not decode is junk.
       if (typeof value !== "string" || value === "") return undefined;
       const cached = decodeCachedResult(taskIds[index] ?? "", value);

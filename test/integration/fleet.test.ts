@@ -171,6 +171,52 @@ describe("three replicas through one Redis", () => {
     expect((await poll(replicas[1] as RunningService, ahead)).data?.userAccessTask).toMatchObject({ app: `App ${4 * 5 + 1}`, resultStatus: "IN_PROGRESS" });
   });
 
+  it("refreshes a result stale for longer than any refresh takes, whatever claim is left in Redis, and clears that claim", async () => {
+    await startReplicas();
+    const scope = await scopeOf();
+    const task = syntheticTaskId(8); // COMPLETED in AppFabric
+    // An old IN_PROGRESS value and a claim on it, both without a TTL: nobody is refreshing it.
+    await redis.set(`${scope}r:${task}`, JSON.stringify({ t: task, f: clock - 86_400_000, i: { app: "Stale", resultStatus: "IN_PROGRESS" } }));
+    await redis.set(`${scope}c:${task}`, "x");
+    for (const replica of replicas) expect((await poll(replica, task)).data?.userAccessTask).toMatchObject({ app: "App 8", resultStatus: "COMPLETED" });
+    expect(batchCalls().length).toBeGreaterThanOrEqual(2);
+    await vi.waitFor(async () => expect(await redis.keys(`${scope}c:*`)).toEqual([]));
+  });
+
+  it("shrugs off keys of another type or text where JSON or a number belongs: counted, never a reason to stop sharing", async () => {
+    await startReplicas({ APPFABRIC_MAX_CALLS_PER_SECOND: "100" });
+    const scope = await scopeOf();
+    await redis.send("RPUSH", `${scope}r:${inProgress(0)}`, "x");
+    await redis.send("HSET", `${scope}hold`, "a", "b");
+    await redis.set(`${scope}rate:calls`, "abc");
+    const apqHash = "a".repeat(64);
+    await redis.set(`appfabric-subgraph:apq:${apqHash}`, "not json");
+    const url = replicas[0]?.url ?? new URL("http://x");
+    const answer = await postGraphQL<PollAll>(url, POLL_ALL, { ids: [inProgress(0), inProgress(1)] });
+    expect(answer.data?.userAccessTasks).toEqual([inProgress(0), inProgress(1)].map((taskId) => ({ taskId, resultStatus: "IN_PROGRESS" })));
+    const apq = (await (
+      await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: apqHash } } }),
+      })
+    ).json()) as GraphQLResponse;
+    expect(apq.errors?.[0]?.extensions?.["code"]).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(await metric(url, "redis_up")).toBe(1);
+    for (const use of ["results", "throttle", "rate", "apq"]) expect(await metric(url, `redis_rejected_values_total{use="${use}"}`), use).toBeGreaterThan(0);
+    expect(logs[0]?.lines().filter((line) => (line["level"] as number) >= 40)).toEqual([]);
+  });
+
+  it("does not let a rate counter planted with a long TTL refuse the fleet's calls", async () => {
+    await startReplicas({ APPFABRIC_MAX_CALLS_PER_SECOND: "2" });
+    const scope = await scopeOf();
+    await redis.send("SET", `${scope}rate:calls`, "5", "PX", "3600000");
+    expect((await poll(replicas[1] as RunningService, inProgress(0))).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(await metric(replicas[1]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="rate"}')).toBe(1);
+    // Deleted, so that the fleet shares its rate again (the next call writes a counter of one second).
+    expect(await redis.send("PTTL", `${scope}rate:calls`)).not.toBeGreaterThan(1_000);
+  });
+
   it("ignores a throttling hold in Redis this service did not write, and ends one whose TTL was lost", async () => {
     await startReplicas();
     const scope = await scopeOf();

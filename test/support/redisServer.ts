@@ -29,6 +29,8 @@ export interface RedisServer {
   get(key: string): Promise<string | null>;
   /** Writes one key, as anyone with access to Redis could. */
   set(key: string, value: string): Promise<void>;
+  /** Any command, e.g. `send("RPUSH", key, "x")`. */
+  send(...args: string[]): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export async function startRedisServer(options: { tls?: boolean } = {}): Promise
     keys: (pattern = "*") => withClient((client) => client.keys(pattern)),
     get: (key) => withClient((client) => client.get(key)),
     set: (key, value) => withClient(async (client) => void (await client.set(key, value))),
+    send: (...args) => withClient((client) => client.sendCommand(args)),
     stop: async () => {
       child?.kill("SIGCONT");
       child?.kill("SIGKILL");
