@@ -37,6 +37,8 @@ export class RedisLink {
   readonly client: RedisClientType;
   readonly #options: RedisLinkOptions;
   #state: RedisState = "connecting";
+  /** Refusals already logged, by use and word. */
+  readonly #refusals = new Set<string>();
   /** Whether Redis has answered since start (for the words of the log line when it comes back). */
   #wasUp = false;
   #closed = false;
@@ -94,6 +96,7 @@ export class RedisLink {
       // Redis answered, about a value this service did not write (a list where a string belongs, text
       // where JSON or a number belongs): the value is ignored, Redis itself is fine.
       if (isForeignValue(error)) this.rejected(use, 1);
+      else if (error instanceof ErrorReply && !SERVER_STATE.test(error.message)) this.#refused(use, reasonOf(error));
       else this.#down(reasonOf(error));
       return undefined;
     } finally {
@@ -110,6 +113,21 @@ export class RedisLink {
     this.#closed = true;
     clearInterval(this.#probe);
     if (this.client.isOpen) await this.client.close().catch(() => undefined);
+  }
+
+  /**
+   * Redis answered and refused one kind of command (`NOPERM` for an ACL user without it, an unknown
+   * command): that use goes on alone, the others keep sharing. Logged once per use and word, since it
+   * is the operator's to fix and will not fix itself.
+   */
+  #refused(use: RedisUse, reason: string): void {
+    const key = `${use}:${reason}`;
+    if (this.#refusals.has(key)) return;
+    this.#refusals.add(key);
+    this.#options.logger.warn(
+      { redis: reason, use },
+      "Redis refused a command this service needs; this use works without Redis (check the ACL user's commands in docs/operating.md)",
+    );
   }
 
   #down(reason: string): void {
@@ -147,6 +165,9 @@ export class RedisLink {
     this.#options.logger.info(again ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
   }
 }
+
+/** Replies that say Redis itself cannot serve now (loading, busy, read-only, out of memory…): it is down for us. */
+const SERVER_STATE = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|READONLY|OOM|TRYAGAIN|NOREPLICAS|MISCONF) /;
 
 /**
  * Whether a command failed because of what a key holds, not because of Redis: a `WRONGTYPE` or

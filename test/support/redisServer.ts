@@ -38,7 +38,7 @@ export interface RedisServer {
  * A real `redis-server` on a free loopback port, with a password, no persistence and nothing from
  * the machine's own configuration. Ready when it says so on its log.
  */
-export async function startRedisServer(options: { tls?: boolean } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: { tls?: boolean; aclUser?: { name: string; password: string; rules: string } } = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run installs it)`);
   const port = await freePort();
   const password = randomBytes(12).toString("hex");
@@ -60,13 +60,19 @@ export async function startRedisServer(options: { tls?: boolean } = {}): Promise
           "--tls-auth-clients",
           "no",
         ];
+  // With an ACL user: a file of two users, the default one (the test's own) and the service's.
+  const auth = (() => {
+    if (options.aclUser === undefined) return ["--requirepass", password];
+    const file = join(mkdtempSync(join(tmpdir(), "redis-acl-")), "users.acl");
+    const { name, password: userPassword, rules } = options.aclUser;
+    writeFileSync(file, `user default on >${password} ~* &* +@all\nuser ${name} on >${userPassword} ${rules}\n`);
+    return ["--aclfile", file];
+  })();
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const process = spawn(
-      REDIS_SERVER,
-      [...listen, "--bind", "127.0.0.1", "--requirepass", password, "--save", "", "--appendonly", "no", "--loglevel", "notice"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const process = spawn(REDIS_SERVER, [...listen, "--bind", "127.0.0.1", ...auth, "--save", "", "--appendonly", "no", "--loglevel", "notice"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child = process;
     await new Promise<void>((resolve, reject) => {
       let log = "";
