@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
-import { FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
+import { CLOCK_SKEW_MS, FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
 import type { SharedResultStore } from "./SharedResults.js";
 
 export interface ResultCacheSettings {
@@ -29,9 +29,6 @@ export interface CachedSourceOptions {
  * an IN_PROGRESS answer is then at most `inProgressMs` plus this old (in practice plus one AppFabric call).
  */
 export const REFRESH_CLAIM_MS = 5_000;
-
-/** How far ahead of this replica's clock another replica's may be. */
-const CLOCK_SKEW_MS = 1_000;
 
 type Answer = UserAccessResultItem | undefined | Error;
 
@@ -101,9 +98,6 @@ export class CachedSource implements UserAccessTaskSource {
     this.#metrics.cacheLookedUp("miss", missing.length);
     const fetchIds = missing.map((index) => taskIds[index] ?? "");
     const results = await this.#inner.loadUserAccessTasks(fetchIds, options);
-    // Freshness counts from when the answer was asked for, not from when it came: a watcher polling
-    // every RESULT_CACHE_IN_PROGRESS_MS then finds the previous answer stale, never one poll late.
-    const storedAt = now;
     const toShare: Array<{ taskId: string; cached: CachedResult; ttlMs: number }> = [];
     for (const [position, index] of missing.entries()) {
       const result = results[position];
@@ -115,7 +109,9 @@ export class CachedSource implements UserAccessTaskSource {
       // Operations that joined a call under way get the same answer as the one that asked first:
       // it stays fresh from that first ask, not from the last joiner's.
       if (this.#local.get(taskId)?.item === result) continue;
-      const cached = { item: result, freshUntil: storedAt + ttlMs };
+      // Freshness counts from when the answer was asked for (`now`), not from when it came: a watcher
+      // polling every RESULT_CACHE_IN_PROGRESS_MS then finds the previous answer stale, never one poll late.
+      const cached = { item: result, freshUntil: now + ttlMs };
       this.#local.set(taskId, cached);
       // In Redis an IN_PROGRESS result outlives its freshness by the claim time: it is what the
       // other replicas serve while one refreshes it.

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
 import type { Metrics } from "../observability/Metrics.js";
+import { CLOCK_SKEW_MS } from "./cachedItem.js";
 import { isForeignValue, type RedisLink } from "./RedisLink.js";
 
 /** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
@@ -33,8 +34,6 @@ export const MAX_HOLD_WAIT_MS = 2_000;
 /** The hold after a 429 that named no `Retry-After`, doubling with each such 429 in a row up to the cap. */
 const BASE_HOLD_MS = 1_000;
 const MAX_HOLD_MS = 60_000;
-/** How far ahead of this replica's clock another replica's may be. */
-const CLOCK_SKEW_MS = 1_000;
 
 /**
  * Makes the fleet one client toward AppFabric's per-account throttling. A 429 seen by any replica
@@ -101,16 +100,18 @@ export class FleetCallGate implements CallGate {
     const shared = await this.#sharedHold();
     if (shared !== undefined && shared > this.#holdUntil) this.#holdUntil = shared;
     const heldMs = this.heldForMs();
-    if (heldMs === 0) {
-      this.#unnamedThrottles = 0;
-      return;
+    if (heldMs === 0) this.#unnamedThrottles = 0;
+    else await this.#waitOrRefuse("throttled", heldMs, deadline);
+  }
+
+  /** Waits out a hold of at most MAX_HOLD_WAIT_MS; refuses a longer one at once (nothing sent). Counted either way. */
+  async #waitOrRefuse(reason: "throttled" | "rate", ms: number, deadline: AbortSignal | undefined): Promise<void> {
+    if (ms > MAX_HOLD_WAIT_MS) {
+      this.#options.metrics.callHeld(reason, "refused");
+      throw new HeldByFleetError(reason, Math.ceil(ms / 1_000));
     }
-    if (heldMs > MAX_HOLD_WAIT_MS) {
-      this.#options.metrics.callHeld("throttled", "refused");
-      throw new HeldByFleetError("throttled", Math.ceil(heldMs / 1_000));
-    }
-    this.#options.metrics.callHeld("throttled", "waited");
-    await this.#sleep(heldMs, deadline);
+    this.#options.metrics.callHeld(reason, "waited");
+    await this.#sleep(ms, deadline);
   }
 
   /**
@@ -137,12 +138,7 @@ export class FleetCallGate implements CallGate {
     for (;;) {
       const waitMs = await this.#rateWait();
       if (waitMs === 0) return;
-      if (waitMs > MAX_HOLD_WAIT_MS) {
-        this.#options.metrics.callHeld("rate", "refused");
-        throw new HeldByFleetError("rate", Math.ceil(waitMs / 1_000));
-      }
-      this.#options.metrics.callHeld("rate", "waited");
-      await this.#sleep(waitMs, deadline);
+      await this.#waitOrRefuse("rate", waitMs, deadline);
     }
   }
 

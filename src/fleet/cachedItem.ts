@@ -7,6 +7,13 @@ export interface CachedResult {
   freshUntil: number;
 }
 
+/**
+ * How far ahead of this replica's clock another replica's may be: times read from Redis (a result's
+ * freshness, a throttling hold, a rate window) beyond what this service writes by more than this
+ * were not written by it.
+ */
+export const CLOCK_SKEW_MS = 1_000;
+
 /** Statuses that can no longer change: a task in one of them is cached for RESULT_CACHE_FINAL_TTL_S. */
 export const FINAL_STATUSES: ReadonlySet<ResultStatus> = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
 const STATUSES: ReadonlySet<string> = new Set(["IN_PROGRESS", ...FINAL_STATUSES]);
