@@ -14,15 +14,29 @@ import { createApolloServer } from "../src/server/createApolloServer.js";
 import { CLIENT_MAX_ALIASES } from "../src/server/operationLimits.js";
 import { createOperation } from "../src/server/createOperation.js";
 import { constantSource, noStarter } from "./constantSource.js";
+import { addressCaller } from "../src/callers/Caller.js";
+import { localCallerRules } from "../src/callers/CallerRules.js";
+import { buildSchema } from "../src/server/buildSchema.js";
+import { Metrics } from "../src/observability/Metrics.js";
+
+const rules = localCallerRules({ budgets: { taskIdsPerSecond: 500, startsPerMinute: 20 }, metrics: new Metrics() });
 
 // Each operation ends at once here: the variants measure the HTTP layer, not the deadline timer.
 const context = async () => {
-  const operation = createOperation({ source: constantSource, starter: noStarter, requestId: "bench", deadlineMs: 15_000 });
+  const operation = createOperation({
+    source: constantSource,
+    starter: noStarter,
+    requestId: "bench",
+    caller: addressCaller("127.0.0.1"),
+    rules,
+    deadlineMs: 15_000,
+  });
   operation.end();
   return operation.context;
 };
 const variant = process.argv[2];
 const apollo = createApolloServer({
+  schema: buildSchema(),
   production: true,
   introspection: false,
   limits: { maxTaskIds: 500, maxRootFieldTaskIds: 500, maxAliases: CLIENT_MAX_ALIASES },

@@ -11,6 +11,8 @@ import { readFleet, type FleetSettings } from "./config/readFleet.js";
 import type { AuthSettings } from "./server/createAuthenticator.js";
 import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
 import type { ServerLimits, SubscriptionSettings } from "./server/startServer.js";
+import type { CallerBudgetSettings } from "./callers/CallerBudgets.js";
+import type { AuditSettings } from "./callers/AuditTrail.js";
 
 /** The service's settings, read from the environment once at start and validated. */
 export { ConfigError } from "./config/ConfigError.js";
@@ -49,6 +51,10 @@ export interface Config {
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: string[];
   auth: AuthSettings;
+  /** Each caller's share of AppFabric (CALLER_MAX_*). */
+  callers: CallerBudgetSettings;
+  /** The audit trail of starts and reads (AUDIT_LOG, AUDIT_KEY). */
+  audit: AuditSettings;
   /** How replicas act as one toward AppFabric: result cache, Redis, fleet-wide call rate. */
   fleet: FleetSettings;
   /** OpenTelemetry traces over OTLP/HTTP, from the standard `OTEL_*` variables; undefined: off. */
@@ -96,6 +102,8 @@ export function loadConfig(env: Env): Config {
     metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
+    callers: readCallerBudgets(env),
+    audit: readAudit(env),
     fleet: readFleet(env),
     ...optional("tracing", readTracing(env)),
     emulator: {
@@ -114,8 +122,32 @@ function readSubscriptions(env: Env): SubscriptionSettings {
     routerMaxPerConnection: readInteger(env, "ROUTER_SUBSCRIPTION_MAX_PER_CONNECTION", Math.max(1_000, maxPerConnection), maxPerConnection, 100_000),
     maxActive: readInteger(env, "SUBSCRIPTION_MAX_ACTIVE", 10_000, 1, 1_000_000),
     maxWatchedIds: readInteger(env, "SUBSCRIPTION_MAX_WATCHED_IDS", 2_000, 1, 1_000_000),
+    maxWatchedIdsPerCaller: readInteger(env, "SUBSCRIPTION_MAX_WATCHED_IDS_PER_CALLER", 500, 1, 1_000_000),
+    maxUnauthenticatedConnections: readInteger(env, "WEBSOCKET_MAX_UNAUTHENTICATED", 64, 1, 100_000),
     maxLifetimeMs: readInteger(env, "SUBSCRIPTION_MAX_LIFETIME_S", 3_600, 1, 7 * 24 * 3_600) * 1_000,
   };
+}
+
+/**
+ * Each caller's budgets. The defaults keep a busy frontend of one user well inside them: a page that
+ * lists the most one operation may (500 ids) every second, or polls its lookups' tasks, and a person
+ * starting a lookup every few seconds. A caller's budget is never below one AppFabric call (50 ids).
+ */
+function readCallerBudgets(env: Env): CallerBudgetSettings {
+  return {
+    taskIdsPerSecond: readInteger(env, "CALLER_MAX_TASK_IDS_PER_SECOND", 500, 50, 1_000_000),
+    startsPerMinute: readInteger(env, "CALLER_MAX_STARTS_PER_MINUTE", 20, 1, 100_000),
+  };
+}
+
+/** AUDIT_LOG (`stdout`, `off` or a file path) and AUDIT_KEY (the email digests' HMAC key, at least 32 characters). */
+function readAudit(env: Env): AuditSettings {
+  const raw = setting(env, "AUDIT_LOG") ?? "stdout";
+  const destination: AuditSettings["destination"] = raw === "stdout" || raw === "off" ? raw : { path: raw };
+  const key = setting(env, "AUDIT_KEY");
+  if (key !== undefined && key.length < 32)
+    throw new ConfigError("AUDIT_KEY", "at least 32 characters (a random secret, e.g. openssl rand -hex 32)", `${key.length} characters`);
+  return key === undefined ? { destination } : { destination, key };
 }
 
 /**

@@ -15,6 +15,8 @@ import { Metrics } from "./observability/Metrics.js";
 import { createReadinessCheck } from "./server/createReadinessCheck.js";
 import { startServer } from "./server/startServer.js";
 import { startFleet } from "./fleet/startFleet.js";
+import { openAuditTrail } from "./callers/AuditTrail.js";
+import { BudgetedSource } from "./callers/BudgetedSource.js";
 
 export interface ServiceOverrides {
   /** Instead of the default Node provider chain (AWS mode only). */
@@ -25,6 +27,8 @@ export interface ServiceOverrides {
   prettyLogs?: boolean;
   /** The clock of JWT checks (tests). */
   now?: () => number;
+  /** Instead of AUDIT_LOG's destination (tests collect the lines). */
+  auditWrite?: (line: string) => void;
 }
 
 export interface RunningService {
@@ -64,6 +68,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const appBundleIdentifier = config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN;
   const fleet = startFleet({
     settings: config.fleet,
+    callers: config.callers,
     upstream: { region: config.region, appBundleIdentifier, endpoint },
     maxDocumentBytes: config.limits.router.maxRequestBytes,
     logger,
@@ -83,7 +88,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   });
   const demoTaskIds = emulator ? DEMO_TASKS.flatMap((task) => task.taskId ?? []) : [];
 
+  const audit = openAuditTrail(config.audit, { write: overrides.auditWrite, onRecord: (action) => metrics.audited(action) });
   const stopAll = async () => {
+    audit.close();
     await client.close();
     await fleet.close();
     await emulator?.close();
@@ -92,15 +99,22 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   try {
     // The result cache sits under the per-operation loaders and over the batcher: a hit costs no call,
     // and misses still share calls.
-    const source = fleet.cached(
+    // Under the cache, each caller's task-id budget is charged for what goes on to AppFabric.
+    const batcher =
       coalesceMs > 0
-        ? new CrossOperationBatcher(client, { windowMs: coalesceMs, maxInFlight: clientSettings.maxConcurrency, maxQueuedIds })
-        : new DirectSource(client),
-    );
+        ? new CrossOperationBatcher(client, {
+            windowMs: coalesceMs,
+            maxInFlight: clientSettings.maxConcurrency,
+            maxQueuedIds,
+            onShareRefused: () => fleet.budgets.refused("queue_share"),
+          })
+        : new DirectSource(client);
+    const source = fleet.cached(new BudgetedSource(batcher, fleet.budgets));
     const server = await startServer({
       config,
       source,
       starter: client,
+      rules: { scopes: config.auth.scopes ?? {}, budgets: fleet.budgets, audit },
       exampleTaskIds: demoTaskIds,
       logger,
       metrics,
@@ -109,6 +123,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       readiness: createReadinessCheck({ endpoint, credentials, redis: () => fleet.redisState() }),
       persistedQueries: fleet.persistedQueries,
     });
+    if (config.audit.key === undefined && config.audit.destination !== "off" && config.production) {
+      logger.warn("The audit trail's start lines carry no emailDigest: set AUDIT_KEY so that an auditor can find who looked up an address.");
+    }
     return {
       url: server.url,
       upstream: { kind: emulator ? "emulator" : "aws", endpoint },

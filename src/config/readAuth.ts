@@ -1,4 +1,5 @@
 import { createPublicKey } from "node:crypto";
+import type { RequiredScopes } from "../callers/access.js";
 import type { AuthSettings, JwtSettings } from "../server/createAuthenticator.js";
 import { ConfigError } from "./ConfigError.js";
 import { parseHttpUrl, readInteger, setting, shownUrl, type Env } from "./env.js";
@@ -18,7 +19,12 @@ export function readAuth(env: Env): AuthSettings {
   const publicKeyPem = setting(env, "AUTH_JWT_PUBLIC_KEY");
   const issuer = setting(env, "AUTH_JWT_ISSUER");
   const audience = setting(env, "AUTH_JWT_AUDIENCE");
+  const scopes = readScopes(env);
   if (jwksUrl === undefined && publicKeyPem === undefined) {
+    const scopeVariable = ["AUTH_SCOPE_READ", "AUTH_SCOPE_START"].find((variable) => setting(env, variable) !== undefined);
+    // Scopes come from the JWT: without one, a scope check would refuse everything (or, worse, nothing).
+    if (scopeVariable !== undefined)
+      throw new ConfigError(scopeVariable, "unset unless JWT verification is on (AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY)", setting(env, scopeVariable) ?? "");
     if (issuer !== undefined || audience !== undefined) {
       throw new ConfigError("AUTH_JWKS_URL", "set (or AUTH_JWT_PUBLIC_KEY) when AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is", "");
     }
@@ -44,7 +50,28 @@ export function readAuth(env: Env): AuthSettings {
     key = { publicKeyPem: pem };
   }
   const maxLifetimeSeconds = readInteger(env, "AUTH_JWT_MAX_LIFETIME_S", 86_400, 60, 31_536_000);
-  return { ...(routerSecret === undefined ? {} : { routerSecret }), jwt: { key, issuer, audience, maxLifetimeSeconds } };
+  return {
+    ...(routerSecret === undefined ? {} : { routerSecret }),
+    jwt: { key, issuer, audience, maxLifetimeSeconds },
+    ...(Object.keys(scopes).length === 0 ? {} : { scopes }),
+  };
+}
+
+/** AUTH_SCOPE_READ and AUTH_SCOPE_START: one scope name each, as a token's `scope` claim spells it. */
+function readScopes(env: Env): RequiredScopes {
+  const scopes: RequiredScopes = {};
+  for (const [action, variable] of [
+    ["read", "AUTH_SCOPE_READ"],
+    ["start", "AUTH_SCOPE_START"],
+  ] as const) {
+    const raw = setting(env, variable);
+    if (raw === undefined) continue;
+    // RFC 6749's scope-token: printable ASCII without space, `"` or `\`.
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/.test(raw))
+      throw new ConfigError(variable, "one scope name: printable ASCII without spaces, quotes or backslashes, at most 128", raw);
+    scopes[action] = raw;
+  }
+  return scopes;
 }
 
 function isPublicKey(pem: string): boolean {

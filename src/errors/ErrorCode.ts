@@ -11,7 +11,10 @@ export enum ErrorCode {
   AUTHENTICATION_UNAVAILABLE = "AUTHENTICATION_UNAVAILABLE",
   /** The request is invalid: a malformed task id, or AppFabric's ValidationException. */
   BAD_USER_INPUT = "BAD_USER_INPUT",
-  /** AppFabric refused the service's credentials or permissions (any 403). */
+  /**
+   * The caller's token lacks the scope this field needs (AUTH_SCOPE_READ, AUTH_SCOPE_START;
+   * `requiredScope` names it), or AppFabric refused the service's credentials or permissions (any 403).
+   */
   FORBIDDEN = "FORBIDDEN",
   /** AppFabric does not know the task id, or the app bundle (404). */
   NOT_FOUND = "NOT_FOUND",
@@ -21,6 +24,12 @@ export enum ErrorCode {
   UPSTREAM_ERROR = "UPSTREAM_ERROR",
   /** No usable answer: timeout, connection failure, unreadable response. */
   UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE",
+  /**
+   * This caller has used up one of its budgets of AppFabric's capacity (task ids per second, starts per
+   * minute, its share of the queue or of watched ids); nothing was sent. `retryAfterSeconds` says when to
+   * come back; other callers are unaffected (HTTP 429 when nothing of the request could run).
+   */
+  RATE_LIMITED = "RATE_LIMITED",
   /** This service has as much AppFabric work waiting as it allows; nothing was sent. Try again shortly. */
   OVERLOADED = "OVERLOADED",
   /** A subscription reached its maximum lifetime (SUBSCRIPTION_MAX_LIFETIME_S); subscribe again to keep watching. */

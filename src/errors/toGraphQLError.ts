@@ -9,6 +9,7 @@ import {
   TaskNotFoundError,
   type ResponseMetadata,
 } from "../appfabric/errors.js";
+import { RateLimitedError } from "../callers/RateLimitedError.js";
 import { ErrorCode } from "./ErrorCode.js";
 import { redactSensitive } from "./redactSensitive.js";
 import { taskNotFoundError } from "./taskErrors.js";
@@ -44,6 +45,11 @@ export function toGraphQLError(error: unknown): GraphQLError {
   if (error instanceof TaskNotFoundError) return taskNotFoundError(error.taskId);
   if (error instanceof OverloadedError) {
     return new GraphQLError(`${error.message}. Try again in a few seconds.`, { extensions: { code: ErrorCode.OVERLOADED, retryable: true } });
+  }
+  if (error instanceof RateLimitedError) {
+    return new GraphQLError(`${error.message}; try again in ${error.retryAfterSeconds} s.`, {
+      extensions: { code: ErrorCode.RATE_LIMITED, retryable: true, retryAfterSeconds: error.retryAfterSeconds, reason: error.reason },
+    });
   }
   if (error instanceof HeldByFleetError) {
     return new GraphQLError(`${error.message}; try again in ${error.retryAfterSeconds} s.`, {

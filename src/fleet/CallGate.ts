@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { CLOCK_SKEW_MS } from "./cachedItem.js";
-import { isForeignValue, type RedisLink } from "./RedisLink.js";
+import { FleetRate } from "./FleetRate.js";
+import type { RedisLink } from "./RedisLink.js";
 
 /** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
 export interface CallGate {
@@ -47,8 +47,7 @@ export class FleetCallGate implements CallGate {
   readonly #options: FleetCallGateOptions;
   readonly #now: () => number;
   readonly #holdKey: string | undefined;
-  readonly #localRate: RateLimiterMemory | undefined;
-  readonly #sharedRate: RateLimiterRedis | undefined;
+  readonly #rate: FleetRate | undefined;
   #holdUntil = 0;
   /** 429s without `Retry-After` in a row; reset by an attempt that goes out after a hold ended. */
   #unnamedThrottles = 0;
@@ -58,17 +57,13 @@ export class FleetCallGate implements CallGate {
     this.#now = options.now ?? Date.now;
     this.#holdKey = options.redis === undefined ? undefined : `${options.redis.scope}hold`;
     const points = options.maxCallsPerSecond;
+    const { redis } = options;
     if (points !== undefined) {
-      this.#localRate = new RateLimiterMemory({ points, duration: RATE_WINDOW_MS / 1_000 });
-      if (options.redis !== undefined) {
-        this.#sharedRate = new RateLimiterRedis({
-          storeClient: options.redis.link.client,
-          useRedisPackage: true,
-          points,
-          duration: RATE_WINDOW_MS / 1_000,
-          keyPrefix: `${options.redis.scope}rate`,
-        });
-      }
+      this.#rate = new FleetRate({
+        points,
+        durationMs: RATE_WINDOW_MS,
+        ...(redis === undefined ? {} : { redis: { link: redis.link, keyPrefix: `${redis.scope}rate`, use: "rate" } }),
+      });
     }
   }
 
@@ -93,7 +88,7 @@ export class FleetCallGate implements CallGate {
 
   async beforeAttempt(deadline: AbortSignal | undefined): Promise<void> {
     await this.#waitOutHold(deadline);
-    if (this.#localRate !== undefined) await this.#takeRateToken(deadline);
+    if (this.#rate !== undefined) await this.#takeRateToken(this.#rate, deadline);
   }
 
   async #waitOutHold(deadline: AbortSignal | undefined): Promise<void> {
@@ -134,48 +129,12 @@ export class FleetCallGate implements CallGate {
     return until;
   }
 
-  async #takeRateToken(deadline: AbortSignal | undefined): Promise<void> {
+  async #takeRateToken(rate: FleetRate, deadline: AbortSignal | undefined): Promise<void> {
     for (;;) {
-      const waitMs = await this.#rateWait();
+      const waitMs = await rate.take(RATE_KEY);
       if (waitMs === 0) return;
       await this.#waitOrRefuse("rate", waitMs, deadline);
     }
-  }
-
-  /**
-   * 0 when a token was taken, else how long until the next one: from Redis, or this replica's limiter
-   * without it. The fleet's counter lives one second: a counter in Redis that says to wait longer,
-   * or that is not a number, was not written by this service; it is deleted (so that the fleet shares
-   * its rate again) and this attempt asks the replica's own limiter.
-   */
-  async #rateWait(): Promise<number> {
-    const consume = async (limiter: RateLimiterMemory | RateLimiterRedis) => {
-      try {
-        await limiter.consume(RATE_KEY);
-        return 0;
-      } catch (refusal) {
-        if (refusal instanceof RateLimiterRes) return Math.max(1, refusal.msBeforeNext);
-        throw refusal;
-      }
-    };
-    const shared = this.#sharedRate;
-    const link = this.#options.redis?.link;
-    if (shared !== undefined && link !== undefined) {
-      const fromRedis = await link.run("rate", async () => {
-        try {
-          return await consume(shared);
-        } catch (error) {
-          if (isForeignValue(error)) return FOREIGN;
-          throw error;
-        }
-      });
-      if (fromRedis !== undefined && fromRedis !== FOREIGN && fromRedis <= RATE_WINDOW_MS + CLOCK_SKEW_MS) return fromRedis;
-      if (fromRedis !== undefined) {
-        link.rejected("rate", 1);
-        await link.run("rate", () => shared.delete(RATE_KEY));
-      }
-    }
-    return this.#localRate === undefined ? 0 : consume(this.#localRate);
   }
 
   async #sleep(ms: number, deadline: AbortSignal | undefined): Promise<void> {
@@ -190,7 +149,6 @@ export class FleetCallGate implements CallGate {
 const RATE_KEY = "calls";
 /** The rate's window: APPFABRIC_MAX_CALLS_PER_SECOND per second. */
 const RATE_WINDOW_MS = 1_000;
-const FOREIGN = "foreign";
 
 /** Sets the hold to ARGV[1] (ms since the epoch) for ARGV[2] ms, unless a later hold is already set. */
 const KEEP_LATER_HOLD = `

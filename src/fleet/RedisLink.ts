@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../observability/Metrics.js";
 
 /** What the fleet shares through Redis; each use is counted on its own. */
-export type RedisUse = "results" | "claims" | "throttle" | "rate" | "apq";
+export type RedisUse = "results" | "claims" | "throttle" | "rate" | "budgets" | "apq";
 
 export type RedisState = "connecting" | "up" | "down";
 

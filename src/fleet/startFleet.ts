@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { FleetSettings } from "../config/readFleet.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
+import { CallerBudgets, type CallerBudgetSettings } from "../callers/CallerBudgets.js";
 import { CachedSource } from "./CachedSource.js";
 import { FleetCallGate } from "./CallGate.js";
 import { persistedQueryCache } from "./persistedQueryCache.js";
@@ -13,6 +14,8 @@ import { SharedResults } from "./SharedResults.js";
 export interface Fleet {
   /** Asked before every AppFabric attempt: the shared hold after a 429, and the call rate. */
   gate: FleetCallGate;
+  /** Each caller's budgets: fleet-wide with Redis, this replica's own without. */
+  budgets: CallerBudgets;
   /** The source with the result cache in front, or the source itself with `RESULT_CACHE=off`. */
   cached(source: UserAccessTaskSource): UserAccessTaskSource;
   /** Apollo's persisted-query cache in Redis; undefined without Redis (Apollo's in-memory default). */
@@ -24,6 +27,7 @@ export interface Fleet {
 
 export interface FleetOptions {
   settings: FleetSettings;
+  callers: CallerBudgetSettings;
   /** What AppFabric calls are made for: replicas share only when these are the same. */
   upstream: { region: string; appBundleIdentifier: string; endpoint: URL };
   logger: Logger;
@@ -53,8 +57,10 @@ export function startFleet(options: FleetOptions): Fleet {
     now: options.now,
   });
   const shared = link === undefined ? undefined : new SharedResults(link, scope);
+  const budgets = new CallerBudgets({ settings: options.callers, ...(link === undefined ? {} : { redis: { link, scope } }), metrics });
   return {
     gate,
+    budgets,
     cached: (source) =>
       settings.resultCache === undefined
         ? source

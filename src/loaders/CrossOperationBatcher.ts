@@ -4,6 +4,7 @@ import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/erro
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { TraceFlags, type SpanContext } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
+import { RateLimitedError } from "../callers/RateLimitedError.js";
 import { matchByTaskId, type BatchGetter, type LoadOptions, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
 export interface CrossOperationBatcherOptions {
@@ -11,8 +12,13 @@ export interface CrossOperationBatcherOptions {
   windowMs: number;
   /** Calls in flight at once; while all are busy, waiting ids gather into the next call. */
   maxInFlight: number;
-  /** Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. */
+  /**
+   * Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. No caller
+   * may hold more than its share of them (see `#join`); past it, its new ids fail with `RateLimitedError`.
+   */
   maxQueuedIds: number;
+  /** A caller's id was refused for holding its share of the line already (for the metric). */
+  onShareRefused?: () => void;
   /**
    * Runs `dispatch` once the window is over and returns a way to cancel it. The default is a
    * `setTimeout` of `windowMs`; tests pass their own, as DataLoader's `batchScheduleFn`, to decide when a
@@ -32,6 +38,8 @@ type Result = UserAccessResultItem | undefined;
 /** One id on its way to AppFabric, shared by every operation that asked for it. */
 interface Entry {
   taskId: string;
+  /** The caller whose place in line it holds (the first to ask for it); "" for loads with no caller. */
+  owner: string;
   /** Operations still waiting for this id. At 0 it leaves the line, or stops holding its call up. */
   askers: number;
   promise: Promise<Result>;
@@ -70,6 +78,12 @@ interface Call {
  * the line, and a call none of whose ids is still wanted is cancelled, retries included. The line is
  * bounded by `maxQueuedIds`: past it, new ids fail at once with a retryable error instead of waiting.
  *
+ * The line is shared fairly between callers (`LoadOptions.caller`). No caller may hold more than its
+ * share of it: `maxQueuedIds` over the callers waiting, and never more than half, so that a caller
+ * arriving while another floods always finds room. Calls are filled round-robin over the callers
+ * waiting, one id each in turn, so a caller with one id waits for the next free call slot, not behind
+ * the flood's hundred calls.
+ *
  * Each operation still has its own loader and cache and sees only the ids it asked for. A failed call
  * fails only its ids, for every operation that asked for them.
  */
@@ -78,6 +92,11 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   readonly #options: CrossOperationBatcherOptions;
   /** Ids waiting for a call, in arrival order. */
   readonly #waiting = new Map<string, Entry>();
+  /**
+   * The same ids by the caller whose place they hold, each caller's in arrival order; the callers in
+   * the order they are next served (see `#nextBatch`).
+   */
+  readonly #byOwner = new Map<string, Map<string, Entry>>();
   /** Ids in a call under way. */
   readonly #inFlight = new Map<string, Entry>();
   #callsInFlight = 0;
@@ -100,7 +119,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     if (signal?.aborted) return taskIds.map(() => deadlineError(signal.reason));
     const joined: Entry[] = [];
     const answers = taskIds.map((taskId) => {
-      const entry = this.#join(taskId, options.trace);
+      const entry = this.#join(taskId, options.trace, options.caller);
       if (entry instanceof Error) return Promise.resolve(entry);
       joined.push(entry);
       return entry.promise.catch((error: unknown) => ensureError(error));
@@ -116,16 +135,58 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   }
 
   /** The shared wait for one id: the call it is in, the one it waits for, or a new place in line. */
-  #join(taskId: string, origin: SpanContext | undefined): Entry | OverloadedError {
+  #join(taskId: string, origin: SpanContext | undefined, caller: string | undefined): Entry | OverloadedError | RateLimitedError {
     let entry = this.#inFlight.get(taskId) ?? this.#waiting.get(taskId);
     if (entry === undefined) {
+      const owner = caller ?? "";
+      const queue = this.#byOwner.get(owner);
+      if (caller !== undefined && (queue?.size ?? 0) >= this.#shareOf(queue === undefined)) {
+        this.#options.onShareRefused?.();
+        return new RateLimitedError("queue_share", 1);
+      }
       if (this.#waiting.size >= this.#options.maxQueuedIds) return new OverloadedError(`${this.#waiting.size} task ids queued`);
-      entry = newEntry(taskId);
+      entry = newEntry(taskId, owner);
       this.#waiting.set(taskId, entry);
+      if (queue === undefined) this.#byOwner.set(owner, new Map([[taskId, entry]]));
+      else queue.set(taskId, entry);
     }
     entry.askers += 1;
     if (origin !== undefined && (entry.origins?.length ?? 0) < MAX_LINKS) (entry.origins ??= []).push(origin);
     return entry;
+  }
+
+  /** The most ids one caller may hold in line: an equal share between the callers waiting, at most half. */
+  #shareOf(newcomer: boolean): number {
+    const callers = this.#byOwner.size + (newcomer ? 1 : 0);
+    return Math.max(1, Math.floor(this.#options.maxQueuedIds / Math.max(2, callers)));
+  }
+
+  #leaveLine(entry: Entry): void {
+    this.#waiting.delete(entry.taskId);
+    const queue = this.#byOwner.get(entry.owner);
+    queue?.delete(entry.taskId);
+    if (queue?.size === 0) this.#byOwner.delete(entry.owner);
+  }
+
+  /**
+   * The next call's ids: one from each caller waiting in turn (oldest first), up to 50. A caller
+   * served goes to the back of the turn order, so the next call starts with the callers this one
+   * reached last. (A Map iterates entries re-added while it runs, which is what makes the turn go round.)
+   */
+  #nextBatch(): Entry[] {
+    const batch: Entry[] = [];
+    for (const [owner, queue] of this.#byOwner) {
+      const [entry] = queue.values();
+      if (entry === undefined) continue;
+      this.#leaveLine(entry);
+      if (queue.size > 0) {
+        this.#byOwner.delete(owner);
+        this.#byOwner.set(owner, queue);
+      }
+      batch.push(entry);
+      if (batch.length === MAX_TASK_IDS_PER_BATCH) break;
+    }
+    return batch;
   }
 
   /** An operation stopped waiting for `entry` before it was answered. */
@@ -136,7 +197,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     if (index >= 0) entry.origins?.splice(index, 1);
     if (entry.askers > 0) return;
     if (this.#waiting.get(entry.taskId) === entry) {
-      this.#waiting.delete(entry.taskId);
+      this.#leaveLine(entry);
       if (this.#waiting.size === 0) this.#cancelTimer();
       return;
     }
@@ -176,15 +237,9 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   #dispatch(): void {
     this.#cancelTimer();
     while (this.#waiting.size > 0 && this.#callsInFlight < this.#options.maxInFlight) {
-      // The oldest 50, without copying the whole line (it can be long while every slot is busy).
-      const batch: Entry[] = [];
-      for (const entry of this.#waiting.values()) {
-        batch.push(entry);
-        if (batch.length === MAX_TASK_IDS_PER_BATCH) break;
-      }
+      const batch = this.#nextBatch();
       const call: Call = { wanted: batch.length, controller: new AbortController() };
       for (const entry of batch) {
-        this.#waiting.delete(entry.taskId);
         this.#inFlight.set(entry.taskId, entry);
         entry.call = call;
       }
@@ -238,7 +293,7 @@ function traceOf(batch: readonly Entry[]): CallTrace | undefined {
   return { parent, links: [...links.values()] };
 }
 
-function newEntry(taskId: string): Entry {
+function newEntry(taskId: string, owner: string): Entry {
   let resolve!: (result: Result) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<Result>((res, rej) => {
@@ -247,5 +302,5 @@ function newEntry(taskId: string): Entry {
   });
   // A shared answer may fail after every asker gave up; that is not an unhandled rejection.
   promise.catch(() => undefined);
-  return { taskId, askers: 0, promise, resolve, reject };
+  return { taskId, owner, askers: 0, promise, resolve, reject };
 }

@@ -19,12 +19,15 @@ import type { UserAccessTaskSource } from "./UserAccessTaskSource.js";
 export class UserAccessTaskLoader {
   readonly #loader: DataLoader<string, UserAccessResultItem>;
   #idsRequested = 0;
+  #idsRead = 0;
 
-  constructor(source: UserAccessTaskSource, options: { deadline?: AbortSignal; trace?: SpanContext } = {}) {
+  /** `caller`: the key of the caller the operation runs for (its budgets and share of the queue). */
+  constructor(source: UserAccessTaskSource, options: { deadline?: AbortSignal; trace?: SpanContext; caller?: string } = {}) {
     this.#loader = new DataLoader(
       async (taskIds) => {
         this.#idsRequested += taskIds.length;
-        const results = await source.loadUserAccessTasks(taskIds, { signal: options.deadline, trace: options.trace });
+        const results = await source.loadUserAccessTasks(taskIds, { signal: options.deadline, trace: options.trace, caller: options.caller });
+        for (const result of results) if (result !== undefined && !(result instanceof Error)) this.#idsRead += 1;
         return results.map((result, index) => toLoadResult(result, taskIds[index] ?? ""));
       },
       { maxBatchSize: MAX_TASK_IDS_PER_BATCH },
@@ -34,6 +37,11 @@ export class UserAccessTaskLoader {
   /** How many ids this loader has asked its source for (distinct, unless a failed one was asked again). */
   get idsRequested(): number {
     return this.#idsRequested;
+  }
+
+  /** How many tasks this loader has read (answered with a result: what the audit trail counts). */
+  get idsRead(): number {
+    return this.#idsRead;
   }
 
   /**

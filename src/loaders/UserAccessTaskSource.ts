@@ -2,10 +2,12 @@ import type { SpanContext } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 
-/** What a source is told about one operation's load: its deadline, and its span when traced. */
+/** What a source is told about one operation's load: its deadline, its span when traced, and who asks. */
 export interface LoadOptions {
   signal?: AbortSignal;
   trace?: SpanContext;
+  /** The asking caller's key (`Caller.key`), for its budgets and its share of the queue; none for the watcher's polls. */
+  caller?: string;
 }
 
 /**

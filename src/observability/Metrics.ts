@@ -1,3 +1,4 @@
+import type { BudgetReason } from "../callers/RateLimitedError.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AppFabricCallEvent } from "../appfabric/AppFabricClient.js";
 
@@ -159,6 +160,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #callerLimited = new Counter({
+    name: "caller_budget_refusals_total",
+    help: "Work refused with RATE_LIMITED because one caller used up its share (task_ids, starts, queue_share, watched_ids); never labelled by caller.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly #audited = new Counter({
+    name: "audit_records_total",
+    help: "Lines written to the audit trail (AUDIT_LOG), by action (start, read).",
+    labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { operationNames?: readonly string[] } = {}) {
     this.#operationNames = new Set(options.operationNames ?? []);
     collectDefaultMetrics({ register: this.registry });
@@ -249,6 +263,16 @@ export class Metrics {
   /** An attempt was held back (and waited) or refused because of a fleet-wide hold. */
   callHeld(reason: "throttled" | "rate", outcome: "waited" | "refused"): void {
     this.#heldCalls.inc({ reason, outcome });
+  }
+
+  /** One caller's budget was used up; `reason` names the budget, never the caller. */
+  callerLimited(reason: BudgetReason): void {
+    this.#callerLimited.inc({ reason });
+  }
+
+  /** An audit line was written. */
+  audited(action: "start" | "read"): void {
+    this.#audited.inc({ action });
   }
 
   /** Bounded by configuration, not by callers: a name not listed is `(other)`, whoever sends it. */

@@ -27,6 +27,8 @@ export type RefusalReason =
   | "credentials_expired"
   | "too_many_subscriptions"
   | "slow_reader"
+  | "rate_limited"
+  | "websocket_unauthenticated"
   | "other";
 
 const BY_CODE: Record<string, RefusalReason> = {
@@ -37,6 +39,7 @@ const BY_CODE: Record<string, RefusalReason> = {
   BAD_USER_INPUT: "bad_user_input",
   PERSISTED_QUERY_NOT_SUPPORTED: "bad_request",
   BAD_REQUEST: "bad_request",
+  RATE_LIMITED: "rate_limited",
 };
 
 /** The reason for a refused answer, from its status and the code of its first error. */

@@ -11,7 +11,9 @@ const HIDDEN_CHARACTERS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 /** Starting tasks: the email is checked for form here, before any call, and never echoed or logged. */
 export const Mutation: MutationResolvers = {
-  startUserAccessTasks: async (_root, { email }, { startUserAccessTasks }) => {
+  startUserAccessTasks: async (_root, { email }, { startUserAccessTasks, authorize }) => {
+    // Before the email is even looked at: a caller who may not start learns nothing from this field.
+    authorize("start");
     const trimmed = email.trim();
     if (trimmed.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(trimmed) || HIDDEN_CHARACTERS.test(trimmed)) {
       throw badEmailError(MAX_EMAIL_LENGTH);

@@ -10,8 +10,9 @@ import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
  */
 export const Subscription: SubscriptionResolvers = {
   userAccessTasksUpdated: {
-    subscribe: (_root, { ids }, { watchUserAccessTasks }) => {
+    subscribe: (_root, { ids }, { watchUserAccessTasks, authorize }) => {
       if (watchUserAccessTasks === undefined) throw subscriptionsOverHttpError();
+      authorize("read");
       return watchUserAccessTasks(ids);
     },
     resolve: (snapshot: WatchedTask[]) => snapshot.map((task) => (task instanceof GraphQLError ? Promise.reject(task) : task)),

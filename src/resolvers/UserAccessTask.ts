@@ -7,7 +7,12 @@ import { setTaskCacheHint } from "./cacheHints.js";
  */
 export const UserAccessTask: UserAccessTaskResolvers = {
   // `_entities` has checked that taskId is a string (guardEntityRepresentations).
-  __resolveReference: ({ taskId }, { userAccessTasks }) => userAccessTasks.load(taskId),
+  // The read scope is checked per reference, as for the root fields: a refused one is `null` with `FORBIDDEN`
+  // at its own index (async: a synchronous throw would fail every reference of `_entities` at once).
+  __resolveReference: async ({ taskId }, { userAccessTasks, authorize }) => {
+    authorize("read");
+    return userAccessTasks.load(taskId);
+  },
   // Results are matched by taskId, so an item reaching here always has one.
   taskId: (item) => item.taskId ?? "",
   // An object field: without its own hint it would make every answer that selects it uncacheable.

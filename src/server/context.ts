@@ -1,6 +1,8 @@
 import type { Span } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
 import type { UserAccessTaskItem } from "../appfabric/types.js";
+import type { Action } from "../callers/access.js";
+import type { Caller } from "../callers/Caller.js";
 import type { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
 
@@ -13,6 +15,13 @@ export interface TaskStarter {
 export interface GraphQLContext {
   /** From the caller's `x-request-id`, or generated; on every log line of the operation. */
   requestId: string;
+  /** Who the operation runs for (see `Caller`): computed once, from what authenticated the request or connection. */
+  caller: Caller;
+  /**
+   * Throws `FORBIDDEN` (naming the missing scope) unless the caller may `read` tasks or `start` them.
+   * Every resolver that reads or starts calls it first, so a refused field reaches no AppFabric.
+   */
+  authorize: (action: Action) => void;
   /** This operation's loader: its cache is never shared with another operation. */
   userAccessTasks: UserAccessTaskLoader;
   /**

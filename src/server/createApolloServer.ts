@@ -4,9 +4,8 @@ import { ApolloServerPluginInlineTrace } from "@apollo/server/plugin/inlineTrace
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, type ASTVisitor, type ValidationContext, type ValidationRule } from "graphql";
+import { GraphQLError, type ASTVisitor, type GraphQLSchema, type ValidationContext, type ValidationRule } from "graphql";
 import { formatError } from "../errors/formatError.js";
-import { buildSchema } from "./buildSchema.js";
 import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
 import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
@@ -16,6 +15,8 @@ import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
 const PERSISTED_QUERY_TTL_S = 3_600;
 
 export interface ApolloServerOptions {
+  /** The subgraph schema (`buildSchema`), built once for every server of the process. */
+  schema: GraphQLSchema;
   /** Production: field suggestions off in validation errors (they reveal the schema). */
   production: boolean;
   /** Introspection and Sandbox on. */
@@ -39,7 +40,7 @@ export interface ApolloServerOptions {
 export function createApolloServer(options: ApolloServerOptions): ApolloServer<GraphQLContext> {
   const rules = documentRules(options.limits, options.production);
   return new ApolloServer<GraphQLContext>({
-    schema: buildSchema(),
+    schema: options.schema,
     validationRules: rules.validationRules,
     parseOptions: { maxTokens: rules.maxTokens },
     allowBatchedHttpRequests: false,

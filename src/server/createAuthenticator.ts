@@ -1,5 +1,7 @@
 import { createPublicKey, timingSafeEqual, type KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { jwtCaller, ROUTER_CALLER, type Caller } from "../callers/Caller.js";
+import type { RequiredScopes } from "../callers/access.js";
 import { createJwksKeySource, JwksUnavailableError, type JwksKeySourceOptions } from "./createJwksKeySource.js";
 
 /** Asymmetric algorithms only: a shared-secret HMAC would let anyone holding the key mint tokens. */
@@ -15,9 +17,10 @@ export const JWT_CLOCK_TOLERANCE_SECONDS = 30;
  * What a request's headers prove. A refusal's `message` is safe to send back (it never quotes the
  * token); `reason` is a fixed word for logs and metrics; `status` is 401, or 503 when the identity
  * provider cannot be reached and nothing can be checked. An accepted JWT's expiry (`exp`, in ms) comes
- * back as `expiresAtMs`, for connections that outlive a request (subscriptions).
+ * back as `expiresAtMs`, for connections that outlive a request (subscriptions), and who it names as
+ * `caller`: the JWT's subject when a JWT was checked, else the router.
  */
-export type AuthResult = { ok: true; expiresAtMs?: number } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
+export type AuthResult = { ok: true; caller: Caller; expiresAtMs?: number } | { ok: false; status: 401 | 503; reason: AuthRefusal; message: string };
 
 /** Which checks incoming requests must pass (read from ROUTER_SECRET and AUTH_JWT_*). */
 export interface AuthSettings {
@@ -25,6 +28,8 @@ export interface AuthSettings {
   routerSecret?: string;
   /** When set, every GraphQL request must carry a valid `Authorization: Bearer` JWT. */
   jwt?: JwtSettings;
+  /** The scope each action needs (AUTH_SCOPE_READ, AUTH_SCOPE_START); only with `jwt`, whose token grants them. */
+  scopes?: RequiredScopes;
 }
 
 /** How incoming JWTs are verified: against a JWKS URL or one public key, and always issuer and audience. */
@@ -53,13 +58,14 @@ export function createAuthenticator(auth: AuthSettings, options: AuthenticatorOp
   if (auth.jwt !== undefined) checks.push(jwtCheck(auth.jwt, options));
   if (checks.length === 0) return undefined;
   return async (headers) => {
-    let expiresAtMs: number | undefined;
+    let accepted: AuthResult | undefined;
+    // The JWT check runs last, so that its subject (a user behind the router) is the caller.
     for (const check of checks) {
       const result = await check(headers);
       if (!result.ok) return result;
-      if (result.expiresAtMs !== undefined) expiresAtMs = Math.min(expiresAtMs ?? Infinity, result.expiresAtMs);
+      accepted = result;
     }
-    return expiresAtMs === undefined ? { ok: true } : { ok: true, expiresAtMs };
+    return accepted ?? { ok: true, caller: ROUTER_CALLER };
   };
 }
 
@@ -75,7 +81,9 @@ export function isRouterRequest(secret: string): (headers: Record<string, string
 function routerSecretCheck(secret: string): Authenticator {
   const isRouter = isRouterRequest(secret);
   return async (headers) =>
-    isRouter(headers) ? { ok: true } : { ok: false, status: 401, reason: "router_secret", message: "The router-authorization header is missing or wrong." };
+    isRouter(headers)
+      ? { ok: true, caller: ROUTER_CALLER }
+      : { ok: false, status: 401, reason: "router_secret", message: "The router-authorization header is missing or wrong." };
 }
 
 function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticator {
@@ -85,7 +93,8 @@ function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticato
     issuer: jwt.issuer,
     audience: jwt.audience,
     algorithms: ALGORITHMS,
-    requiredClaims: ["exp"],
+    // `sub` names the caller: its scopes, budgets and audit lines hang on it.
+    requiredClaims: ["exp", "sub"],
     clockTolerance: JWT_CLOCK_TOLERANCE_SECONDS,
   };
   return async (headers) => {
@@ -105,7 +114,8 @@ function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticato
       if (!Number.isFinite(payload.exp) || (payload.exp ?? 0) > nowSeconds + jwt.maxLifetimeSeconds + JWT_CLOCK_TOLERANCE_SECONDS) {
         return refused(`its exp claim is more than ${jwt.maxLifetimeSeconds} s away (AUTH_JWT_MAX_LIFETIME_S)`);
       }
-      return { ok: true, expiresAtMs: (payload.exp ?? 0) * 1000 };
+      if (payload.sub === "") return refused("its sub claim is empty");
+      return { ok: true, caller: jwtCaller(payload), expiresAtMs: (payload.exp ?? 0) * 1000 };
     } catch (error) {
       if (error instanceof JwksUnavailableError) {
         return {

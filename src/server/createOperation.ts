@@ -2,6 +2,9 @@ import type { Span } from "@opentelemetry/api";
 import { deadlineError } from "../appfabric/errors.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
+import { refusalOf, type Action } from "../callers/access.js";
+import type { Caller } from "../callers/Caller.js";
+import type { CallerRules } from "../callers/CallerRules.js";
 import type { GraphQLContext, TaskStarter } from "./context.js";
 import { oneStartPerOperationError } from "../errors/startErrors.js";
 
@@ -9,6 +12,8 @@ export interface OperationOptions {
   source: UserAccessTaskSource;
   starter: TaskStarter;
   requestId: string;
+  caller: Caller;
+  rules: CallerRules;
   /** The operation's deadline. */
   deadlineMs: number;
   /** Its span, when tracing is on: ended with the operation, and the parent of its AppFabric calls. */
@@ -31,19 +36,32 @@ export interface Operation {
  * whether or not any plugin ran. The deadline is a timer that `end` clears, rather than
  * `AbortSignal.timeout`, whose timer would outlive every operation by the whole timeout.
  */
-export function createOperation({ source, starter, requestId, deadlineMs, span }: OperationOptions): Operation {
+export function createOperation({ source, starter, requestId, caller, rules, deadlineMs, span }: OperationOptions): Operation {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(deadlineError()), deadlineMs);
   timer.unref();
   let started = false;
   const context: GraphQLContext = {
     requestId,
-    userAccessTasks: new UserAccessTaskLoader(source, { deadline: controller.signal, trace: span?.spanContext() }),
-    startUserAccessTasks: (email) => {
+    caller,
+    authorize: (action) => authorize(caller, action, rules),
+    userAccessTasks: new UserAccessTaskLoader(source, { deadline: controller.signal, trace: span?.spanContext(), caller: caller.key }),
+    startUserAccessTasks: async (email) => {
       // The validation plugin refuses a second start field before execution; this is the backstop.
-      if (started) return Promise.reject(oneStartPerOperationError());
+      if (started) throw oneStartPerOperationError();
       started = true;
-      return starter.startUserAccessTasks(email, { signal: controller.signal, trace: span && { parent: span.spanContext(), links: [] } });
+      authorize(caller, "start", rules);
+      await rules.budgets.takeStart(caller.key);
+      let apps: string[] = [];
+      let outcome: "started" | "failed" = "failed";
+      try {
+        const items = await starter.startUserAccessTasks(email, { signal: controller.signal, trace: span && { parent: span.spanContext(), links: [] } });
+        apps = items.flatMap((item) => (item.taskId === undefined ? [] : [item.app]));
+        outcome = "started";
+        return items;
+      } finally {
+        rules.audit.start({ requestId, caller, email, apps, outcome });
+      }
     },
     log: { written: false, callerGone: false },
     ...(span === undefined ? {} : { span }),
@@ -61,4 +79,10 @@ export function createOperation({ source, starter, requestId, deadlineMs, span }
       ended = true;
     },
   };
+}
+
+/** Throws the `FORBIDDEN` error of an action the caller's token does not allow. */
+export function authorize(caller: Caller, action: Action, rules: Pick<CallerRules, "scopes">): void {
+  const refusal = refusalOf(caller, action, rules.scopes);
+  if (refusal !== undefined) throw refusal;
 }

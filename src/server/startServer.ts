@@ -22,6 +22,9 @@ import { clientErrorHandler, closeTimedOutConnection, installRefusals } from "./
 import { startSubscriptionServer, type SubscriptionProfile } from "./ws/subscriptionServer.js";
 import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { TaskWatcher } from "../subscriptions/TaskWatcher.js";
+import type { CallerRules } from "../callers/CallerRules.js";
+import { auditReadsPlugin } from "../callers/auditReadsPlugin.js";
+import { rateLimitedStatusPlugin } from "../callers/rateLimitedStatusPlugin.js";
 
 /** What bounds one request and one connection. */
 export interface ServerLimits {
@@ -56,6 +59,10 @@ export interface SubscriptionSettings {
   maxActive: number;
   /** Distinct task ids watched at once in the process. */
   maxWatchedIds: number;
+  /** Distinct task ids one caller's subscriptions may watch at once. */
+  maxWatchedIdsPerCaller: number;
+  /** WebSocket connections at once that have not completed `connection_init`; more handshakes are refused (503). */
+  maxUnauthenticatedConnections: number;
   /** The longest one subscription lasts. */
   maxLifetimeMs: number;
 }
@@ -82,6 +89,8 @@ export interface StartServerOptions {
   source: UserAccessTaskSource;
   /** Where the mutation goes: the AppFabric client. */
   starter: TaskStarter;
+  /** Scopes, budgets and the audit trail, applied to every request's and connection's caller. */
+  rules: CallerRules;
   logger: Logger;
   metrics: Metrics;
   readiness: () => Promise<ReadinessReport>;
@@ -160,10 +169,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     );
   }
 
+  const { rules } = options;
+  // One schema for both Apollo servers and the subscriptions, telling routers what is checked here.
+  const schema = buildSchema({ authenticated: config.auth.jwt !== undefined, scopes: config.auth.scopes ?? {} });
   const inFlight = operationsInFlight();
-  const plugins = [fastifyApolloDrainPlugin(app), operationObserverPlugin(logger, metrics), unexpectedErrorLogPlugin(logger), inFlight.plugin];
+  const plugins = [
+    fastifyApolloDrainPlugin(app),
+    rateLimitedStatusPlugin(),
+    operationObserverPlugin(logger, metrics),
+    unexpectedErrorLogPlugin(logger),
+    inFlight.plugin,
+    auditReadsPlugin(schema, rules.audit),
+  ];
   const apolloFor = async (operationLimits: OperationLimits) => {
     const server = createApolloServer({
+      schema,
       production: config.production,
       introspection: config.introspection,
       limits: operationLimits,
@@ -209,6 +229,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       authenticate,
       source: options.source,
       starter: options.starter,
+      rules,
       operationTimeoutMs: limits.operationTimeoutMs,
       startSpan: options.startSpan,
       logger,
@@ -220,15 +241,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     source: options.source,
     intervalMs: config.subscriptions.watchIntervalMs,
     maxWatchedIds: config.subscriptions.maxWatchedIds,
+    maxWatchedIdsPerCaller: config.subscriptions.maxWatchedIdsPerCaller,
+    onShareRefused: () => rules.budgets.refused("watched_ids"),
     maxSubscriptions: config.subscriptions.maxActive,
     maxLifetimeMs: config.subscriptions.maxLifetimeMs,
     onPoll: (ids) => metrics.watcherPolled(ids),
   });
   metrics.observeWatcher(() => watcher.size.watchedIds);
   const subscriptions = startSubscriptionServer(app.server, {
-    schema: buildSchema(),
+    schema,
     watcher,
     source: options.source,
+    rules,
+    maxUnauthenticated: config.subscriptions.maxUnauthenticatedConnections,
     client: subscriptionProfile(clientLimits, limits.maxRequestBytes, config.subscriptions.maxPerConnection, config.production),
     ...(routerSecret === undefined
       ? {}

@@ -6,12 +6,16 @@ import { invalidTaskIdError, taskNotFoundError } from "../errors/taskErrors.js";
 import { toGraphQLError } from "../errors/toGraphQLError.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { SnapshotStream } from "./SnapshotStream.js";
+import { RateLimitedError } from "../callers/RateLimitedError.js";
 
 /** What a subscriber is told about one position of its list: the task, or why it cannot be answered. */
 export type WatchedTask = UserAccessResultItem | GraphQLError;
 
 /** Statuses after which a task never changes again. */
 const FINAL_STATUSES: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
+
+/** How long a caller over its share of watched ids is told to wait: its other subscriptions end as their tasks do. */
+const WATCH_SHARE_RETRY_S = 10;
 
 /** The longest the poller waits between polls while AppFabric throttles or fails. */
 const MAX_BACKOFF_MS = 30_000;
@@ -23,6 +27,10 @@ export interface TaskWatcherOptions {
   intervalMs: number;
   /** Distinct task ids watched at once in this process; a subscription that would pass it is refused. */
   maxWatchedIds: number;
+  /** Distinct task ids one caller's subscriptions may watch at once; a subscription that would pass it is `RATE_LIMITED`. */
+  maxWatchedIdsPerCaller?: number;
+  /** A subscription was refused for its caller's share of watched ids (metrics). */
+  onShareRefused?: () => void;
   /** Subscriptions at once in this process; more are refused. */
   maxSubscriptions: number;
   /** The longest one subscription lasts; it then ends with `SUBSCRIPTION_EXPIRED`. */
@@ -64,6 +72,8 @@ type Position = { taskId: string } | { error: GraphQLError };
 
 interface Subscriber {
   positions: Position[];
+  /** The caller's key and the distinct ids it counts against the caller's share, when it has a caller. */
+  caller?: { key: string; taskIds: ReadonlySet<string> };
   stream: SnapshotStream<WatchedTask[]>;
   /** Whether one of its tasks changed since its last snapshot. */
   changed: boolean;
@@ -100,6 +110,8 @@ export class TaskWatcher {
   readonly #now: () => number;
   readonly #watched = new Map<string, Watched>();
   readonly #subscribers = new Set<Subscriber>();
+  /** Per caller: each id its subscriptions watch, and how many of them watch it. */
+  readonly #byCaller = new Map<string, Map<string, number>>();
   #cancelPoll: (() => void) | undefined;
   #polling = false;
   /** Polls in a row with a retryable failure. */
@@ -118,10 +130,24 @@ export class TaskWatcher {
 
   /**
    * Watches `taskIds` (as the caller wrote them: normalised here, malformed ones answered with
-   * `BAD_USER_INPUT` in their place). Throws `OVERLOADED` when the process watches as much as it may.
+   * `BAD_USER_INPUT` in their place). Throws `OVERLOADED` when the process watches as much as it may,
+   * and `RATE_LIMITED` when the caller (`callerKey`) would watch more distinct ids than its share.
    */
-  subscribe(taskIds: readonly string[]): TaskSubscription {
+  subscribe(taskIds: readonly string[], callerKey?: string): TaskSubscription {
     const positions = taskIds.map(toPosition);
+    const caller =
+      callerKey === undefined
+        ? undefined
+        : { key: callerKey, taskIds: new Set(positions.flatMap((position) => ("taskId" in position ? [position.taskId] : []))) };
+    const perCaller = this.#options.maxWatchedIdsPerCaller;
+    if (caller !== undefined && perCaller !== undefined) {
+      const mine = this.#byCaller.get(caller.key);
+      const added = [...caller.taskIds].filter((taskId) => mine?.has(taskId) !== true).length;
+      if ((mine?.size ?? 0) + added > perCaller) {
+        this.#options.onShareRefused?.();
+        throw toGraphQLError(new RateLimitedError("watched_ids", WATCH_SHARE_RETRY_S));
+      }
+    }
     const fresh = new Set(positions.flatMap((position) => ("taskId" in position && !this.#watched.has(position.taskId) ? [position.taskId] : [])));
     if (this.#subscribers.size >= this.#options.maxSubscriptions) {
       throw watchLimitError(`${this.#subscribers.size} subscriptions are active`);
@@ -131,12 +157,18 @@ export class TaskWatcher {
     }
     const subscriber: Subscriber = {
       positions,
+      ...(caller === undefined ? {} : { caller }),
       stream: new SnapshotStream<WatchedTask[]>(() => this.#unsubscribe(subscriber)),
       changed: true,
       sent: 0,
       cancelLifetime: () => undefined,
     };
     this.#subscribers.add(subscriber);
+    if (caller !== undefined) {
+      let mine = this.#byCaller.get(caller.key);
+      if (mine === undefined) this.#byCaller.set(caller.key, (mine = new Map<string, number>()));
+      for (const taskId of caller.taskIds) mine.set(taskId, (mine.get(taskId) ?? 0) + 1);
+    }
     for (const position of positions) {
       if (!("taskId" in position)) continue;
       let watched = this.#watched.get(position.taskId);
@@ -179,6 +211,15 @@ export class TaskWatcher {
     if (!this.#subscribers.delete(subscriber)) return;
     subscriber.outcome ??= "cancelled";
     subscriber.cancelLifetime();
+    const mine = subscriber.caller === undefined ? undefined : this.#byCaller.get(subscriber.caller.key);
+    if (mine !== undefined && subscriber.caller !== undefined) {
+      for (const taskId of subscriber.caller.taskIds) {
+        const left = (mine.get(taskId) ?? 1) - 1;
+        if (left > 0) mine.set(taskId, left);
+        else mine.delete(taskId);
+      }
+      if (mine.size === 0) this.#byCaller.delete(subscriber.caller.key);
+    }
     for (const position of subscriber.positions) {
       if (!("taskId" in position)) continue;
       const watched = this.#watched.get(position.taskId);

@@ -43,7 +43,7 @@ export async function trustedKey(): Promise<CryptoKey> {
 /** Signs a JWT with the trusted key (or another key, to forge one). */
 export async function signToken(claims: JWTPayload, options: { omitExp?: boolean; key?: CryptoKey; iat?: number; kid?: string } = {}): Promise<string> {
   const key = options.key ?? (await signingKeys()).privateKey;
-  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, iat: options.iat ?? Math.floor(Date.now() / 1000), ...claims }).setProtectedHeader({
+  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: "caller-1", iat: options.iat ?? Math.floor(Date.now() / 1000), ...claims }).setProtectedHeader({
     alg: "ES256",
     ...(options.kid === undefined ? {} : { kid: options.kid }),
   });
@@ -56,13 +56,16 @@ export async function signToken(claims: JWTPayload, options: { omitExp?: boolean
  * errors), with the router secret and JWT checks both on, in front of a recording emulator, its logs
  * collected at `debug`.
  */
-export async function startAttackHarness(options: HarnessOptions & { auth?: Config["auth"] } = {}): Promise<AttackHarness> {
+export async function startAttackHarness(
+  options: HarnessOptions & { auth?: Config["auth"]; scopes?: NonNullable<Config["auth"]["scopes"]> } = {},
+): Promise<AttackHarness> {
   const logs = collectLogs("debug");
   const { pem } = await signingKeys();
   const base = productionConfig();
   const auth = options.auth ?? {
     routerSecret: ROUTER_SECRET,
     jwt: { key: { publicKeyPem: pem }, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 86_400 },
+    ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
   };
   const harness = await startHarness({
     ...options,

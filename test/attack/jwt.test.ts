@@ -9,7 +9,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** A token whose payload JSON carries `exp` written as given (e.g. 1e400, which no JWT library writes). */
 async function withRawExp(raw: string): Promise<string> {
-  const claims = `{"iss":${JSON.stringify(ISSUER)},"aud":${JSON.stringify(AUDIENCE)},"iat":${now()},"exp":${raw}}`;
+  const claims = `{"iss":${JSON.stringify(ISSUER)},"aud":${JSON.stringify(AUDIENCE)},"sub":"caller-1","iat":${now()},"exp":${raw}}`;
   const signed = await new FlattenedSign(new TextEncoder().encode(claims)).setProtectedHeader({ alg: "ES256" }).sign(await trustedKey());
   return `${signed.protected}.${signed.payload}.${signed.signature}`;
 }

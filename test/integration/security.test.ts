@@ -6,6 +6,7 @@ import type { Config } from "../../src/config.js";
 import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { Metrics } from "../../src/observability/Metrics.js";
 import { startServer } from "../../src/server/startServer.js";
+import { localCallerRules } from "../../src/callers/CallerRules.js";
 import { collectLogs } from "../support/collectLogs.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { productionConfig, testConfig } from "../support/testConfig.js";
@@ -235,6 +236,7 @@ describe("production mode", () => {
         },
       },
       starter: { startUserAccessTasks: async () => [] },
+      rules: localCallerRules({ budgets: config.callers, metrics: new Metrics() }),
       logger: logs.logger,
       metrics: new Metrics(),
       readiness: async () => ({ ready: true, checks: { credentials: "ok", endpoint: "ok" } }),
@@ -279,7 +281,7 @@ describe("incoming authentication", () => {
   afterAll(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
 
   const token = (claims: { iss?: string; aud?: string; exp?: string } = {}, key: CryptoKey = privateKey) =>
-    new SignJWT({ scope: "read" })
+    new SignJWT({ scope: "read", sub: "user-1" })
       .setProtectedHeader({ alg: "ES256", kid: "k1" })
       .setIssuer(claims.iss ?? "https://login.example.com/")
       .setAudience(claims.aud ?? "user-access")
@@ -322,7 +324,7 @@ describe("incoming authentication", () => {
         { headers: { authorization: `Bearer ${await token({ exp: "-1m" })}` }, reason: "it has expired" },
         { headers: { authorization: "Bearer not.a.jwt" }, reason: "it is not a well-formed JWT" },
       ];
-      const forged = await new SignJWT({})
+      const forged = await new SignJWT({ sub: "user-1" })
         .setProtectedHeader({ alg: "ES256" })
         .setIssuer(jwt.issuer)
         .setAudience(jwt.audience)

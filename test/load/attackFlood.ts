@@ -49,7 +49,12 @@ console.log("Building the production build (npm run build)…");
 if (spawnSync("npm", ["run", "build"], { stdio: "inherit" }).status !== 0) process.exit(1);
 
 const { privateKey, publicKey } = await generateKeyPair("ES256");
-const token = await new SignJWT({}).setProtectedHeader({ alg: "ES256" }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("1h").sign(privateKey);
+const token = await new SignJWT({ sub: "attack-flood" })
+  .setProtectedHeader({ alg: "ES256" })
+  .setIssuer(ISSUER)
+  .setAudience(AUDIENCE)
+  .setExpirationTime("1h")
+  .sign(privateKey);
 const AUTH = { "router-authorization": ROUTER_SECRET, authorization: `Bearer ${token}`, "content-type": "application/json" };
 
 const emulator = await startEmulatorProcess(50);

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** The clock of JWT checks. */
   now?: () => number;
+  /** Where the audit trail's lines go (collected by the test). */
+  auditWrite?: (line: string) => void;
   /** Where the service sends AppFabric calls instead of the emulator (e.g. a port nobody listens on). */
   endpoint?: URL;
 }
@@ -58,7 +60,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       upstream: { kind: "aws", appBundleIdentifier: options.appBundleIdentifier ?? DEMO_APP_BUNDLE_ARN, endpoint: options.endpoint ?? emulator.url },
       appFabric: { ...config.appFabric, ...options.appFabric },
     },
-    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger, now: options.now },
+    { credentials: options.credentials ?? EMULATOR_CREDENTIALS, logger: options.logger, now: options.now, auditWrite: options.auditWrite },
   );
   return {
     emulator,

@@ -256,6 +256,87 @@ describe("CrossOperationBatcher and callers who have gone", () => {
   });
 });
 
+describe("the line shared between callers", () => {
+  /** Settles every held call in turn until `answers` is settled. */
+  const releaseAll = async <T>(appFabric: HeldAppFabric, answers: Promise<T>): Promise<T> => {
+    let done = false;
+    void answers.then(() => (done = true));
+    for (let call = 0; !done && call < 100; call++) {
+      await turn();
+      appFabric.calls[call]?.release();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return answers;
+  };
+
+  it("lets a caller alone hold half of maxQueuedIds; its next ids are RATE_LIMITED (queue_share), and another caller still gets in", async () => {
+    const appFabric = new HeldAppFabric();
+    let refusals = 0;
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 100, onShareRefused: () => (refusals += 1) });
+    void batcher.loadUserAccessTasks(ids(0, 50), { caller: "flood" });
+    await turn(); // the first call is under way; everything else waits
+    const flood = batcher.loadUserAccessTasks(ids(50, 80), { caller: "flood" });
+    expect(batcher.pending.waiting).toBe(50);
+    const victim = batcher.loadUserAccessTasks([id(200)], { caller: "victim" });
+    expect(batcher.pending.waiting).toBe(51);
+    const settled = await releaseAll(appFabric, Promise.all([flood, victim]));
+    const refused = settled[0].filter((answer) => answer instanceof Error);
+    expect(refused).toHaveLength(30);
+    expect(
+      refused.every(
+        (answer) => answer instanceof Error && answer.name === "RateLimitedError" && (answer as unknown as { reason: string }).reason === "queue_share",
+      ),
+    ).toBe(true);
+    expect(refusals).toBe(30);
+    expect(settled[1][0]).toMatchObject({ taskId: id(200) });
+  });
+
+  it("shares out the line equally between the callers waiting", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 90 });
+    void batcher.loadUserAccessTasks(ids(0, 50), { caller: "a" });
+    await turn();
+    const answers = Promise.all([
+      batcher.loadUserAccessTasks([id(300)], { caller: "c" }),
+      batcher.loadUserAccessTasks([id(301)], { caller: "b" }),
+      batcher.loadUserAccessTasks(ids(50, 40), { caller: "a" }),
+    ]);
+    // Three callers waiting: a holds at most 90 / 3 = 30.
+    expect(batcher.pending.waiting).toBe(32);
+    const settled = await releaseAll(appFabric, answers);
+    expect(settled[2].filter((answer) => answer instanceof Error)).toHaveLength(10);
+  });
+
+  it("fills each call round-robin over the callers waiting, so a caller with one id rides the next call, not the flood's last", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 5_000 });
+    void batcher.loadUserAccessTasks(ids(0, 50), { caller: "flood" });
+    await turn();
+    const flood = batcher.loadUserAccessTasks(ids(50, 400), { caller: "flood" });
+    const victim = batcher.loadUserAccessTasks([id(460)], { caller: "victim" });
+    const other = batcher.loadUserAccessTasks([id(470), id(471)], { caller: "other" });
+    appFabric.calls[0]?.release();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await turn();
+    const second = appFabric.calls[1]?.taskIds ?? [];
+    expect(second).toHaveLength(50);
+    // The flood's oldest id, then one from each caller in turn, then the flood's.
+    expect(second.slice(0, 4)).toEqual([id(50), id(460), id(470), id(51)]);
+    expect(second).toContain(id(471));
+    await releaseAll(appFabric, Promise.all([flood, victim, other]));
+  });
+
+  it("counts loads without a caller (the watcher's polls) toward the line, never toward a share", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });
+    void batcher.loadUserAccessTasks(ids(0, 50));
+    await turn();
+    const answers = batcher.loadUserAccessTasks(ids(50, 60));
+    expect(batcher.pending.waiting).toBe(60);
+    await releaseAll(appFabric, answers);
+  });
+});
+
 /** An AppFabric that records the traces each call serves; with `holdFirst`, the first call stays under way until released. */
 function traceRecorder({ holdFirst }: { holdFirst: boolean }) {
   const traces: Array<CallTrace | undefined> = [];

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, loadConfig } from "../../src/config.js";
+
+const PUBLIC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 
 describe("loadConfig", () => {
   it("defaults to port 4000, us-east-1, the embedded emulator and the documented limits", () => {
@@ -27,14 +30,47 @@ describe("loadConfig", () => {
         routerMaxPerConnection: 1000,
         maxActive: 10_000,
         maxWatchedIds: 2000,
+        maxWatchedIdsPerCaller: 500,
+        maxUnauthenticatedConnections: 64,
         maxLifetimeMs: 3_600_000,
       },
       metricsOperationNames: [],
       corsOrigins: [],
       auth: {},
+      callers: { taskIdsPerSecond: 500, startsPerMinute: 20 },
+      audit: { destination: "stdout" },
       fleet: { resultCache: { finalTtlMs: 300_000, inProgressMs: 1_000, maxEntries: 10_000 } },
       emulator: { latencyMs: 0, faults: [] },
     });
+  });
+
+  it("reads the scopes each action needs, only with JWT verification on, one scope name each", () => {
+    const jwt = { AUTH_JWT_PUBLIC_KEY: PUBLIC_KEY, AUTH_JWT_ISSUER: "https://login.example.com/", AUTH_JWT_AUDIENCE: "user-access" };
+    expect(loadConfig({ ...jwt, AUTH_SCOPE_READ: "appfabric:read", AUTH_SCOPE_START: "appfabric:start" }).auth.scopes).toEqual({
+      read: "appfabric:read",
+      start: "appfabric:start",
+    });
+    expect(loadConfig({ ...jwt, AUTH_SCOPE_START: "lookups.start" }).auth.scopes).toEqual({ start: "lookups.start" });
+    expect(loadConfig(jwt).auth.scopes).toBeUndefined();
+    expect(() => loadConfig({ AUTH_SCOPE_READ: "read" })).toThrow("AUTH_SCOPE_READ must be unset unless JWT verification is on");
+    expect(() => loadConfig({ ROUTER_SECRET: "a-router-secret-of-16+", AUTH_SCOPE_START: "start" })).toThrow("AUTH_SCOPE_START must be unset unless JWT");
+    expect(() => loadConfig({ ...jwt, AUTH_SCOPE_READ: "read write" })).toThrow("AUTH_SCOPE_READ must be one scope name");
+    expect(() => loadConfig({ ...jwt, AUTH_SCOPE_READ: 'a"b' })).toThrow("AUTH_SCOPE_READ must be one scope name");
+  });
+
+  it("reads the callers' budgets and the audit trail's destination and key", () => {
+    expect(loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "50", CALLER_MAX_STARTS_PER_MINUTE: "3" }).callers).toEqual({
+      taskIdsPerSecond: 50,
+      startsPerMinute: 3,
+    });
+    expect(() => loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "49" })).toThrow("CALLER_MAX_TASK_IDS_PER_SECOND must be an integer from 50");
+    expect(loadConfig({ AUDIT_LOG: "/var/log/appfabric/audit.jsonl", AUDIT_KEY: "k".repeat(32) }).audit).toEqual({
+      destination: { path: "/var/log/appfabric/audit.jsonl" },
+      key: "k".repeat(32),
+    });
+    expect(loadConfig({ AUDIT_LOG: "off" }).audit).toEqual({ destination: "off" });
+    expect(() => loadConfig({ AUDIT_KEY: "short" })).toThrow("AUDIT_KEY must be at least 32 characters");
+    expect(() => loadConfig({ AUDIT_KEY: "short" })).not.toThrow(/short/);
   });
 
   it("never gives a router narrower limits than a direct caller", () => {

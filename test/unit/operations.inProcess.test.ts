@@ -6,6 +6,10 @@ import type { GraphQLContext } from "../../src/server/context.js";
 import { createApolloServer } from "../../src/server/createApolloServer.js";
 import { CLIENT_MAX_ALIASES } from "../../src/server/operationLimits.js";
 import { createOperation } from "../../src/server/createOperation.js";
+import { buildSchema } from "../../src/server/buildSchema.js";
+import { addressCaller } from "../../src/callers/Caller.js";
+import { localCallerRules } from "../../src/callers/CallerRules.js";
+import { Metrics } from "../../src/observability/Metrics.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 
 /** An in-memory source that records what it was asked for, as AppFabric would answer (unknown ids left out). */
@@ -26,15 +30,25 @@ function memorySource(tasks: readonly UserAccessResultItem[]) {
  * loader, limits and error formatting, against an in-memory source. What crosses the wire is tested
  * over real HTTP in test/integration and test/attack.
  */
+const rules = localCallerRules({ budgets: { taskIdsPerSecond: 1_000_000, startsPerMinute: 1_000 }, metrics: new Metrics() });
+
 describe("operations in process", () => {
   const apollo = createApolloServer({
+    schema: buildSchema(),
     production: true,
     introspection: false,
     limits: { maxTaskIds: 10, maxRootFieldTaskIds: 10, maxAliases: CLIENT_MAX_ALIASES },
   });
   const { source, asked } = memorySource(syntheticTasks(20));
   const run = async (query: string, variables?: Record<string, unknown>) => {
-    const operation = createOperation({ source, starter: { startUserAccessTasks: async () => [] }, requestId: "in-process", deadlineMs: 5_000 });
+    const operation = createOperation({
+      source,
+      starter: { startUserAccessTasks: async () => [] },
+      requestId: "in-process",
+      caller: addressCaller("127.0.0.1"),
+      rules,
+      deadlineMs: 5_000,
+    });
     try {
       const response: GraphQLResponse = await apollo.executeOperation<Record<string, unknown>>(
         { query, variables },

@@ -11,6 +11,8 @@ import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../.
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../context.js";
 import { logRefusalNow } from "./refusals.js";
+import { addressCaller, type Caller } from "../../callers/Caller.js";
+import type { CallerRules } from "../../callers/CallerRules.js";
 import { isRouterRequest, type Authenticator } from "../createAuthenticator.js";
 import { createOperation, type Operation } from "../createOperation.js";
 
@@ -26,6 +28,8 @@ export interface GraphQLRouteOptions {
   authenticate: Authenticator | undefined;
   source: UserAccessTaskSource;
   starter: TaskStarter;
+  /** Scopes, budgets and the audit trail, applied to each request's caller. */
+  rules: CallerRules;
   operationTimeoutMs: number;
   /** Starts each operation's span; undefined: tracing is off. */
   startSpan?: (headers: IncomingHttpHeaders) => Span;
@@ -48,6 +52,8 @@ const RESPONSE_TYPES = ["application/json", "application/graphql-response+json"]
 export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOptions): Promise<void> {
   const { authenticate, logger } = options;
   const context = async (request: FastifyRequest, reply: FastifyReply): Promise<GraphQLContext> => {
+    // Who calls: what authenticated the request, else (authentication off) the client's address.
+    let caller: Caller = addressCaller(request.ip);
     if (authenticate !== undefined) {
       const result = await authenticate(request.headers);
       if (!result.ok) {
@@ -55,6 +61,7 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
         logger.debug({ requestId: request.id, check: result.reason }, "authentication failed");
         throw notAuthenticatedError(result.message, result.status);
       }
+      caller = result.caller;
     }
     // One turn of the event loop before anything runs: a request read from a socket's buffer gets
     // here within one callback, and a caller who hung up meanwhile is only seen on a later one.
@@ -74,6 +81,8 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
       source: options.source,
       starter: options.starter,
       requestId: request.id,
+      caller,
+      rules: options.rules,
       deadlineMs: options.operationTimeoutMs,
       span: options.startSpan?.(request.headers),
     });

@@ -26,6 +26,10 @@ import type { TaskSubscription, TaskWatcher } from "../../subscriptions/TaskWatc
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../../loaders/UserAccessTaskLoader.js";
 import type { GraphQLContext } from "../context.js";
+import { addressCaller, type Caller } from "../../callers/Caller.js";
+import type { CallerRules } from "../../callers/CallerRules.js";
+import { personalDataReader } from "../../callers/personalData.js";
+import { authorize } from "../createOperation.js";
 import { isRouterRequest, JWT_CLOCK_TOLERANCE_SECONDS, type Authenticator } from "../createAuthenticator.js";
 import type { OperationLimits } from "../operationLimits.js";
 import { checkOperationCost } from "../operationLimitsPlugin.js";
@@ -46,6 +50,14 @@ export interface SubscriptionServerOptions {
   watcher: TaskWatcher;
   /** For the (unused) loader of a subscription's context: resolvers are typed for one. */
   source: UserAccessTaskSource;
+  /** Scopes, the watcher's share per caller, the audit trail. */
+  rules: CallerRules;
+  /**
+   * Connections at once that have not completed `connection_init` (credentials are only checked
+   * then): past it, handshakes are refused (503) at once, so that sockets that never authenticate
+   * cannot take the connections authenticated callers and `/health` need.
+   */
+  maxUnauthenticated: number;
   client: SubscriptionProfile;
   /** Connections whose handshake carries the router secret. */
   router?: SubscriptionProfile & { secret: string };
@@ -95,6 +107,10 @@ interface Connection {
   id: string;
   profile: SubscriptionProfile;
   subscriptions: Map<string, SubscriptionRecord>;
+  /** Who the connection is for, once `connection_init` has authenticated it. */
+  caller?: Caller;
+  /** Gives back its place among the connections not yet through `connection_init` (once; later calls do nothing). */
+  authenticated: () => void;
   /** Set once the socket has closed: subscriptions ended by that are `closed`, not `cancelled`. */
   closed: boolean;
   cancelExpiry?: () => void;
@@ -135,6 +151,9 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     return wss;
   };
   let closing = false;
+  /** Handshakes and connections not yet through `connection_init`. */
+  let unauthenticated = 0;
+  const readsPersonalData = personalDataReader(options.schema);
 
   const refuseHandshake = (socket: Duplex, status: 403 | 404 | 503, reason: RefusalReason, message: string) => {
     metrics.requestRefused(reason);
@@ -153,16 +172,36 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     if (origin !== undefined && !options.corsOrigins.includes(origin)) {
       return refuseHandshake(socket, 403, "websocket_origin", "This origin may not open a WebSocket here (CORS_ORIGINS).\n");
     }
+    if (unauthenticated >= options.maxUnauthenticated) {
+      return refuseHandshake(
+        socket,
+        503,
+        "websocket_unauthenticated",
+        "Too many connections are waiting to authenticate (connection_init); try again shortly.\n",
+      );
+    }
+    unauthenticated += 1;
+    let counted = true;
+    const authenticated = () => {
+      if (counted) unauthenticated -= 1;
+      counted = false;
+    };
+    // The raw socket closes whatever happens to the handshake or the connection.
+    socket.once("close", authenticated);
     const profile = options.router !== undefined && isRouter?.(request.headers) === true ? options.router : options.client;
     // ws answers a handshake it cannot accept (no key, wrong version, no graphql-transport-ws subprotocol) itself.
-    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile));
+    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, authenticated));
   };
 
   const graphqlWs = makeServer<Record<string, unknown>, Connection>({
     schema: options.schema,
     onConnect: async (ctx) => {
       const connection = ctx.extra;
-      if (options.authenticate === undefined) return true;
+      if (options.authenticate === undefined) {
+        connection.caller = addressCaller(connection.request.socket.remoteAddress);
+        connection.authenticated();
+        return true;
+      }
       const headers = authHeaders(connection.request.headers, ctx.connectionParams);
       const result = await options.authenticate(headers);
       if (!result.ok) {
@@ -172,6 +211,8 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
         connection.socket.close(result.status === 503 ? 1013 : CloseCode.Forbidden, closeReason(result.message));
         return false;
       }
+      connection.caller = result.caller;
+      connection.authenticated();
       if (result.expiresAtMs !== undefined) watchExpiry(connection, headers, result.expiresAtMs);
       return true;
     },
@@ -250,14 +291,21 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     connection.subscriptions.set(id, record);
     metrics.subscriptionStarted();
     clearIdle(connection);
+    // graphql-ws runs onSubscribe only after onConnect has accepted the connection.
+    const caller = connection.caller ?? addressCaller(undefined);
     const contextValue: GraphQLContext = {
       requestId: connection.id,
-      userAccessTasks: new UserAccessTaskLoader(options.source),
+      caller,
+      authorize: (action) => authorize(caller, action, options.rules),
+      userAccessTasks: new UserAccessTaskLoader(options.source, { caller: caller.key }),
       startUserAccessTasks: () => Promise.reject(requestError("Start tasks over HTTP.")),
       log: { written: false, callerGone: false },
       watchUserAccessTasks: (ids) => {
         record.taskIds = ids.length;
-        record.watch = watcher.subscribe(ids);
+        record.watch = watcher.subscribe(ids, caller.key);
+        if (ids.length > 0 && readsPersonalData(document)) {
+          options.rules.audit.read({ requestId: connection.id, caller, taskIds: ids.length, operationName: record.operationName, via: "websocket" });
+        }
         // Closed with its connection, whatever graphql-ws does with it.
         if (connection.closed) void record.watch.events.return();
         return record.watch.events;
@@ -313,8 +361,8 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
   };
   const clearIdle = (connection: Connection) => clearTimeout(connection.idle);
 
-  const onConnection = (socket: WebSocket, request: IncomingMessage, profile: SubscriptionProfile) => {
-    const connection: Connection = { socket, request, id: options.requestIdOf(request), profile, subscriptions: new Map(), closed: false };
+  const onConnection = (socket: WebSocket, request: IncomingMessage, profile: SubscriptionProfile, authenticated: () => void) => {
+    const connection: Connection = { socket, request, id: options.requestIdOf(request), profile, subscriptions: new Map(), authenticated, closed: false };
     metrics.webSocketsChanged(1);
     // A message over the size limit, or a broken frame: ws closes the connection (1009, 1002); nothing more to do.
     socket.on("error", (error: Error & { code?: string }) => logger.debug({ requestId: connection.id, code: error.code }, "WebSocket protocol error"));

@@ -1,0 +1,61 @@
+import { FleetRate } from "../fleet/FleetRate.js";
+import type { RedisLink } from "../fleet/RedisLink.js";
+import type { Metrics } from "../observability/Metrics.js";
+import { RateLimitedError, type BudgetReason } from "./RateLimitedError.js";
+
+/** Each caller's share of AppFabric (CALLER_MAX_*): AppFabric throttles per account, so this service shares it out. */
+export interface CallerBudgetSettings {
+  /** Task ids a caller may have sent to AppFabric per second (cache hits cost nothing). */
+  taskIdsPerSecond: number;
+  /** Starts a caller may make per minute. */
+  startsPerMinute: number;
+}
+
+export interface CallerBudgetsOptions {
+  settings: CallerBudgetSettings;
+  /** With Redis: each budget is the caller's across the fleet (under `<scope>caller:`). */
+  redis?: { link: RedisLink; scope: string };
+  metrics: Metrics;
+}
+
+/**
+ * Each caller's budgets of AppFabric work, kept by caller key (a hash of the identity, see `Caller`):
+ * fleet-wide with Redis, each replica's own while Redis is down. `take*` resolves when the work may go
+ * ahead and rejects with `RateLimitedError` (counted by reason) when the budget is used up.
+ */
+export class CallerBudgets {
+  readonly #taskIds: FleetRate;
+  readonly #starts: FleetRate;
+  readonly #metrics: Metrics;
+
+  constructor(options: CallerBudgetsOptions) {
+    const { settings, redis } = options;
+    const shared = (name: string) =>
+      redis === undefined ? {} : { redis: { link: redis.link, keyPrefix: `${redis.scope}caller:${name}`, use: "budgets" as const } };
+    this.#taskIds = new FleetRate({ points: settings.taskIdsPerSecond, durationMs: 1_000, ...shared("ids") });
+    this.#starts = new FleetRate({ points: settings.startsPerMinute, durationMs: 60_000, ...shared("starts") });
+    this.#metrics = options.metrics;
+  }
+
+  /** Takes `count` task ids (at most one AppFabric call's 50) from the caller's budget. */
+  takeTaskIds(callerKey: string, count: number): Promise<void> {
+    return this.#take(this.#taskIds, "task_ids", callerKey, count);
+  }
+
+  /** Takes one start from the caller's budget. */
+  takeStart(callerKey: string): Promise<void> {
+    return this.#take(this.#starts, "starts", callerKey, 1);
+  }
+
+  /** A refusal of another budget kept elsewhere (the queue's share, the watcher's), counted with these. */
+  refused(reason: BudgetReason): void {
+    this.#metrics.callerLimited(reason);
+  }
+
+  async #take(rate: FleetRate, reason: BudgetReason, callerKey: string, count: number): Promise<void> {
+    const waitMs = await rate.take(callerKey, count);
+    if (waitMs === 0) return;
+    this.#metrics.callerLimited(reason);
+    throw new RateLimitedError(reason, Math.ceil(waitMs / 1_000));
+  }
+}
