@@ -56,6 +56,8 @@ interface Call {
   /** Ids of the call that someone still waits for. At 0 the call is cancelled. */
   wanted: number;
   controller: AbortController;
+  /** The callers whose ids it carries. */
+  owners: ReadonlySet<string>;
 }
 
 /**
@@ -82,7 +84,8 @@ interface Call {
  * share of it: `maxQueuedIds` over the callers waiting, and never more than half, so that a caller
  * arriving while another floods always finds room. Calls are filled round-robin over the callers
  * waiting, one id each in turn, so a caller with one id waits for the next free call slot, not behind
- * the flood's hundred calls.
+ * the flood's hundred calls; and the last free slot is kept for someone else, so one caller's ids alone
+ * never take every slot, and a caller who arrives then is sent at once.
  *
  * Each operation still has its own loader and cache and sees only the ids it asked for. A failed call
  * fails only its ids, for every operation that asked for them.
@@ -100,6 +103,8 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   /** Ids in a call under way. */
   readonly #inFlight = new Map<string, Entry>();
   #callsInFlight = 0;
+  /** Calls under way that carry each caller's ids. */
+  readonly #callsByOwner = new Map<string, number>();
   /** Cancels the window under way, if any. */
   #cancelWindow: (() => void) | undefined;
   #immediate: NodeJS.Immediate | undefined;
@@ -236,9 +241,9 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   /** Sends waiting ids, 50 to a call, while a call slot is free. */
   #dispatch(): void {
     this.#cancelTimer();
-    while (this.#waiting.size > 0 && this.#callsInFlight < this.#options.maxInFlight) {
+    while (this.#waiting.size > 0 && this.#callsInFlight < this.#options.maxInFlight && !this.#lastSlotKept()) {
       const batch = this.#nextBatch();
-      const call: Call = { wanted: batch.length, controller: new AbortController() };
+      const call: Call = { wanted: batch.length, controller: new AbortController(), owners: new Set(batch.map((entry) => entry.owner)) };
       for (const entry of batch) {
         this.#inFlight.set(entry.taskId, entry);
         entry.call = call;
@@ -247,8 +252,28 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     }
   }
 
+  /**
+   * Whether the last free slot must wait for another caller: only one caller's ids wait, and calls
+   * carrying them already hold every slot but one. (Loads without a caller, the watcher's, are not held.)
+   */
+  #lastSlotKept(): boolean {
+    if (this.#byOwner.size !== 1 || this.#options.maxInFlight < 2) return false;
+    const [owner] = this.#byOwner.keys();
+    if (owner === undefined || owner === "") return false;
+    return (this.#callsByOwner.get(owner) ?? 0) >= this.#options.maxInFlight - 1;
+  }
+
+  #countCall(owners: ReadonlySet<string>, change: 1 | -1): void {
+    for (const owner of owners) {
+      const calls = (this.#callsByOwner.get(owner) ?? 0) + change;
+      if (calls > 0) this.#callsByOwner.set(owner, calls);
+      else this.#callsByOwner.delete(owner);
+    }
+  }
+
   async #send(batch: Entry[], call: Call): Promise<void> {
     this.#callsInFlight += 1;
+    this.#countCall(call.owners, 1);
     const taskIds = batch.map((entry) => entry.taskId);
     const forget = () => {
       for (const entry of batch) if (this.#inFlight.get(entry.taskId) === entry) this.#inFlight.delete(entry.taskId);
@@ -264,6 +289,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
       forget();
       call.controller.signal.removeEventListener("abort", forget);
       this.#callsInFlight -= 1;
+      this.#countCall(call.owners, -1);
       // Ids that gathered while every slot was busy go out now: they have waited long enough.
       if (this.#waiting.size > 0) this.#dispatch();
     }

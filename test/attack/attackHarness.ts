@@ -40,6 +40,11 @@ export async function trustedKey(): Promise<CryptoKey> {
   return (await signingKeys()).privateKey;
 }
 
+/** The public half of the trusted key, as AUTH_JWT_PUBLIC_KEY takes it. */
+export async function trustedPublicKeyPem(): Promise<string> {
+  return (await signingKeys()).pem;
+}
+
 /** Signs a JWT with the trusted key (or another key, to forge one). */
 export async function signToken(claims: JWTPayload, options: { omitExp?: boolean; key?: CryptoKey; iat?: number; kid?: string } = {}): Promise<string> {
   const key = options.key ?? (await signingKeys()).privateKey;

@@ -22,7 +22,22 @@ const ENTITIES = `query($representations: [_Any!]!) {
 }`;
 type EntitiesData = { _entities: Array<{ taskId: string; app: string } | null> };
 
+/** A deployment with JWT verification and both scopes on: its SDL carries @authenticated and @requiresScopes. */
+const WITH_SCOPES = { authenticated: true, scopes: { read: "tasks:read", start: "tasks:start" } };
+
 describe("composition", () => {
+  it("composes the SDL of a deployment with scopes, with no errors or hints, and keeps the directives in the supergraph", () => {
+    const result = composeServices([
+      { name: "user-access", typeDefs: loadTypeDefs(WITH_SCOPES), url: "http://user-access.example/" },
+      { name: "access-reviews", typeDefs: ACCESS_REVIEWS_TYPEDEFS, url: "http://access-reviews.example/" },
+    ]);
+    expect(result.errors).toBeUndefined();
+    expect(result.hints).toEqual([]);
+    const supergraph = result.supergraphSdl ?? "";
+    expect(supergraph).toMatch(/type UserAccessTask[^{]*@authenticated[^{]*@requiresScopes\(scopes: \[\["tasks:read"\]\]\)/);
+    expect(supergraph).toMatch(/\): \[UserAccessTaskItem!\]![^\n]*@authenticated[^\n]*@requiresScopes\(scopes: \[\["tasks:start"\]\]\)/);
+  });
+
   it("composes with another subgraph that references UserAccessTask by taskId, with no errors or hints", () => {
     const result = composeServices([
       { name: "user-access", typeDefs: loadTypeDefs(), url: "http://user-access.example/" },
@@ -38,6 +53,17 @@ describe("composition", () => {
 });
 
 describe("composition with Guild's composer (Hive, Mesh Compose)", () => {
+  it("composes the SDL of a deployment with scopes with no errors, keeping the directives", () => {
+    const result = composeWithGuild([
+      { name: "user-access", typeDefs: loadTypeDefs(WITH_SCOPES), url: "http://user-access.example/" },
+      { name: "access-reviews", typeDefs: ACCESS_REVIEWS_TYPEDEFS, url: "http://access-reviews.example/" },
+    ]);
+    expect(result.errors).toBeUndefined();
+    const supergraph = result.supergraphSdl ?? "";
+    expect(supergraph).toMatch(/@requiresScopes\(scopes: \[\["tasks:read"\]\]\)/);
+    expect(supergraph).toMatch(/@requiresScopes\(scopes: \[\["tasks:start"\]\]\)/);
+  });
+
   it("composes with the access-reviews subgraph with no errors, UserAccessTask keyed by taskId", () => {
     const result = composeWithGuild([
       { name: "user-access", typeDefs: loadTypeDefs(), url: "http://user-access.example/" },

@@ -326,6 +326,20 @@ describe("the line shared between callers", () => {
     await releaseAll(appFabric, Promise.all([flood, victim, other]));
   });
 
+  it("keeps the last free call slot for another caller: one caller alone takes every slot but one, and a newcomer is sent at once", async () => {
+    const appFabric = new HeldAppFabric();
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 4, maxQueuedIds: 5_000 });
+    const flood = batcher.loadUserAccessTasks(ids(0, 400), { caller: "flood" });
+    await loadersRan();
+    expect(batcher.pending.calls).toBe(3);
+    const victim = batcher.loadUserAccessTasks([id(460)], { caller: "victim" });
+    await loadersRan();
+    expect(batcher.pending.calls).toBe(4);
+    // The fourth call carries the victim's id, round-robin with the flood's next ones.
+    expect(appFabric.calls[3]?.taskIds.slice(0, 2)).toEqual([id(150), id(460)]);
+    await releaseAll(appFabric, Promise.all([flood, victim]));
+  });
+
   it("counts loads without a caller (the watcher's polls) toward the line, never toward a share", async () => {
     const appFabric = new HeldAppFabric();
     const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 60 });

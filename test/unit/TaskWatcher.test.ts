@@ -267,6 +267,27 @@ describe("TaskWatcher", () => {
     expect(watcher.size).toEqual({ subscriptions: 2, watchedIds: 3 });
   });
 
+  it("holds each caller to its share of watched ids (RATE_LIMITED), counting an id once however often it watches it, and gives it back when a subscription ends", async () => {
+    const source = new ScriptedSource();
+    let refused = 0;
+    const { watcher } = newWatcher(source, { maxWatchedIds: 100, maxWatchedIdsPerCaller: 3, onShareRefused: () => (refused += 1) });
+    const first = watcher.subscribe([id(1), id(2), id(2)], "flood");
+    watcher.subscribe([id(1), id(3)], "flood"); // one new id for this caller: fits
+    expect(() => watcher.subscribe([id(4)], "flood")).toThrow(
+      expect.objectContaining({ extensions: expect.objectContaining({ code: "RATE_LIMITED", reason: "watched_ids", retryAfterSeconds: 10 }) }),
+    );
+    expect(refused).toBe(1);
+    // Another caller has a share of its own, even for the same ids.
+    watcher.subscribe([id(1), id(4), id(5)], "victim");
+    expect(watcher.size).toEqual({ subscriptions: 3, watchedIds: 5 });
+    // Ending the first subscription gives back id(2) only: id(1) is still watched by the second.
+    await first.events.return();
+    watcher.subscribe([id(6)], "flood");
+    expect(() => watcher.subscribe([id(7)], "flood")).toThrow(/SUBSCRIPTION_MAX_WATCHED_IDS_PER_CALLER/);
+    // Without a caller (no share is asked for), only the process bound applies.
+    watcher.subscribe([id(8), id(9), id(10), id(11)]);
+  });
+
   it("ends a subscription that reaches its lifetime with SUBSCRIPTION_EXPIRED", async () => {
     const source = new ScriptedSource();
     source.tasks.set(id(1), "IN_PROGRESS");

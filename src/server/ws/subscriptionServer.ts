@@ -287,7 +287,11 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
       if (error instanceof GraphQLError) return refuse([error]);
       throw error;
     }
-    const record: SubscriptionRecord = { startedAt: performance.now(), operationName: loggableOperationName(payload.operationName), taskIds: 0 };
+    const record: SubscriptionRecord = {
+      startedAt: performance.now(),
+      operationName: loggableOperationName(operation.name?.value ?? payload.operationName),
+      taskIds: 0,
+    };
     connection.subscriptions.set(id, record);
     metrics.subscriptionStarted();
     clearIdle(connection);
