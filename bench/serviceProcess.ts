@@ -14,8 +14,9 @@ export const ONE_ID_QUERY = "query One($id: ID!) { userAccessTask(id: $id) { tas
 export const randomId = () => syntheticTaskId(Math.floor(Math.random() * TASKS));
 
 /** The emulator (bench/emulatorProcess.ts) with `latencyMs`; resolves with its URL. */
-export async function startEmulatorProcess(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork("bench/emulatorProcess.ts", [String(latencyMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+export async function startEmulatorProcess(latencyMs: number, callsPerSecondQuota?: number): Promise<{ url: string; child: ChildProcess }> {
+  const args = [String(latencyMs), ...(callsPerSecondQuota === undefined ? [] : [String(callsPerSecondQuota)])];
+  const child = fork("bench/emulatorProcess.ts", args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const [{ url }] = (await once(child, "message")) as [{ url: string }];
   return { url, child };
 }

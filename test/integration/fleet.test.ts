@@ -294,6 +294,21 @@ describe("three replicas through one Redis", () => {
     expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_fallbacks_total{use="rate"}')).toBe(0);
   });
 
+  it("keeps each caller's budget for the whole fleet: the third start in a minute is refused at whichever replica, and no identity is a key", async () => {
+    await startReplicas({ CALLER_MAX_STARTS_PER_MINUTE: "2" });
+    const START = 'mutation { startUserAccessTasks(email: "jordan.rivers@example.com") { taskId } }';
+    const answers = [];
+    for (const replica of replicas) answers.push(await postGraphQL(replica.url, START));
+    expect(answers.slice(0, 2).map((answer) => answer.errors)).toEqual([undefined, undefined]);
+    expect(answers[2]?.status).toBe(429);
+    expect(answers[2]?.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", reason: "starts" });
+    expect(emulator.calls.filter((call) => call.operation === "StartUserAccessTasks")).toHaveLength(2);
+    const keys = await redis.keys("*caller:starts*");
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^appfabric-subgraph:[0-9a-f]{16}:caller:starts:?[0-9a-f]{24}$/);
+    expect(await metric(replicas[2]?.url ?? new URL("http://x"), 'redis_fallbacks_total{use="budgets"}')).toBe(0);
+  });
+
   it("a persisted query registered at one replica answers at another", async () => {
     await startReplicas();
     const query = `query Persisted($id: ID!) { userAccessTask(id: $id) { taskId resultStatus } }`;
