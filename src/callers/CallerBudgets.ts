@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { FleetRate } from "../fleet/FleetRate.js";
 import type { RedisLink } from "../fleet/RedisLink.js";
 import type { Metrics } from "../observability/Metrics.js";
@@ -18,6 +19,9 @@ export interface CallerBudgetsOptions {
   metrics: Metrics;
 }
 
+/** Callers remembered as over budget at once; past it the least recent are forgotten (they are only asked again). */
+const MAX_REMEMBERED_CALLERS = 10_000;
+
 /**
  * Each caller's budgets of AppFabric work, kept by caller key (a hash of the identity, see `Caller`):
  * fleet-wide with Redis, each replica's own while Redis is down. `take*` resolves when the work may go
@@ -27,6 +31,8 @@ export class CallerBudgets {
   readonly #taskIds: FleetRate;
   readonly #starts: FleetRate;
   readonly #metrics: Metrics;
+  /** Callers whose task-id budget ran out, until their window ends (this replica's knowledge; on the windows' clock, Date.now). */
+  readonly #outOfTaskIds = new LRUCache<string, true>({ max: MAX_REMEMBERED_CALLERS, perf: { now: () => Date.now() } });
 
   constructor(options: CallerBudgetsOptions) {
     const { settings, redis } = options;
@@ -40,6 +46,20 @@ export class CallerBudgets {
   /** Takes `count` task ids (at most one AppFabric call's 50) from the caller's budget. */
   takeTaskIds(callerKey: string, count: number): Promise<void> {
     return this.#take(this.#taskIds, "task_ids", callerKey, count);
+  }
+
+  /**
+   * How long (ms) the caller's task-id budget is still known to be used up; 0 when it is not. Read
+   * before an operation runs, so that a caller over budget is refused whole, at once (one error, HTTP
+   * 429), instead of paying for an answer of hundreds of refused ids.
+   */
+  taskIdsBlockedForMs(callerKey: string): number {
+    return this.#outOfTaskIds.getRemainingTTL(callerKey);
+  }
+
+  /** Counts an operation refused whole because its caller's task-id budget is used up. */
+  refusedWhole(): void {
+    this.#metrics.callerLimited("task_ids");
   }
 
   /** Takes one start from the caller's budget. */
@@ -56,6 +76,7 @@ export class CallerBudgets {
     const waitMs = await rate.take(callerKey, count);
     if (waitMs === 0) return;
     this.#metrics.callerLimited(reason);
+    if (reason === "task_ids") this.#outOfTaskIds.set(callerKey, true, { ttl: waitMs });
     throw new RateLimitedError(reason, Math.ceil(waitMs / 1_000));
   }
 }

@@ -25,6 +25,7 @@ import { TaskWatcher } from "../subscriptions/TaskWatcher.js";
 import type { CallerRules } from "../callers/CallerRules.js";
 import { auditReadsPlugin } from "../callers/auditReadsPlugin.js";
 import { rateLimitedStatusPlugin } from "../callers/rateLimitedStatusPlugin.js";
+import { overBudgetPlugin } from "../callers/overBudgetPlugin.js";
 
 /** What bounds one request and one connection. */
 export interface ServerLimits {
@@ -176,6 +177,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const plugins = [
     fastifyApolloDrainPlugin(app),
     rateLimitedStatusPlugin(),
+    overBudgetPlugin(rules.budgets),
     operationObserverPlugin(logger, metrics),
     unexpectedErrorLogPlugin(logger),
     inFlight.plugin,

@@ -204,6 +204,19 @@ describe("a fair share each: CALLER_MAX_STARTS_PER_MINUTE and CALLER_MAX_TASK_ID
     expect(other.errors).toBeUndefined();
   });
 
+  it("refuses a caller known to be over budget whole, before anything runs: one error, HTTP 429", async () => {
+    const answers: Answer[] = [];
+    // Ids AppFabric does not know: never cached, so each costs the budget.
+    for (let n = 0; n < 10; n++) answers.push(await ask({ query: READ_MANY, variables: { ids: ids(10_000 + n * 50, 50) } }, "repeater"));
+    const whole = answers.filter((answer) => answer.status === 429 && answer.errors?.length === 1 && answer.errors[0]?.path === undefined);
+    expect(whole.length).toBeGreaterThanOrEqual(1);
+    expect(whole[0]?.data).toBeUndefined();
+    expect(whole[0]?.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", reason: "task_ids" });
+    expect(whole[0]?.headers.get("retry-after")).toBe("1");
+    // A query that lists no task id still runs.
+    expect((await ask({ query: "{ __typename }" }, "repeater")).status).toBe(200);
+  });
+
   it("charges nothing for cache hits: the same 50 final tasks answered six times in a row cost one call", async () => {
     const asked = ids(100, 50);
     for (let round = 0; round < 6; round++) {
