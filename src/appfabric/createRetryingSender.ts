@@ -84,15 +84,17 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
   return async (call) => {
     const retryable = call.retry === "all" ? RETRY_AS_THE_STRATEGY_DECIDES : RETRY_THROTTLING_ONLY;
     let token: StandardRetryToken = await strategy.acquireInitialRetryToken(call.operation);
+    /** When the gate let the attempt go: a 429 for it tells the gate which hold it answers. */
+    let sentAt: number | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        await gate?.beforeAttempt(call.deadline);
+        sentAt = await gate?.beforeAttempt(call.deadline);
         const result = await inSlot(() => observed(call, attempt), call.deadline);
         strategy.recordSuccess(token);
         return result;
       } catch (error) {
         const errorType = retryErrorType(error);
-        if (errorType === "THROTTLING") gate?.throttled(retryAfterSeconds(error));
+        if (errorType === "THROTTLING") gate?.throttled(retryAfterSeconds(error), sentAt);
         if (call.deadline?.aborted || errorType === undefined || !retryable.has(errorType)) throw error;
         // A hold longer than a caller waits: answer THROTTLED now rather than after a useless backoff.
         if (gate !== undefined && gate.heldForMs() > MAX_HOLD_WAIT_MS) throw error;

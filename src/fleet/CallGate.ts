@@ -8,13 +8,16 @@ import type { RedisLink } from "./RedisLink.js";
 /** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
 export interface CallGate {
   /**
-   * Resolves when an attempt may go out. Waits out a hold of at most `maxWaitMs`; a longer one
-   * refuses at once with `HeldByFleetError` (nothing sent). Rejects with a deadline error when
-   * `deadline` aborts while waiting.
+   * Resolves, with the time it lets the attempt go (the gate's clock), when an attempt may go out.
+   * Waits out a hold of at most `maxWaitMs`; a longer one refuses at once with `HeldByFleetError`
+   * (nothing sent). Rejects with a deadline error when `deadline` aborts while waiting.
    */
-  beforeAttempt(deadline: AbortSignal | undefined): Promise<void>;
-  /** AppFabric throttled an attempt: hold every new attempt of the fleet for `retryAfterSeconds`, or the backoff. */
-  throttled(retryAfterSeconds: number | undefined): void;
+  beforeAttempt(deadline: AbortSignal | undefined): Promise<number>;
+  /**
+   * AppFabric throttled an attempt that went out at `sentAt` (what `beforeAttempt` resolved with; now
+   * when not given): hold every new attempt of the fleet for `retryAfterSeconds`, or the backoff.
+   */
+  throttled(retryAfterSeconds: number | undefined, sentAt?: number): void;
   /** How long (ms) new attempts are held from now, as far as this replica knows. */
   heldForMs(): number;
 }
@@ -31,14 +34,20 @@ export interface FleetCallGateOptions {
 
 /** A hold this short is waited out; a longer one refuses at once, so that callers hear THROTTLED with a time. */
 export const MAX_HOLD_WAIT_MS = 2_000;
-/** The hold after a 429 that named no `Retry-After`, doubling with each such 429 in a row up to the cap. */
+/** The hold after a 429 that named no `Retry-After`; twice the last one when throttled again right after it, up to the cap. */
 const BASE_HOLD_MS = 1_000;
 const MAX_HOLD_MS = 60_000;
 
 /**
  * Makes the fleet one client toward AppFabric's per-account throttling. A 429 seen by any replica
  * holds every replica's new attempts until its `Retry-After` (or a backoff from 1 s, doubling while
- * 429s follow one another, at most 60 s) has passed: the hold is kept in this replica's memory and,
+ * 429s follow one another, at most 60 s) has passed.
+ *
+ * Why the backoff counts holds, not 429s: attempts sent together (a burst of operations, one call
+ * each) are throttled together, and their 429s arrive one after another. They all answer attempts
+ * sent before the hold they cause, so they are one step: the hold is 1 s however many there are.
+ * It doubles only when an attempt sent after a hold (once it ended, or waited out) is throttled again
+ * within as long as that hold lasted; after a quiet spell it starts again from 1 s. The hold is kept in this replica's memory and,
  * with Redis, in `<scope>hold` (a Lua script keeps the later of two holds). Optionally, attempts are
  * also bounded to `maxCallsPerSecond` across the fleet by rate-limiter-flexible's Redis limiter (its
  * in-memory limiter, at the same rate, while Redis cannot help).
@@ -49,8 +58,10 @@ export class FleetCallGate implements CallGate {
   readonly #holdKey: string | undefined;
   readonly #rate: FleetRate | undefined;
   #holdUntil = 0;
-  /** 429s without `Retry-After` in a row; reset by an attempt that goes out after a hold ended. */
-  #unnamedThrottles = 0;
+  /** When this replica last set or raised a hold (the gate's clock). */
+  #holdSetAt = Number.NEGATIVE_INFINITY;
+  /** The length of the last hold after a 429 without `Retry-After`; 0 before the first. */
+  #backoffMs = 0;
 
   constructor(options: FleetCallGateOptions) {
     this.#options = options;
@@ -71,14 +82,19 @@ export class FleetCallGate implements CallGate {
     return Math.max(0, this.#holdUntil - this.#now());
   }
 
-  throttled(retryAfterSeconds: number | undefined): void {
+  throttled(retryAfterSeconds: number | undefined, sentAt: number = this.#now()): void {
+    const now = this.#now();
     let holdMs: number;
     if (retryAfterSeconds !== undefined) holdMs = Math.min(retryAfterSeconds * 1_000, MAX_HOLD_MS);
     else {
-      holdMs = Math.min(BASE_HOLD_MS * 2 ** this.#unnamedThrottles, MAX_HOLD_MS);
-      this.#unnamedThrottles += 1;
+      // Sent before the hold now in force was set: that hold is already this burst's answer.
+      if (sentAt <= this.#holdSetAt) return;
+      const again = this.#backoffMs > 0 && sentAt - this.#holdUntil <= this.#backoffMs;
+      holdMs = again ? Math.min(this.#backoffMs * 2, MAX_HOLD_MS) : BASE_HOLD_MS;
+      this.#backoffMs = holdMs;
     }
-    const until = this.#now() + holdMs;
+    const until = now + holdMs;
+    if (until > this.#holdUntil) this.#holdSetAt = now;
     this.#holdUntil = Math.max(this.#holdUntil, until);
     const redis = this.#options.redis;
     if (redis === undefined || this.#holdKey === undefined) return;
@@ -86,17 +102,17 @@ export class FleetCallGate implements CallGate {
     void redis.link.run("throttle", (client) => client.eval(KEEP_LATER_HOLD, { keys: [key], arguments: [String(until), String(Math.ceil(holdMs))] }));
   }
 
-  async beforeAttempt(deadline: AbortSignal | undefined): Promise<void> {
+  async beforeAttempt(deadline: AbortSignal | undefined): Promise<number> {
     await this.#waitOutHold(deadline);
     if (this.#rate !== undefined) await this.#takeRateToken(this.#rate, deadline);
+    return this.#now();
   }
 
   async #waitOutHold(deadline: AbortSignal | undefined): Promise<void> {
     const shared = await this.#sharedHold();
     if (shared !== undefined && shared > this.#holdUntil) this.#holdUntil = shared;
     const heldMs = this.heldForMs();
-    if (heldMs === 0) this.#unnamedThrottles = 0;
-    else await this.#waitOrRefuse("throttled", heldMs, deadline);
+    if (heldMs > 0) await this.#waitOrRefuse("throttled", heldMs, deadline);
   }
 
   /** Waits out a hold of at most MAX_HOLD_WAIT_MS; refuses a longer one at once (nothing sent). Counted either way. */

@@ -281,6 +281,32 @@ describe("three replicas through one Redis", () => {
     expect(await metric(replicas[1]?.url ?? new URL("http://x"), 'appfabric_held_calls_total{reason="throttled",outcome="waited"}')).toBe(1);
   });
 
+  it("eight simultaneous 429s without Retry-After hold the fleet 1 s, not 60 s; throttled again after it, 2 s", async () => {
+    // One call per operation (no coalescing), so that eight operations are eight attempts at once.
+    await startReplicas({ APPFABRIC_MAX_ATTEMPTS: "1", APPFABRIC_COALESCE_MS: "0" });
+    emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 8 });
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, n) => poll(replicas[n % 3] as RunningService, inProgress(n))));
+    expect(answers.map((answer) => answer.errors?.[0]?.extensions?.["code"])).toEqual(Array.from({ length: 8 }, () => "THROTTLED"));
+    expect(batchCalls().map((call) => call.status)).toEqual(Array.from({ length: 8 }, () => 429));
+    const holdKey = async () => {
+      let keys: string[] = [];
+      await vi.waitFor(async () => {
+        keys = await redis.keys("*:hold");
+        expect(keys).toHaveLength(1);
+      });
+      return keys[0] ?? "";
+    };
+    // The shared hold ends a second after the burst (the clock stands still meanwhile).
+    await vi.waitFor(async () => expect(Number(await redis.get(await holdKey()))).toBe(clock + 1_000));
+    for (const replica of replicas) expect(await metric(replica.url, 'appfabric_held_calls_total{reason="throttled",outcome="refused"}')).toBe(0);
+    // After the hold: an attempt sent then is throttled again, and the hold doubles.
+    const burstAt = clock;
+    clock += 1_000;
+    emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 1 });
+    expect((await poll(replicas[0] as RunningService, inProgress(9))).errors?.[0]?.extensions?.["code"]).toBe("THROTTLED");
+    await vi.waitFor(async () => expect(Number(await redis.get(await holdKey()))).toBe(burstAt + 1_000 + 2_000));
+  });
+
   it("keeps APPFABRIC_MAX_CALLS_PER_SECOND for the whole fleet, through Redis", async () => {
     await startReplicas({ APPFABRIC_MAX_CALLS_PER_SECOND: "1" });
     // Three calls at once, one at each replica: one goes, the others wait for the next seconds' tokens.

@@ -265,17 +265,43 @@ describe("the call gate (one replica)", () => {
     advance(7_500);
     await expect(callGate.beforeAttempt(undefined)).rejects.toMatchObject({ retryAfterSeconds: 3 });
     advance(2_500);
-    await expect(callGate.beforeAttempt(undefined)).resolves.toBeUndefined();
+    await expect(callGate.beforeAttempt(undefined)).resolves.toBeGreaterThan(0);
   });
 
-  it("after 429s without Retry-After holds 1 s, then 2 s, 4 s… while they follow one another", () => {
-    const { callGate } = gate();
+  it("holds 1 s for a burst of 429s without Retry-After, however many: they answer attempts sent before the hold", async () => {
+    const { callGate, advance } = gate();
+    const sent = await Promise.all(Array.from({ length: 8 }, () => callGate.beforeAttempt(undefined)));
+    advance(150); // the 429s come back, one after another
+    for (const sentAt of sent) callGate.throttled(undefined, sentAt);
+    expect(callGate.heldForMs()).toBe(1_000);
+  });
+
+  it("doubles the hold only when attempts sent after it are throttled again: 1 s, 2 s, 4 s; after a quiet spell 1 s again", async () => {
+    const { callGate, advance } = gate();
     const holds: number[] = [];
-    for (let n = 0; n < 4; n++) {
-      callGate.throttled(undefined);
+    for (let round = 0; round < 3; round++) {
+      const sent = await Promise.all(Array.from({ length: 8 }, () => callGate.beforeAttempt(undefined)));
+      advance(100);
+      for (const sentAt of sent) callGate.throttled(undefined, sentAt);
       holds.push(callGate.heldForMs());
+      advance(callGate.heldForMs()); // the hold ends; the next attempts go at once
     }
-    expect(holds).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect(holds).toEqual([1_000, 2_000, 4_000]);
+    advance(10_000); // longer than the last hold: no longer "again"
+    const sentAt = await callGate.beforeAttempt(undefined);
+    callGate.throttled(undefined, sentAt);
+    expect(callGate.heldForMs()).toBe(1_000);
+  });
+
+  it("caps the doubling at 60 s", async () => {
+    const { callGate, advance } = gate();
+    const holds: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      callGate.throttled(undefined, await callGate.beforeAttempt(undefined));
+      holds.push(callGate.heldForMs());
+      advance(callGate.heldForMs());
+    }
+    expect(holds).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
   });
 
   it("caps a hold at 60 s whatever Retry-After says", () => {
