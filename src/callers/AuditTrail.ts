@@ -51,9 +51,13 @@ export interface AuditTrailOptions {
   now?: () => number;
 }
 
-/** The digest an auditor recomputes: `printf '%s' "$email" | tr A-Z a-z | openssl dgst -sha256 -hmac "$AUDIT_KEY"`. */
+/**
+ * The digest that names a start's person: HMAC-SHA256 under AUDIT_KEY of the address trimmed,
+ * NFC-normalised (é typed as one character or two is one person) and lower-cased (Unicode's rules,
+ * as JavaScript's `toLowerCase`). `npm run audit:lookup` computes it the same way.
+ */
 export function emailDigest(key: string, email: string): string {
-  return createHmac("sha256", key).update(email.toLowerCase()).digest("hex");
+  return createHmac("sha256", key).update(email.trim().normalize("NFC").toLowerCase()).digest("hex");
 }
 
 /**

@@ -39,7 +39,7 @@ export interface GraphQLContext {
    * Subscribes to the process's task watcher: the subscriber's list at once, then on every change.
    * Only subscriptions over WebSocket have it.
    */
-  watchUserAccessTasks?: (ids: readonly string[]) => AsyncIterableIterator<WatchedTask[]>;
+  watchUserAccessTasks?: (ids: readonly string[]) => Promise<AsyncIterableIterator<WatchedTask[]>>;
   /** The operation's span, when tracing is on. */
   span?: Span;
 }

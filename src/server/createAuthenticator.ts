@@ -114,7 +114,8 @@ function jwtCheck(jwt: JwtSettings, options: AuthenticatorOptions): Authenticato
       if (!Number.isFinite(payload.exp) || (payload.exp ?? 0) > nowSeconds + jwt.maxLifetimeSeconds + JWT_CLOCK_TOLERANCE_SECONDS) {
         return refused(`its exp claim is more than ${jwt.maxLifetimeSeconds} s away (AUTH_JWT_MAX_LIFETIME_S)`);
       }
-      if (payload.sub === "") return refused("its sub claim is empty");
+      // RFC 7519: a string. A number, list or object would name a caller that another spelling shares.
+      if (typeof payload.sub !== "string" || payload.sub === "") return refused("its sub claim is not a non-empty string");
       return { ok: true, caller: jwtCaller(payload), expiresAtMs: (payload.exp ?? 0) * 1000 };
     } catch (error) {
       if (error instanceof JwksUnavailableError) {

@@ -128,6 +128,13 @@ export class TaskWatcher {
     return { subscriptions: this.#subscribers.size, watchedIds: this.#watched.size };
   }
 
+  /** How many distinct, well-formed ids of `taskIds` nobody watches yet: what subscribing would ask AppFabric for at once. */
+  unwatched(taskIds: readonly string[]): number {
+    const fresh = new Set<string>();
+    for (const position of taskIds.map(toPosition)) if ("taskId" in position && !this.#watched.has(position.taskId)) fresh.add(position.taskId);
+    return fresh.size;
+  }
+
   /**
    * Watches `taskIds` (as the caller wrote them: normalised here, malformed ones answered with
    * `BAD_USER_INPUT` in their place). Throws `OVERLOADED` when the process watches as much as it may,

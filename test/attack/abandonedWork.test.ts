@@ -48,7 +48,8 @@ describe("abandoned work stops", () => {
 
   it("cancels the AppFabric calls of a client that hangs up, and sends none of its queued ids", async () => {
     harness = await startAttackHarness({
-      emulator: { latencyMs: 400 },
+      // Long enough that the hang-up reaches the service while the call is out, however loaded the machine.
+      emulator: { latencyMs: 2_000 },
       appFabric: { ...testConfig().appFabric, maxConcurrency: 2 },
     });
     const h = harness;

@@ -77,12 +77,29 @@ describe("the audit trail", () => {
     });
   });
 
-  it("answers 'who looked up this address?' with the README's commands", () => {
+  it("answers 'who looked up this address?' with npm run audit:lookup, for any spelling of the address", async () => {
+    // Non-ASCII letters, in upper case and decomposed (e + combining acute): one person, one digest.
+    await post({ query: START, variables: { email: "JÖRG.Émile@Exämple.com" } }, "reviewer-8", "start-2");
+    await written(2);
+    const lookup = (address: string) =>
+      execFileSync(process.execPath, ["--import", "tsx", "src/auditLookup.ts", address, path], {
+        env: { PATH: process.env["PATH"] ?? "", AUDIT_KEY: key, AUDIT_LOG: "off" },
+      }).toString();
+    for (const spelling of ["jörg.émile@exämple.com", "  jörg.e\u0301mile@EXÄMPLE.COM "]) {
+      const found = lookup(spelling).trim().split("\n");
+      expect(found).toHaveLength(1);
+      expect(JSON.parse(found[0] ?? "{}")).toMatchObject({ requestId: "start-2", caller: { sub: "reviewer-8" } });
+    }
+    expect(lookup(EMAIL)).toContain('"requestId":"start-1"');
+    expect(() => lookup("nobody@example.com")).toThrow(); // exit 1: no line
+  });
+
+  it("answers 'who looked up this address?' with the README's openssl command for an ASCII address", () => {
     // README: the digest of the lower-cased address under AUDIT_KEY, then the lines that carry it.
     const shell = (script: string) =>
       execFileSync("sh", ["-c", script], { env: { PATH: process.env["PATH"] ?? "", AUDIT_KEY: key, EMAIL, AUDIT_LOG: path } }).toString();
     const digest = shell(`printf '%s' "$EMAIL" | tr '[:upper:]' '[:lower:]' | openssl dgst -sha256 -hmac "$AUDIT_KEY" | sed 's/^.*= //'`).trim();
-    expect(digest).toBe(lines()[0]?.["emailDigest"]);
+    expect(digest).toBe(lines().find((line) => line["requestId"] === "start-1")?.["emailDigest"]);
     const found = shell(`grep -F "\\"emailDigest\\":\\"${digest}\\"" "$AUDIT_LOG"`);
     expect(found).toContain('"sub":"reviewer-7"');
     expect(found).toContain('"requestId":"start-1"');
@@ -121,11 +138,11 @@ describe("the audit trail", () => {
 
   it("holds no email, name or token in clear, and counts its lines", async () => {
     const text = readFileSync(path, "utf8");
-    expect(text).not.toMatch(/jordan|rivers|@example\.com|eyJ/i);
+    expect(text).not.toMatch(/jordan|rivers|@example\.com|jörg|émile|exämple|eyJ/i);
     for (const task of DEMO_TASKS) {
       for (const value of [task.email, task.userFullName, task.userFirstName, task.userLastName, task.userId]) if (value) expect(text).not.toContain(value);
     }
-    expect(await metric(service.url, 'audit_records_total{action="start"}')).toBe(1);
+    expect(await metric(service.url, 'audit_records_total{action="start"}')).toBe(2);
     expect(await metric(service.url, 'audit_records_total{action="read"}')).toBe(2);
   });
 });

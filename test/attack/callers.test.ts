@@ -133,6 +133,25 @@ describe("who may do what: AUTH_SCOPE_READ and AUTH_SCOPE_START", () => {
     expect(sdl).toMatch(/startUserAccessTasks\([\s\S]*?\): \[UserAccessTaskItem!\]!\s+@authenticated\s+@requiresScopes\(scopes: \[\["tasks:start"\]\]\)/);
   });
 
+  it.each([
+    { what: "a number", sub: 12345 },
+    { what: "null", sub: null },
+    { what: "a list", sub: ["caller-1"] },
+    { what: "an object", sub: { a: 1 } },
+    { what: "true", sub: true },
+    { what: "an empty string", sub: "" },
+  ])("refuses a token whose sub is $what (401): two spellings must never be one caller", async ({ sub }) => {
+    const response = await harness.send(
+      "/",
+      postInit(
+        { query: READ_MANY, variables: { ids: [] } },
+        { "router-authorization": ROUTER_SECRET, authorization: `Bearer ${await harness.token({ sub } as never)}` },
+      ),
+    );
+    expect(response.status).toBe(401);
+    expect(response.text).toContain("its sub claim is not a non-empty string");
+  });
+
   it("refuses a token without a subject (401): a caller must be someone", async () => {
     const response = await harness.send(
       "/",
@@ -215,6 +234,23 @@ describe("a fair share each: CALLER_MAX_STARTS_PER_MINUTE and CALLER_MAX_TASK_ID
     expect(whole[0]?.headers.get("retry-after")).toBe("1");
     // A query that lists no task id still runs.
     expect((await ask({ query: "{ __typename }" }, "repeater")).status).toBe(200);
+  });
+
+  it("charges a subscription's first look at tasks nobody watches to its caller, so churning subscriptions cannot pass the budget", async () => {
+    const client = wsClient(harness.service.url, {
+      webSocketImpl: withHandshakeHeaders({ "router-authorization": ROUTER_SECRET, authorization: `Bearer ${await harness.token({ sub: "churner" })}` }),
+    });
+    // Ids AppFabric does not know: each subscription ends at once (NOT_FOUND), and the next is sent.
+    const outcomes: Array<string | undefined> = [];
+    for (let n = 0; n < 6; n++) {
+      const subscription = watch(client.client, WATCH, { ids: ids(20_000 + n * 50, 50) });
+      await subscription.ended;
+      outcomes.push(String(subscription.events[0]?.errors?.[0]?.extensions?.["code"]));
+    }
+    await disposeAll([client]);
+    expect(outcomes.filter((code) => code === "RATE_LIMITED").length).toBeGreaterThanOrEqual(3);
+    const sent = harness.emulator.calls.reduce((sum, call) => sum + call.taskIdList.length, 0);
+    expect(sent).toBeLessThanOrEqual(150);
   });
 
   it("charges nothing for cache hits: the same 50 final tasks answered six times in a row cost one call", async () => {

@@ -17,6 +17,8 @@ import { CloseCode, handleProtocols, makeServer, type Context, type SubscribePay
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
+import { toGraphQLError } from "../../errors/toGraphQLError.js";
+import { MAX_TASK_IDS_PER_BATCH } from "../../appfabric/constants.js";
 import { formatError, isExpected } from "../../errors/formatError.js";
 import { withoutRedaction } from "../../observability/createLogger.js";
 import type { Metrics } from "../../observability/Metrics.js";
@@ -172,14 +174,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     if (origin !== undefined && !options.corsOrigins.includes(origin)) {
       return refuseHandshake(socket, 403, "websocket_origin", "This origin may not open a WebSocket here (CORS_ORIGINS).\n");
     }
-    if (unauthenticated >= options.maxUnauthenticated) {
-      return refuseHandshake(
-        socket,
-        503,
-        "websocket_unauthenticated",
-        "Too many connections are waiting to authenticate (connection_init); try again shortly.\n",
-      );
-    }
+    if (unauthenticated >= options.maxUnauthenticated) return void admitWhenFull(request, socket, head);
     unauthenticated += 1;
     let counted = true;
     const authenticated = () => {
@@ -191,6 +186,23 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     const profile = options.router !== undefined && isRouter?.(request.headers) === true ? options.router : options.client;
     // ws answers a handshake it cannot accept (no key, wrong version, no graphql-transport-ws subprotocol) itself.
     socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, authenticated));
+  };
+
+  /**
+   * While the bound on unauthenticated connections is full, a handshake is let in only if its own
+   * headers already carry credentials that pass (a router's, a server-side client's): it is then no
+   * longer waiting to authenticate. Browsers cannot set headers and are refused (503) until room is made.
+   */
+  const admitWhenFull = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = () =>
+      refuseHandshake(socket, 503, "websocket_unauthenticated", "Too many connections are waiting to authenticate (connection_init); try again shortly.\n");
+    const { authenticate } = options;
+    const headers = request.headers;
+    if (authenticate === undefined || (headers.authorization === undefined && headers["router-authorization"] === undefined)) return refuse();
+    const result = await authenticate(headers);
+    if (!result.ok || socket.destroyed || closing) return refuse();
+    const profile = options.router !== undefined && isRouter?.(headers) === true ? options.router : options.client;
+    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, () => undefined));
   };
 
   const graphqlWs = makeServer<Record<string, unknown>, Connection>({
@@ -304,7 +316,16 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
       userAccessTasks: new UserAccessTaskLoader(options.source, { caller: caller.key }),
       startUserAccessTasks: () => Promise.reject(requestError("Start tasks over HTTP.")),
       log: { written: false, callerGone: false },
-      watchUserAccessTasks: (ids) => {
+      watchUserAccessTasks: async (ids) => {
+        // The ids nobody watches yet are asked of AppFabric at once, for this caller: its task-id
+        // budget pays for them, as over HTTP (the watcher's later polls serve everyone and are not charged).
+        try {
+          for (let left = watcher.unwatched(ids); left > 0; left -= MAX_TASK_IDS_PER_BATCH) {
+            await options.rules.budgets.takeTaskIds(caller.key, Math.min(left, MAX_TASK_IDS_PER_BATCH));
+          }
+        } catch (error) {
+          throw toGraphQLError(error);
+        }
         record.taskIds = ids.length;
         record.watch = watcher.subscribe(ids, caller.key);
         if (ids.length > 0 && readsPersonalData(document)) {
