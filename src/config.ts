@@ -124,6 +124,7 @@ function readSubscriptions(env: Env): SubscriptionSettings {
     maxWatchedIds: readInteger(env, "SUBSCRIPTION_MAX_WATCHED_IDS", 2_000, 1, 1_000_000),
     maxWatchedIdsPerCaller: readInteger(env, "SUBSCRIPTION_MAX_WATCHED_IDS_PER_CALLER", 500, 1, 1_000_000),
     maxUnauthenticatedConnections: readInteger(env, "WEBSOCKET_MAX_UNAUTHENTICATED", 64, 1, 100_000),
+    maxPendingBytes: readInteger(env, "WEBSOCKET_MAX_PENDING_BYTES", 64 * 1024 * 1024, 1024 * 1024, 16 * 1024 * 1024 * 1024),
     maxLifetimeMs: readInteger(env, "SUBSCRIPTION_MAX_LIFETIME_S", 3_600, 1, 7 * 24 * 3_600) * 1_000,
   };
 }

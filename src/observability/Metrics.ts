@@ -106,6 +106,13 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.#watchedIds.set(this.#watchedIdsNow()),
   });
+  #pendingBytesNow: () => number = () => 0;
+  readonly #pendingBytes: Gauge = new Gauge({
+    name: "websocket_pending_bytes",
+    help: "Bytes of messages handed to WebSocket connections and not yet written out, all connections together (bounded by WEBSOCKET_MAX_PENDING_BYTES).",
+    registers: [this.registry],
+    collect: (): void => this.#pendingBytes.set(this.#pendingBytesNow()),
+  });
   readonly #polls = new Counter({
     name: "watcher_polls_total",
     help: "Polls of the subscription watcher (each asks AppFabric, through the batcher, for every watched id that can still change).",
@@ -236,6 +243,11 @@ export class Metrics {
   /** Where `watcher_task_ids` is read from at each scrape. */
   observeWatcher(watchedIds: () => number): void {
     this.#watchedIdsNow = watchedIds;
+  }
+
+  /** Reads what WebSocket connections hold for their clients when scraped. */
+  observeWebSocketPending(bytes: () => number): void {
+    this.#pendingBytesNow = bytes;
   }
 
   /** `ids` task ids were looked up in the result cache with this outcome. */

@@ -64,6 +64,8 @@ export interface SubscriptionSettings {
   maxWatchedIdsPerCaller: number;
   /** WebSocket connections at once that have not completed `connection_init`; more handshakes are refused (503). */
   maxUnauthenticatedConnections: number;
+  /** Bytes all WebSocket connections together may hold for clients that have not read them; past it, the connection sending is cut. */
+  maxPendingBytes: number;
   /** The longest one subscription lasts. */
   maxLifetimeMs: number;
 }
@@ -256,6 +258,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     source: options.source,
     rules,
     maxUnauthenticated: config.subscriptions.maxUnauthenticatedConnections,
+    maxPendingBytes: config.subscriptions.maxPendingBytes,
     client: subscriptionProfile(clientLimits, limits.maxRequestBytes, config.subscriptions.maxPerConnection, config.production),
     ...(routerSecret === undefined
       ? {}

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
         maxWatchedIds: 2000,
         maxWatchedIdsPerCaller: 500,
         maxUnauthenticatedConnections: 64,
+        maxPendingBytes: 67_108_864,
         maxLifetimeMs: 3_600_000,
       },
       metricsOperationNames: [],

@@ -63,6 +63,11 @@ export interface SubscriptionServerOptions {
   client: SubscriptionProfile;
   /** Connections whose handshake carries the router secret. */
   router?: SubscriptionProfile & { secret: string };
+  /**
+   * The most all connections together may hold for their clients (WEBSOCKET_MAX_PENDING_BYTES): a
+   * message that would pass it cuts its connection off, as one over a connection's own bound does.
+   */
+  maxPendingBytes: number;
   authenticate: Authenticator | undefined;
   /** Browser origins allowed to open a connection (CORS_ORIGINS); a handshake without `Origin` is not a browser's. */
   corsOrigins: readonly string[];
@@ -86,8 +91,10 @@ export const KEEP_ALIVE_MS = 12_000;
 /** A connection with no subscription for this long is closed (1000): it costs a socket and holds nothing. */
 export const IDLE_TIMEOUT_MS = 60_000;
 /**
- * The most a connection may have waiting to be sent. A client that stops reading (and keeps sending,
- * pings say) is cut off past it, instead of its answers piling up in this process's memory.
+ * The most a connection may hold for its client: every message handed to its socket and not yet
+ * written out (each subscription's latest answer waiting behind a client that does not read, and
+ * what the socket buffers). A client that stops reading is cut off past it, instead of its answers
+ * piling up in this process's memory.
  */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** The longest a timer may wait (Node's limit); a JWT that lives longer is re-checked in steps. */
@@ -155,6 +162,17 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
   let closing = false;
   /** Handshakes and connections not yet through `connection_init`. */
   let unauthenticated = 0;
+  /** Bytes handed to every connection's socket and not yet written out. */
+  let pendingBytes = 0;
+  metrics.observeWebSocketPending(() => pendingBytes);
+  /** What each open connection holds for its client, and how to cut it off. */
+  const outboxes = new Set<{ held: number; cut: (bound: "connection" | "process") => void }>();
+  /** The connection holding the most for its client, if it holds anything. */
+  const furthestBehind = () => {
+    let furthest: { held: number; cut: (bound: "connection" | "process") => void } | undefined;
+    for (const outbox of outboxes) if (outbox.held > (furthest?.held ?? 0)) furthest = outbox;
+    return furthest;
+  };
   const readsPersonalData = personalDataReader(options.schema);
 
   const refuseHandshake = (socket: Duplex, status: 403 | 404 | 503, reason: RefusalReason, message: string) => {
@@ -400,19 +418,47 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     }, KEEP_ALIVE_MS);
     ping.unref();
     armIdle(connection);
-    /** A client that does not read what it is sent is cut off before its backlog grows past the bound. */
-    const tooFarBehind = () => {
-      if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) return false;
-      logger.debug({ requestId: connection.id, bufferedBytes: socket.bufferedAmount }, "WebSocket closed: the client does not read");
-      metrics.requestRefused("slow_reader");
-      socket.terminate();
-      return true;
+    /** What this connection holds for its client: its messages handed to the socket and not yet written out. */
+    const outbox = {
+      held: 0,
+      cut: (bound: "connection" | "process") => {
+        lineLog.info({ requestId: connection.id, heldBytes: outbox.held, bound }, "WebSocket closed: the client does not read");
+        metrics.requestRefused("slow_reader");
+        socket.terminate();
+      },
+    };
+    outboxes.add(outbox);
+    /**
+     * A client that does not read what it is sent is cut off before what is held for it passes its
+     * bound (a message goes when nothing is held, however large). Past the process's bound for all
+     * connections together, the connection furthest behind is cut, whichever is sending.
+     * `adding`: the message about to be sent. True when this connection was cut.
+     */
+    const tooFarBehind = (adding = 0) => {
+      if (outbox.held > 0 && outbox.held + adding > MAX_BUFFERED_BYTES) {
+        outbox.cut("connection");
+        return true;
+      }
+      if (pendingBytes + adding <= options.maxPendingBytes) return false;
+      const furthest = furthestBehind() ?? outbox;
+      furthest.cut("process");
+      return furthest === outbox;
     };
     // A write that fails means the connection is gone (the client reset it): its close ends everything.
     const send = (data: string) =>
       new Promise<void>((resolve) => {
-        if (socket.readyState !== socket.OPEN || tooFarBehind()) return resolve();
-        socket.send(data, () => resolve());
+        const bytes = Buffer.byteLength(data);
+        if (socket.readyState !== socket.OPEN || tooFarBehind(bytes)) return resolve();
+        outbox.held += bytes;
+        pendingBytes += bytes;
+        socket.send(data, () => {
+          // After the close, what it held has been given back at once (a destroyed socket's writes may never call back).
+          if (outboxes.has(outbox)) {
+            outbox.held -= bytes;
+            pendingBytes -= bytes;
+          }
+          resolve();
+        });
       });
     const closed = graphqlWs.opened(
       {
@@ -441,6 +487,9 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     );
     socket.once("close", (code: number, reason: Buffer) => {
       connection.closed = true;
+      outboxes.delete(outbox);
+      pendingBytes -= outbox.held;
+      outbox.held = 0;
       for (const record of connection.subscriptions.values()) void record.watch?.events.return();
       clearInterval(ping);
       clearIdle(connection);
