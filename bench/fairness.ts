@@ -24,7 +24,7 @@ import { writeFile } from "node:fs/promises";
 import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { Agent } from "undici";
 import { syntheticTaskId } from "../test/fixtures/syntheticTasks.js";
-import { buildService, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+import { buildService, metricSum, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
 
 const ROUND_S = Number(process.env["BENCH_ROUND_S"] ?? 10);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -62,14 +62,6 @@ async function stats(emulator: ChildProcess): Promise<{ throttled: number }> {
     emulator.once("message", (answer) => resolve(answer as { throttled: number }));
     emulator.send("stats");
   });
-}
-
-async function metricSum(url: URL, prefix: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", url))).text();
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith(prefix))
-    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
 const { privateKey, publicKey } = await generateKeyPair("ES256");

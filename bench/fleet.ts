@@ -19,7 +19,7 @@ import type { ChildProcess } from "node:child_process";
 import { Agent } from "undici";
 import { startRedisServer, type RedisServer } from "../test/support/redisServer.js";
 import { syntheticTaskId } from "../test/fixtures/syntheticTasks.js";
-import { buildService, cpuMs, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
+import { buildService, cpuMs, metricSum, startEmulatorProcess, startServiceProcess } from "./serviceProcess.js";
 
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 300);
 const TASKS_POLLED = Number(process.env["BENCH_TASKS"] ?? 5);
@@ -62,14 +62,6 @@ async function ask<T>(child: ChildProcess, message: string): Promise<T> {
     child.once("message", (answer) => resolve(answer as T));
     child.send(message);
   });
-}
-
-async function metricSum(url: URL, prefix: string): Promise<number> {
-  const text = await (await fetch(new URL("/metrics", url))).text();
-  return text
-    .split("\n")
-    .filter((line) => line.startsWith(prefix))
-    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
 }
 
 async function runRound(setup: Setup, emulator: ChildProcess, emulatorUrl: string, redis: RedisServer): Promise<Round> {

@@ -102,13 +102,18 @@ export async function startServiceProcess(
   return { url: await healthy(new URL(`http://127.0.0.1:${port}/`)), child };
 }
 
-/** The sum of appfabric_calls_total in a service's /metrics. */
-export async function upstreamCalls(url: URL): Promise<number> {
+/** The sum of a service's /metrics samples whose line starts with `prefix` (a name, or a name and labels). */
+export async function metricSum(url: URL, prefix: string): Promise<number> {
   const text = await (await fetch(new URL("/metrics", url))).text();
   return text
     .split("\n")
-    .filter((line) => line.startsWith("appfabric_calls_total{"))
+    .filter((line) => line.startsWith(prefix))
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
+/** The sum of appfabric_calls_total in a service's /metrics. */
+export async function upstreamCalls(url: URL): Promise<number> {
+  return metricSum(url, "appfabric_calls_total{");
 }
 
 /** Builds dist/ so that the service runs as production does. */
