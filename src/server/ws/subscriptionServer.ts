@@ -8,6 +8,7 @@ import {
   OperationTypeNode,
   parse,
   specifiedRules,
+  subscribe as graphqlSubscribe,
   validate,
   type DocumentNode,
   type GraphQLSchema,
@@ -35,6 +36,7 @@ import { authorize } from "../createOperation.js";
 import { isRouterRequest, JWT_CLOCK_TOLERANCE_SECONDS, type Authenticator } from "../createAuthenticator.js";
 import type { OperationLimits } from "../operationLimits.js";
 import { checkOperationCost } from "../operationLimitsPlugin.js";
+import { releaseSentResults } from "./releaseSentResults.js";
 
 /** What a connection of one kind of caller may do. */
 export interface SubscriptionProfile {
@@ -225,6 +227,10 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
 
   const graphqlWs = makeServer<Record<string, unknown>, Connection>({
     schema: options.schema,
+    subscribe: async (args) => {
+      const result = await graphqlSubscribe(args);
+      return Symbol.asyncIterator in result ? releaseSentResults(result) : result;
+    },
     onConnect: async (ctx) => {
       const connection = ctx.extra;
       if (options.authenticate === undefined) {
