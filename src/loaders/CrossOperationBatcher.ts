@@ -13,8 +13,9 @@ export interface CrossOperationBatcherOptions {
   /** Calls in flight at once; while all are busy, waiting ids gather into the next call. */
   maxInFlight: number;
   /**
-   * Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. No caller
-   * may hold more than its share of them (see `#join`); past it, its new ids fail with `RateLimitedError`.
+   * Ids that may wait for a call; past this, new ids fail at once with `OverloadedError`. With several
+   * callers waiting, no caller may take more than its share (`RateLimitedError`), and callers below
+   * their share may take places past it, up to twice this (see `#admission`).
    */
   maxQueuedIds: number;
   /** A caller's id was refused for holding its share of the line already (for the metric). */
@@ -80,9 +81,10 @@ interface Call {
  * the line, and a call none of whose ids is still wanted is cancelled, retries included. The line is
  * bounded by `maxQueuedIds`: past it, new ids fail at once with a retryable error instead of waiting.
  *
- * The line is shared fairly between callers (`LoadOptions.caller`). No caller may hold more than its
- * share of it: `maxQueuedIds` over the callers waiting, and never more than half, so that a caller
- * arriving while another floods always finds room. Calls are filled round-robin over the callers
+ * The line is shared fairly between callers (`LoadOptions.caller`): a caller alone may fill it; with
+ * others waiting, no caller may take more than an equal share, and a caller below its share gets in
+ * even when another has filled the line (see `#admission`), so a caller arriving during a flood always
+ * finds room. Calls are filled round-robin over the callers
  * waiting, one id each in turn, so a caller with one id waits for the next free call slot, not behind
  * the flood's hundred calls; and the last free slot is kept for someone else, so one caller's ids alone
  * never take every slot, and a caller who arrives then is sent at once.
@@ -145,11 +147,8 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     if (entry === undefined) {
       const owner = caller ?? "";
       const queue = this.#byOwner.get(owner);
-      if (caller !== undefined && (queue?.size ?? 0) >= this.#shareOf(queue === undefined)) {
-        this.#options.onShareRefused?.();
-        return new RateLimitedError("queue_share", 1);
-      }
-      if (this.#waiting.size >= this.#options.maxQueuedIds) return new OverloadedError(`${this.#waiting.size} task ids queued`);
+      const refusal = this.#admission(caller, queue);
+      if (refusal !== undefined) return refusal;
       entry = newEntry(taskId, owner);
       this.#waiting.set(taskId, entry);
       if (queue === undefined) this.#byOwner.set(owner, new Map([[taskId, entry]]));
@@ -160,10 +159,24 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     return entry;
   }
 
-  /** The most ids one caller may hold in line: an equal share between the callers waiting, at most half. */
-  #shareOf(newcomer: boolean): number {
-    const callers = this.#byOwner.size + (newcomer ? 1 : 0);
-    return Math.max(1, Math.floor(this.#options.maxQueuedIds / Math.max(2, callers)));
+  /**
+   * Whether a new id of `caller` may take a place in line. A caller alone may fill it (a router's query
+   * plan may list thousands of ids). With others waiting, each may hold an equal share; below its share a
+   * caller gets in even when the line is full, up to twice `maxQueuedIds` in all, so that one caller
+   * holding the whole line cannot keep everyone else out. Loads without a caller keep the plain bound.
+   */
+  #admission(caller: string | undefined, queue: ReadonlyMap<string, Entry> | undefined): OverloadedError | RateLimitedError | undefined {
+    const { maxQueuedIds } = this.#options;
+    const waiting = this.#waiting.size;
+    if (caller === undefined) return waiting >= maxQueuedIds ? new OverloadedError(`${waiting} task ids queued`) : undefined;
+    const callers = this.#byOwner.size + (queue === undefined ? 1 : 0);
+    const mine = queue?.size ?? 0;
+    if (callers > 1 && mine >= Math.max(1, Math.floor(maxQueuedIds / callers))) {
+      this.#options.onShareRefused?.();
+      return new RateLimitedError("queue_share", 1);
+    }
+    const bound = callers > 1 ? 2 * maxQueuedIds : maxQueuedIds;
+    return waiting >= bound ? new OverloadedError(`${waiting} task ids queued`) : undefined;
   }
 
   #leaveLine(entry: Entry): void {

@@ -269,26 +269,29 @@ describe("the line shared between callers", () => {
     return answers;
   };
 
-  it("lets a caller alone hold half of maxQueuedIds; its next ids are RATE_LIMITED (queue_share), and another caller still gets in", async () => {
+  it("lets a caller alone fill the line; a newcomer still gets in (up to its share, past the bound), and the first caller's next ids are RATE_LIMITED", async () => {
     const appFabric = new HeldAppFabric();
     let refusals = 0;
     const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 100, onShareRefused: () => (refusals += 1) });
     void batcher.loadUserAccessTasks(ids(0, 50), { caller: "flood" });
     await turn(); // the first call is under way; everything else waits
-    const flood = batcher.loadUserAccessTasks(ids(50, 80), { caller: "flood" });
-    expect(batcher.pending.waiting).toBe(50);
-    const victim = batcher.loadUserAccessTasks([id(200)], { caller: "victim" });
-    expect(batcher.pending.waiting).toBe(51);
-    const settled = await releaseAll(appFabric, Promise.all([flood, victim]));
-    const refused = settled[0].filter((answer) => answer instanceof Error);
-    expect(refused).toHaveLength(30);
-    expect(
-      refused.every(
-        (answer) => answer instanceof Error && answer.name === "RateLimitedError" && (answer as unknown as { reason: string }).reason === "queue_share",
-      ),
-    ).toBe(true);
-    expect(refusals).toBe(30);
-    expect(settled[1][0]).toMatchObject({ taskId: id(200) });
+    const flood = batcher.loadUserAccessTasks(ids(50, 120), { caller: "flood" });
+    // Alone, the flood fills the line: 100 wait, 20 are refused by the line's own bound.
+    expect(batcher.pending.waiting).toBe(100);
+    const victim = batcher.loadUserAccessTasks(ids(300, 60), { caller: "victim" });
+    // Two callers: the victim may hold 50, past the line's bound.
+    expect(batcher.pending.waiting).toBe(150);
+    const more = batcher.loadUserAccessTasks([id(400)], { caller: "flood" });
+    const settled = await releaseAll(appFabric, Promise.all([flood, victim, more]));
+    expect(settled[0].flatMap((answer) => (answer instanceof Error ? [answer.name] : []))).toEqual(Array.from({ length: 20 }, () => "OverloadedError"));
+    const victimRefused = settled[1].flatMap((answer) => (answer instanceof Error ? [answer] : []));
+    expect(victimRefused).toHaveLength(10);
+    expect(victimRefused.every((answer) => answer.name === "RateLimitedError" && (answer as unknown as { reason: string }).reason === "queue_share")).toBe(
+      true,
+    );
+    // The flood holds more than its share now: its next id is RATE_LIMITED.
+    expect(settled[2][0]).toMatchObject({ name: "RateLimitedError" });
+    expect(refusals).toBe(11);
   });
 
   it("shares out the line equally between the callers waiting", async () => {
