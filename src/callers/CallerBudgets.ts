@@ -57,17 +57,12 @@ export class CallerBudgets {
     return this.#outOfTaskIds.getRemainingTTL(callerKey);
   }
 
-  /** Counts an operation refused whole because its caller's task-id budget is used up. */
-  refusedWhole(): void {
-    this.#metrics.callerLimited("task_ids");
-  }
-
   /** Takes one start from the caller's budget. */
   takeStart(callerKey: string): Promise<void> {
     return this.#take(this.#starts, "starts", callerKey, 1);
   }
 
-  /** A refusal of another budget kept elsewhere (the queue's share, the watcher's), counted with these. */
+  /** A refusal decided elsewhere (the queue's share, the watcher's, an operation refused whole), counted with these. */
   refused(reason: BudgetReason): void {
     this.#metrics.callerLimited(reason);
   }

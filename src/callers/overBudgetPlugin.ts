@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError, Kind, OperationTypeNode, type FragmentDefinitionNode } from "graphql";
+import { Kind, OperationTypeNode, type FragmentDefinitionNode } from "graphql";
 import { toGraphQLError } from "../errors/toGraphQLError.js";
 import type { GraphQLContext } from "../server/context.js";
 import { countOperationCost } from "../server/operationLimitsPlugin.js";
@@ -24,9 +24,9 @@ export function overBudgetPlugin(budgets: CallerBudgets): ApolloServerPlugin<Gra
             document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
           );
           if (countOperationCost(operation, fragments, request.variables ?? {}).taskIds === 0) return;
-          budgets.refusedWhole();
-          const refusal = toGraphQLError(new RateLimitedError("task_ids", Math.ceil(blockedMs / 1_000)));
-          throw new GraphQLError(refusal.message, { extensions: { ...refusal.extensions, http: { status: 429 } } });
+          budgets.refused("task_ids");
+          // rateLimitedStatusPlugin answers it 429 with Retry-After: nothing of the operation ran.
+          throw toGraphQLError(new RateLimitedError("task_ids", Math.ceil(blockedMs / 1_000)));
         },
       };
     },

@@ -111,6 +111,12 @@ interface SubscriptionRecord {
   watch?: TaskSubscription;
 }
 
+/** Bytes of a connection's messages handed to its socket and not yet written out, and how to cut it off. */
+interface Outbox {
+  held: number;
+  cut: (bound: "connection" | "process") => void;
+}
+
 /** What this service keeps per connection (graphql-ws's `extra`). */
 interface Connection {
   socket: WebSocket;
@@ -168,10 +174,10 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
   let pendingBytes = 0;
   metrics.observeWebSocketPending(() => pendingBytes);
   /** What each open connection holds for its client, and how to cut it off. */
-  const outboxes = new Set<{ held: number; cut: (bound: "connection" | "process") => void }>();
+  const outboxes = new Set<Outbox>();
   /** The connection holding the most for its client, if it holds anything. */
   const furthestBehind = () => {
-    let furthest: { held: number; cut: (bound: "connection" | "process") => void } | undefined;
+    let furthest: Outbox | undefined;
     for (const outbox of outboxes) if (outbox.held > (furthest?.held ?? 0)) furthest = outbox;
     return furthest;
   };
@@ -203,9 +209,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     };
     // The raw socket closes whatever happens to the handshake or the connection.
     socket.once("close", authenticated);
-    const profile = options.router !== undefined && isRouter?.(request.headers) === true ? options.router : options.client;
-    // ws answers a handshake it cannot accept (no key, wrong version, no graphql-transport-ws subprotocol) itself.
-    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, authenticated));
+    upgrade(request, socket, head, authenticated);
   };
 
   /**
@@ -221,8 +225,14 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     if (authenticate === undefined || (headers.authorization === undefined && headers["router-authorization"] === undefined)) return refuse();
     const result = await authenticate(headers);
     if (!result.ok || socket.destroyed || closing) return refuse();
-    const profile = options.router !== undefined && isRouter?.(headers) === true ? options.router : options.client;
-    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, () => undefined));
+    upgrade(request, socket, head, () => undefined);
+  };
+
+  /** Completes a handshake with the profile its headers choose (the router's with the secret). */
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, authenticated: () => void) => {
+    const profile = options.router !== undefined && isRouter?.(request.headers) === true ? options.router : options.client;
+    // ws answers a handshake it cannot accept (no key, wrong version, no graphql-transport-ws subprotocol) itself.
+    socketServerFor(profile).handleUpgrade(request, socket, head, (ws) => onConnection(ws, request, profile, authenticated));
   };
 
   const graphqlWs = makeServer<Record<string, unknown>, Connection>({
@@ -425,7 +435,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     ping.unref();
     armIdle(connection);
     /** What this connection holds for its client: its messages handed to the socket and not yet written out. */
-    const outbox = {
+    const outbox: Outbox = {
       held: 0,
       cut: (bound: "connection" | "process") => {
         lineLog.info({ requestId: connection.id, heldBytes: outbox.held, bound }, "WebSocket closed: the client does not read");
