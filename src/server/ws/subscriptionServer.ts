@@ -36,7 +36,7 @@ import { authorize } from "../createOperation.js";
 import { isRouterRequest, JWT_CLOCK_TOLERANCE_SECONDS, type Authenticator } from "../createAuthenticator.js";
 import type { OperationLimits } from "../operationLimits.js";
 import { checkOperationCost } from "../operationLimitsPlugin.js";
-import { releaseSentResults } from "./releaseSentResults.js";
+import { releaseOnceSerialized } from "./releaseOnceSerialized.js";
 
 /** What a connection of one kind of caller may do. */
 export interface SubscriptionProfile {
@@ -114,6 +114,7 @@ interface SubscriptionRecord {
 /** Bytes of a connection's messages handed to its socket and not yet written out, and how to cut it off. */
 interface Outbox {
   held: number;
+  /** Closes the connection and gives back at once what it held (its socket's writes may never call back). */
   cut: (bound: "connection" | "process") => void;
 }
 
@@ -239,7 +240,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     schema: options.schema,
     subscribe: async (args) => {
       const result = await graphqlSubscribe(args);
-      return Symbol.asyncIterator in result ? releaseSentResults(result) : result;
+      return Symbol.asyncIterator in result ? releaseOnceSerialized(result) : result;
     },
     onConnect: async (ctx) => {
       const connection = ctx.extra;
@@ -434,31 +435,49 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     }, KEEP_ALIVE_MS);
     ping.unref();
     armIdle(connection);
-    /** What this connection holds for its client: its messages handed to the socket and not yet written out. */
+    /**
+     * What this connection holds for its client: its messages handed to the socket and not yet written
+     * out, and the sends waiting on them. graphql-ws awaits each send with the subscription's result
+     * still reachable (its whole object graph, larger than the message), so a send must settle when the
+     * connection ends, whether or not the socket ever calls back.
+     */
+    const waiting = new Set<() => void>();
     const outbox: Outbox = {
       held: 0,
       cut: (bound: "connection" | "process") => {
         lineLog.info({ requestId: connection.id, heldBytes: outbox.held, bound }, "WebSocket closed: the client does not read");
         metrics.requestRefused("slow_reader");
+        release();
         socket.terminate();
       },
     };
     outboxes.add(outbox);
+    /** Gives back what the connection held and settles its sends (once: a cut connection closes later). */
+    const release = () => {
+      if (!outboxes.delete(outbox)) return;
+      pendingBytes -= outbox.held;
+      outbox.held = 0;
+      for (const settle of waiting) settle();
+      waiting.clear();
+    };
     /**
      * A client that does not read what it is sent is cut off before what is held for it passes its
      * bound (a message goes when nothing is held, however large). Past the process's bound for all
-     * connections together, the connection furthest behind is cut, whichever is sending.
-     * `adding`: the message about to be sent. True when this connection was cut.
+     * connections together, the connections furthest behind are cut until the message fits, whichever
+     * is sending. `adding`: the message about to be sent. True when this connection was cut.
      */
     const tooFarBehind = (adding = 0) => {
+      if (!outboxes.has(outbox)) return true;
       if (outbox.held > 0 && outbox.held + adding > MAX_BUFFERED_BYTES) {
         outbox.cut("connection");
         return true;
       }
-      if (pendingBytes + adding <= options.maxPendingBytes) return false;
-      const furthest = furthestBehind() ?? outbox;
-      furthest.cut("process");
-      return furthest === outbox;
+      while (pendingBytes + adding > options.maxPendingBytes) {
+        const furthest = furthestBehind() ?? outbox;
+        furthest.cut("process");
+        if (furthest === outbox) return true;
+      }
+      return false;
     };
     // A write that fails means the connection is gone (the client reset it): its close ends everything.
     const send = (data: string) =>
@@ -467,13 +486,18 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
         if (socket.readyState !== socket.OPEN || tooFarBehind(bytes)) return resolve();
         outbox.held += bytes;
         pendingBytes += bytes;
+        const settle = () => {
+          waiting.delete(settle);
+          resolve();
+        };
+        waiting.add(settle);
         socket.send(data, () => {
-          // After the close, what it held has been given back at once (a destroyed socket's writes may never call back).
-          if (outboxes.has(outbox)) {
+          // After a cut or the close, what it held has already been given back.
+          if (waiting.has(settle)) {
             outbox.held -= bytes;
             pendingBytes -= bytes;
           }
-          resolve();
+          settle();
         });
       });
     const closed = graphqlWs.opened(
@@ -503,9 +527,7 @@ export function startSubscriptionServer(server: Server, options: SubscriptionSer
     );
     socket.once("close", (code: number, reason: Buffer) => {
       connection.closed = true;
-      outboxes.delete(outbox);
-      pendingBytes -= outbox.held;
-      outbox.held = 0;
+      release();
       for (const record of connection.subscriptions.values()) void record.watch?.events.return();
       clearInterval(ping);
       clearIdle(connection);
