@@ -104,7 +104,7 @@ export function loadConfig(env: Env): Config {
     auth: readAuth(env),
     callers: readCallerBudgets(env),
     audit: readAudit(env),
-    fleet: readFleet(env),
+    fleet: readFleet(env, production),
     ...optional("tracing", readTracing(env)),
     emulator: {
       latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { ErrorReply, MultiErrorReply } from "@redis/client";
 import { decodeCachedResult, encodeCachedResult, MAX_VALUE_BYTES, type CachedResult } from "./cachedItem.js";
 import type { RedisLink } from "./RedisLink.js";
+import type { ValueSeal } from "./ResultSeal.js";
 
 /**
  * The fleet's result cache in Redis. For task `t`, under the deployment's key space `<scope>`:
- * - `<scope>r:<t>`: the result (`encodeCachedResult`), with a TTL;
+ * - `<scope>r:<t>`: the result (`encodeCachedResult`), sealed (`ResultSeal`: encrypted and
+ *   authenticated) unless the operator chose plain values, with a TTL;
  * - `<scope>c:<t>`: a claim, `SET NX PX`, held by the replica refreshing a result that went stale, so
  *   that the others serve the stale result for that moment instead of asking AppFabric too.
  *
@@ -23,12 +25,14 @@ export interface SharedResultStore {
 export class SharedResults implements SharedResultStore {
   readonly #link: RedisLink;
   readonly #scope: string;
+  readonly #seal: ValueSeal;
   /** Who holds a claim: this replica (for a human reading Redis; claims are released by key). */
   readonly #replica = randomUUID();
 
-  constructor(link: RedisLink, scope: string) {
+  constructor(link: RedisLink, scope: string, seal: ValueSeal) {
     this.#link = link;
     this.#scope = scope;
+    this.#seal = seal;
   }
 
   /**
@@ -55,9 +59,10 @@ export class SharedResults implements SharedResultStore {
         rejected += 1;
         return undefined;
       }
-      // GETRANGE answers "" for a missing key; anything else that does not decode is junk.
+      // GETRANGE answers "" for a missing key; anything else that does not open and decode is junk.
       if (typeof value !== "string" || value === "") return undefined;
-      const cached = decodeCachedResult(taskIds[index] ?? "", value);
+      const taskId = taskIds[index] ?? "";
+      const cached = value.length > MAX_VALUE_BYTES ? undefined : decodeCachedResult(taskId, this.#seal.open(taskId, value) ?? null);
       if (cached === undefined) rejected += 1;
       return cached;
     });
@@ -88,7 +93,9 @@ export class SharedResults implements SharedResultStore {
     await this.#link.run("results", (client) => {
       const pipeline = client.multi();
       for (const { taskId, cached, ttlMs } of results) {
-        pipeline.set(this.#resultKey(taskId), encodeCachedResult(taskId, cached), { expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) } });
+        pipeline.set(this.#resultKey(taskId), this.#seal.seal(taskId, encodeCachedResult(taskId, cached)), {
+          expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) },
+        });
       }
       if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
       return pipeline.execAsPipeline();

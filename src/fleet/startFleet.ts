@@ -9,6 +9,7 @@ import { CachedSource } from "./CachedSource.js";
 import { FleetCallGate } from "./CallGate.js";
 import { persistedQueryCache } from "./persistedQueryCache.js";
 import { RedisLink, type RedisState } from "./RedisLink.js";
+import { PLAIN, ResultSeal } from "./ResultSeal.js";
 import { SharedResults } from "./SharedResults.js";
 
 export interface Fleet {
@@ -56,7 +57,11 @@ export function startFleet(options: FleetOptions): Fleet {
     metrics,
     now: options.now,
   });
-  const shared = link === undefined ? undefined : new SharedResults(link, scope);
+  const values = settings.redis?.values ?? "plain";
+  if (link !== undefined && values === "plain") {
+    options.logger.warn("Results are kept in Redis in clear, personal data included (no REDIS_ENCRYPTION_KEY): anyone who can read this Redis reads them");
+  }
+  const shared = link === undefined ? undefined : new SharedResults(link, scope, values === "plain" ? PLAIN : new ResultSeal(values, scope));
   const budgets = new CallerBudgets({ settings: options.callers, ...(link === undefined ? {} : { redis: { link, scope } }), metrics });
   return {
     gate,

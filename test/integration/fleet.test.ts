@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AppFabricEmulator } from "../../src/emulator/AppFabricEmulator.js";
-import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
+import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
 import { startService, type RunningService } from "../../src/startService.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";
@@ -24,6 +24,14 @@ type PollAll = { userAccessTasks: Array<{ taskId: string; resultStatus: string }
 /** Synthetic tasks cycle COMPLETED, IN_PROGRESS, FAILED, EXPIRED: n % 4 === 1 is IN_PROGRESS. */
 const inProgress = (k: number) => syntheticTaskId(4 * k + 1);
 
+/** The deployment's key for results in Redis (REDIS_ENCRYPTION_KEY), and the one it rotates to. */
+const KEY = randomBytes(32).toString("base64");
+const NEXT_KEY = randomBytes(32).toString("base64");
+/** Results in clear (RESULT_CACHE_SHARED=plain): the decoder's own checks, with nothing sealed. */
+const PLAIN_VALUES = { REDIS_ENCRYPTION_KEY: "", RESULT_CACHE_SHARED: "plain" };
+/** A sealed value: version, key id, base64url of IV, ciphertext and tag. */
+const SEALED = /^s1:[0-9a-f]{8}:[\w-]+$/;
+
 let redis: RedisServer;
 let emulator: AppFabricEmulator;
 let replicas: RunningService[];
@@ -36,7 +44,7 @@ async function startReplicas(env: Record<string, string> = {}): Promise<void> {
     logs.map((log) =>
       startService(
         {
-          ...testConfig({}, { RESULT_CACHE: "on", RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS), REDIS_URL: redis.url, ...env }),
+          ...testConfig({}, { RESULT_CACHE: "on", RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS), REDIS_URL: redis.url, REDIS_ENCRYPTION_KEY: KEY, ...env }),
           upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
         },
         { credentials: EMULATOR_CREDENTIALS, logger: log.logger, now: () => clock },
@@ -120,26 +128,125 @@ describe("three replicas through one Redis", () => {
     expect(served.reduce((sum, value) => sum + value, 0)).toBe(4 * 3);
   });
 
-  it("keeps results in Redis under the prefix, with a TTL, and without the task id or anything unread in the value", async () => {
+  it("keeps results in Redis under the prefix, with a TTL, sealed: no task id, name or email in the key or the value", async () => {
+    await emulator.close();
+    emulator = await AppFabricEmulator.start({ tasks: [...syntheticTasks(40), ...DEMO_TASKS] });
     await startReplicas();
+    const person = DEMO_TASKS.find((task) => task.email !== undefined && task.userFullName !== undefined && task.resultStatus === "COMPLETED");
+    const taskId = person?.taskId ?? "";
+    const ask = `query($id: ID!) { userAccessTask(id: $id) { taskId resultStatus email userFullName app } }`;
+    const first = await postGraphQL<{ userAccessTask: Record<string, string> }>(replicas[0]?.url ?? new URL("http://x"), ask, { id: taskId });
+    expect(first.data?.userAccessTask).toMatchObject({ email: person?.email, userFullName: person?.userFullName });
+    await vi.waitFor(async () => expect(await redis.keys("*:r:*")).toHaveLength(1));
+    const [key] = await redis.keys("*:r:*");
+    expect(key).toMatch(new RegExp(`^appfabric-subgraph:[0-9a-f]{16}:r:${taskId}$`));
+    // The bundle's ARN is not in the key names.
+    expect(key).not.toContain("arn:");
+    const value = (await redis.get(key ?? "")) ?? "";
+    expect(value).toMatch(SEALED);
+    for (const clear of [taskId, person?.email ?? "?", person?.userFullName ?? "?", person?.app ?? "?", "COMPLETED"]) expect(value).not.toContain(clear);
+    expect(await redis.send("PTTL", key ?? "")).toBeGreaterThan(290_000);
+    // The other replicas open it: the same answer, no second call.
+    for (const replica of replicas.slice(1)) expect((await postGraphQL(replica.url, ask, { id: taskId })).data).toEqual(first.data);
+    expect(batchCalls()).toHaveLength(1);
+  });
+
+  it("keeps results in clear under RESULT_CACHE_SHARED=plain: the task id in the key only, nothing unread in the value", async () => {
+    await startReplicas(PLAIN_VALUES);
     const completed = syntheticTaskId(0);
     expect((await poll(replicas[0] as RunningService, completed)).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
     await vi.waitFor(async () => expect(await redis.keys("*:r:*")).toHaveLength(1));
     const [key] = await redis.keys("*:r:*");
-    expect(key).toMatch(new RegExp(`^appfabric-subgraph:[0-9a-f]{16}:r:${completed}$`));
-    // The bundle's ARN is not in the key names.
-    expect(key).not.toContain("arn:");
     const value = JSON.parse((await redis.get(key ?? "")) ?? "null") as { t: string; f: number; i: Record<string, unknown> };
     expect(value.t).toBe(completed);
     expect(value.i).toEqual({ app: "App 0", tenantId: "tenant-0", resultStatus: "COMPLETED" });
     expect(value.f).toBe(clock + 300_000);
-    // The other replicas answer from Redis: no second call.
     for (const replica of replicas.slice(1)) expect((await poll(replica, completed)).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
     expect(batchCalls()).toHaveLength(1);
+    // Said once per replica, at start.
+    for (const log of logs) expect(log.lines().filter((line) => String(line["msg"]).includes("in clear"))).toHaveLength(1);
+  });
+
+  it("answers nothing from Redis it cannot open: clear, tampered, moved to another task, sealed by another deployment or with a key it lacks", async () => {
+    await startReplicas();
+    const scope = await scopeOf();
+    const [a, b, c, d, e] = [inProgress(0), inProgress(1), inProgress(2), inProgress(3), inProgress(5)];
+    const url = replicas[0]?.url ?? new URL("http://x");
+    // A sealed value of each of a, b, c, d written by the fleet.
+    await postGraphQL<PollAll>(url, POLL_ALL, { ids: [a, b, c, d] });
+    await vi.waitFor(async () => expect(await redis.keys(`${scope}r:*`)).toHaveLength(5));
+    const sealedOf = async (taskId: string) => (await redis.get(`${scope}r:${taskId}`)) ?? "";
+    const calls = batchCalls().length;
+    // a: a result in clear, as a writer without the key would plant it.
+    await redis.set(`${scope}r:${a}`, JSON.stringify({ t: a, f: clock + 500, i: { app: "Forged", resultStatus: "COMPLETED" } }));
+    // b: one character of its sealed value changed.
+    const original = await sealedOf(b);
+    const flipped = original.slice(0, -3) + (original.at(-3) === "A" ? "B" : "A") + original.slice(-2);
+    await redis.set(`${scope}r:${b}`, flipped);
+    // c: d's sealed value, moved under c's key.
+    await redis.set(`${scope}r:${c}`, await sealedOf(d));
+    // e: sealed with this key by a deployment with another key space (another prefix), moved here.
+    const other = await startService(
+      {
+        ...testConfig(
+          {},
+          {
+            RESULT_CACHE: "on",
+            RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS),
+            REDIS_URL: redis.url,
+            REDIS_ENCRYPTION_KEY: KEY,
+            REDIS_KEY_PREFIX: "appfabric-subgraph:b:",
+          },
+        ),
+        upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
+      },
+      { credentials: EMULATOR_CREDENTIALS, logger: collectLogs("info").logger, now: () => clock },
+    );
+    replicas.push(other);
+    await vi.waitFor(async () => expect(await metric(other.url, "redis_up")).toBe(1));
+    expect((await poll(other, e)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    await vi.waitFor(async () => expect(await redis.keys(`appfabric-subgraph:b:*:r:${e}`)).toHaveLength(1));
+    const [otherKey] = await redis.keys(`appfabric-subgraph:b:*:r:${e}`);
+    await redis.set(`${scope}r:${e}`, (await redis.get(otherKey ?? "")) ?? "");
+    const callsBefore = batchCalls().length;
+    // Every one of them is a miss at the fleet: asked of AppFabric, answered as AppFabric says, counted.
+    const answer = await postGraphQL<{ userAccessTasks: Array<{ taskId: string; app: string }> }>(
+      replicas[1]?.url ?? new URL("http://x"),
+      `query($ids: [ID!]!) { userAccessTasks(ids: $ids) { taskId app } }`,
+      { ids: [a, b, c, e] },
+    );
+    expect(answer.data?.userAccessTasks).toEqual([a, b, c, e].map((taskId) => ({ taskId, app: `App ${parseInt(taskId.slice(-12), 16)}` })));
+    expect(batchCalls().length).toBeGreaterThan(callsBefore);
+    expect([...(batchCalls().at(-1)?.taskIdList ?? [])].sort()).toEqual([a, b, c, e].sort());
+    expect(await metric(replicas[1]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="results"}')).toBe(4);
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  it("rotates keys: the previous key still opens what it sealed, a replica without it asks AppFabric", async () => {
+    await startReplicas();
+    const id = inProgress(0);
+    expect((await poll(replicas[0] as RunningService, id)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    await vi.waitFor(async () => expect(await redis.keys("*:r:*")).toHaveLength(1));
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    // Rotation: the new key seals, the old one only opens.
+    await startReplicas({ REDIS_ENCRYPTION_KEY: NEXT_KEY, REDIS_ENCRYPTION_KEY_PREVIOUS: KEY });
+    expect((await poll(replicas[1] as RunningService, id)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(batchCalls()).toHaveLength(1);
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    // After it, a replica given only the new key cannot open the old value: one call, and a rejection.
+    await startReplicas({ REDIS_ENCRYPTION_KEY: NEXT_KEY });
+    expect((await poll(replicas[2] as RunningService, id)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(batchCalls()).toHaveLength(2);
+    expect(await metric(replicas[2]?.url ?? new URL("http://x"), 'redis_rejected_values_total{use="results"}')).toBe(1);
+    // What it wrote is sealed with the new key, which the others open.
+    await vi.waitFor(async () => expect((await redis.get((await redis.keys("*:r:*"))[0] ?? "")) ?? "").not.toBe(""));
+    expect((await poll(replicas[0] as RunningService, id)).data?.userAccessTask?.resultStatus).toBe("IN_PROGRESS");
+    expect(batchCalls()).toHaveLength(2);
   });
 
   it("never answers with a value in Redis this service did not write: forged, moved, oversized, or fresh for too long", async () => {
-    await startReplicas();
+    // In clear, so that these reach the decoder's own checks (sealed, none of them would open).
+    await startReplicas(PLAIN_VALUES);
     const scope = await scopeOf();
     const real = syntheticTaskId(0); // COMPLETED, app "App 0"
     const forged = (taskId: string, f: number, app = "Forged") => JSON.stringify({ t: taskId, f, i: { app, resultStatus: "IN_PROGRESS" } });
@@ -172,7 +279,7 @@ describe("three replicas through one Redis", () => {
   });
 
   it("refreshes a result stale for longer than any refresh takes, whatever claim is left in Redis, and clears that claim", async () => {
-    await startReplicas();
+    await startReplicas(PLAIN_VALUES);
     const scope = await scopeOf();
     const task = syntheticTaskId(8); // COMPLETED in AppFabric
     // An old IN_PROGRESS value and a claim on it, both without a TTL: nobody is refreshing it.

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, loadConfig } from "../../src/config.js";
@@ -176,7 +177,7 @@ describe("loadConfig", () => {
     });
     expect(config.fleet).toEqual({
       resultCache: { finalTtlMs: 60_000, inProgressMs: 2_000, maxEntries: 10_000 },
-      redis: { url: new URL("rediss://app:pw@cache.internal:6380/2"), keyPrefix: "team-a:", timeoutMs: 50 },
+      redis: { url: new URL("rediss://app:pw@cache.internal:6380/2"), keyPrefix: "team-a:", timeoutMs: 50, values: "plain" },
       maxCallsPerSecond: 20,
     });
     expect(loadConfig({ RESULT_CACHE: "off" }).fleet).toEqual({});
@@ -190,6 +191,44 @@ describe("loadConfig", () => {
     ];
     for (const [variable, value] of refused) {
       expect(() => loadConfig({ [variable]: value }), variable).toThrow(new RegExp(`^${variable} must be`));
+    }
+  });
+
+  it("seals results in Redis with REDIS_ENCRYPTION_KEY; production refuses Redis without one unless RESULT_CACHE_SHARED=plain; no key is ever echoed", () => {
+    const key = randomBytes(32).toString("base64");
+    const previous = randomBytes(32).toString("base64");
+    const redis = { REDIS_URL: "redis://cache.internal:6379" };
+    const production = { ...redis, NODE_ENV: "production", APPFABRIC_EMULATOR: "true" };
+    expect(loadConfig({ ...redis, REDIS_ENCRYPTION_KEY: key }).fleet.redis?.values).toEqual({ current: Buffer.from(key, "base64") });
+    expect(loadConfig({ ...production, REDIS_ENCRYPTION_KEY: key, REDIS_ENCRYPTION_KEY_PREVIOUS: previous }).fleet.redis?.values).toEqual({
+      current: Buffer.from(key, "base64"),
+      previous: Buffer.from(previous, "base64"),
+    });
+    expect(loadConfig({ ...production, RESULT_CACHE_SHARED: "plain" }).fleet.redis?.values).toBe("plain");
+    // Outside production, no key means values in clear (the service says so when it connects).
+    expect(loadConfig(redis).fleet.redis?.values).toBe("plain");
+    expect(() => loadConfig(production)).toThrow(/^REDIS_ENCRYPTION_KEY must be set with REDIS_URL in production .*RESULT_CACHE_SHARED=plain/);
+    const refused: Array<[Record<string, string>, RegExp]> = [
+      [{ REDIS_ENCRYPTION_KEY: key.slice(0, -2) }, /^REDIS_ENCRYPTION_KEY must be 32 random bytes in base64/],
+      [{ REDIS_ENCRYPTION_KEY: randomBytes(16).toString("base64") }, /^REDIS_ENCRYPTION_KEY must be/],
+      [{ REDIS_ENCRYPTION_KEY: `${key.slice(0, -2)}!=` }, /^REDIS_ENCRYPTION_KEY must be/],
+      [{ REDIS_ENCRYPTION_KEY: key, REDIS_ENCRYPTION_KEY_PREVIOUS: "short" }, /^REDIS_ENCRYPTION_KEY_PREVIOUS must be/],
+      [{ REDIS_ENCRYPTION_KEY_PREVIOUS: previous }, /^REDIS_ENCRYPTION_KEY must be set when REDIS_ENCRYPTION_KEY_PREVIOUS is/],
+      [{ REDIS_ENCRYPTION_KEY: key, REDIS_ENCRYPTION_KEY_PREVIOUS: key }, /^REDIS_ENCRYPTION_KEY_PREVIOUS must be another key/],
+      [{ REDIS_ENCRYPTION_KEY: key, RESULT_CACHE_SHARED: "plain" }, /^RESULT_CACHE_SHARED must be sealed \(or unset\)/],
+      [{ RESULT_CACHE_SHARED: "sealed" }, /^REDIS_ENCRYPTION_KEY must be set when RESULT_CACHE_SHARED=sealed/],
+      [{ RESULT_CACHE_SHARED: "clear" }, /^RESULT_CACHE_SHARED must be sealed or plain/],
+    ];
+    for (const [env, message] of refused) {
+      let error: unknown;
+      try {
+        loadConfig({ ...redis, ...env });
+      } catch (thrown) {
+        error = thrown;
+      }
+      const text = error instanceof Error ? error.message : "nothing thrown";
+      expect(text, JSON.stringify(Object.keys(env))).toMatch(message);
+      for (const secret of [key, previous, key.slice(0, 16), previous.slice(0, 16)]) expect(text).not.toContain(secret);
     }
   });
 
