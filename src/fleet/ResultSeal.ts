@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, randomBytes, type KeyObject } from "node:crypto";
 
 /** The operator's keys for the values the fleet keeps in Redis (REDIS_ENCRYPTION_KEY[_PREVIOUS]), 32 bytes each. */
 export interface SealKeys {
@@ -31,14 +31,15 @@ export const PLAIN: ValueSeal = { seal: (_taskId, plain) => plain, open: (_taskI
  */
 export class ResultSeal implements ValueSeal {
   readonly #scope: string;
-  readonly #current: { id: string; key: Buffer };
-  readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #current: { id: string; key: KeyObject };
+  readonly #keys: ReadonlyMap<string, KeyObject>;
 
   constructor(keys: SealKeys, scope: string) {
     this.#scope = scope;
-    this.#current = { id: keyId(keys.current), key: keys.current };
-    const all = new Map([[this.#current.id, keys.current]]);
-    if (keys.previous !== undefined) all.set(keyId(keys.previous), keys.previous);
+    // Imported once (a KeyObject), not with every value.
+    this.#current = { id: keyId(keys.current), key: createSecretKey(keys.current) };
+    const all = new Map([[this.#current.id, this.#current.key]]);
+    if (keys.previous !== undefined) all.set(keyId(keys.previous), createSecretKey(keys.previous));
     this.#keys = all;
   }
 
