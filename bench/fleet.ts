@@ -14,6 +14,7 @@
  *
  * Goal (issue 14): with Redis, 3 replicas make no more AppFabric calls than 1, and p50 grows ≤ 1 ms.
  */
+import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { ChildProcess } from "node:child_process";
 import { Agent } from "undici";
@@ -54,6 +55,9 @@ interface Round {
   errors: number;
 }
 
+/** REDIS_ENCRYPTION_KEY for every replica of this run. */
+const ROUND_KEY = randomBytes(32).toString("base64");
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
@@ -66,7 +70,11 @@ async function ask<T>(child: ChildProcess, message: string): Promise<T> {
 
 async function runRound(setup: Setup, emulator: ChildProcess, emulatorUrl: string, redis: RedisServer): Promise<Round> {
   const env: Record<string, string> = { RESULT_CACHE: setup.cache ? "on" : "off" };
-  if (setup.redis) env["REDIS_URL"] = redis.url;
+  if (setup.redis) {
+    env["REDIS_URL"] = redis.url;
+    // As production must: results sealed in Redis (one key for the round's replicas).
+    env["REDIS_ENCRYPTION_KEY"] = ROUND_KEY;
+  }
   const replicas = await Promise.all(Array.from({ length: setup.replicas }, () => startServiceProcess(emulatorUrl, env)));
   const dispatcher = new Agent({ connections: 64 });
   try {
