@@ -138,6 +138,7 @@ function readCallerBudgets(env: Env): CallerBudgetSettings {
   return {
     taskIdsPerSecond: readInteger(env, "CALLER_MAX_TASK_IDS_PER_SECOND", 500, 50, 1_000_000),
     startsPerMinute: readInteger(env, "CALLER_MAX_STARTS_PER_MINUTE", 20, 1, 100_000),
+    persistedBytesPerMinute: readInteger(env, "CALLER_MAX_PERSISTED_BYTES_PER_MINUTE", 256 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }
 

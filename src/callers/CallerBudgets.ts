@@ -10,6 +10,8 @@ export interface CallerBudgetSettings {
   taskIdsPerSecond: number;
   /** Starts a caller may make per minute. */
   startsPerMinute: number;
+  /** Bytes of documents a caller may have persisted (APQ registrations) per minute. */
+  persistedBytesPerMinute: number;
 }
 
 export interface CallerBudgetsOptions {
@@ -30,6 +32,7 @@ const MAX_REMEMBERED_CALLERS = 10_000;
 export class CallerBudgets {
   readonly #taskIds: FleetRate;
   readonly #starts: FleetRate;
+  readonly #persistedBytes: FleetRate;
   readonly #metrics: Metrics;
   /** Callers whose task-id budget ran out, until their window ends (this replica's knowledge; on the windows' clock, Date.now). */
   readonly #outOfTaskIds = new LRUCache<string, true>({ max: MAX_REMEMBERED_CALLERS, perf: { now: () => Date.now() } });
@@ -40,6 +43,7 @@ export class CallerBudgets {
       redis === undefined ? {} : { redis: { link: redis.link, keyPrefix: `${redis.scope}caller:${name}`, use: "budgets" as const } };
     this.#taskIds = new FleetRate({ points: settings.taskIdsPerSecond, durationMs: 1_000, ...shared("ids") });
     this.#starts = new FleetRate({ points: settings.startsPerMinute, durationMs: 60_000, ...shared("starts") });
+    this.#persistedBytes = new FleetRate({ points: settings.persistedBytesPerMinute, durationMs: 60_000, ...shared("apq") });
     this.#metrics = options.metrics;
   }
 
@@ -60,6 +64,16 @@ export class CallerBudgets {
   /** Takes one start from the caller's budget. */
   takeStart(callerKey: string): Promise<void> {
     return this.#take(this.#starts, "starts", callerKey, 1);
+  }
+
+  /**
+   * Whether the caller may persist a document of `bytes` (an APQ registration): false, counted, when
+   * its budget is used up. Not an error: the operation still runs, its document is only not kept.
+   */
+  async mayPersist(callerKey: string, bytes: number): Promise<boolean> {
+    if ((await this.#persistedBytes.take(callerKey, bytes)) === 0) return true;
+    this.#metrics.callerLimited("persisted_bytes");
+    return false;
   }
 
   /** A refusal decided elsewhere (the queue's share, the watcher's, an operation refused whole), counted with these. */

@@ -25,6 +25,8 @@ export interface RedisSettings {
    * `plain` (RESULT_CACHE_SHARED=plain, or no key outside production): values in clear, as before.
    */
   values: SealKeys | "plain";
+  /** PERSISTED_QUERIES_MAX_BYTES: the most the fleet's persisted documents may take in Redis. */
+  persistedQueriesMaxBytes: number;
 }
 
 const DEFAULT_KEY_PREFIX = "appfabric-subgraph:";
@@ -58,6 +60,7 @@ function readRedis(env: Env, production: boolean): RedisSettings | undefined {
   const keyPrefix = setting(env, "REDIS_KEY_PREFIX") ?? DEFAULT_KEY_PREFIX;
   if (!KEY_PREFIX.test(keyPrefix)) throw new ConfigError("REDIS_KEY_PREFIX", "1 to 64 letters, digits and . : _ - { }", keyPrefix);
   const timeoutMs = readInteger(env, "REDIS_TIMEOUT_MS", 100, 5, 10_000);
+  const persistedQueriesMaxBytes = readInteger(env, "PERSISTED_QUERIES_MAX_BYTES", 64 * 1024 * 1024, 1024 * 1024, 16 * 1024 * 1024 * 1024);
   if (raw === undefined) return undefined;
   const url = parseUrl(raw);
   if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "" || url.search !== "" || url.hash !== "") {
@@ -77,7 +80,7 @@ function readRedis(env: Env, production: boolean): RedisSettings | undefined {
       "unset",
     );
   }
-  return { url, keyPrefix, timeoutMs, values: values ?? "plain" };
+  return { url, keyPrefix, timeoutMs, values: values ?? "plain", persistedQueriesMaxBytes };
 }
 
 /** RESULT_CACHE_SHARED and the keys; `undefined` when neither says how (no key, no choice). */

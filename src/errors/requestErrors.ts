@@ -66,3 +66,10 @@ export function badRepresentationError(index: number, problem: string): GraphQLE
     extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false },
   });
 }
+
+/** Refusal to persist (APQ) a document that holds an email address as a literal: it would be kept in Redis and in memory for an hour. */
+export function literalEmailInPersistedDocumentError(): GraphQLError {
+  return new GraphQLError("This document holds an email address as a literal and is not persisted: pass the email as a variable. Nothing was run.", {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } },
+  });
+}

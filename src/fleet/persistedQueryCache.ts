@@ -4,10 +4,16 @@ import { createHash } from "node:crypto";
 import KeyvRedis from "@keyv/redis";
 import Keyv from "keyv";
 import type { Keyv as CommonJsKeyv } from "keyv" with { "resolution-mode": "require" };
+import type { Metrics } from "../observability/Metrics.js";
+import { FleetRate } from "./FleetRate.js";
 import type { RedisLink } from "./RedisLink.js";
 
 /** Apollo's own default size for the in-memory APQ cache (about 30 MB of documents). */
 const MEMORY_BYTES = 30 * 1024 * 1024;
+/** How long a persisted document is kept (Apollo's `persistedQueries.ttl`), in Redis and in memory. */
+export const PERSISTED_QUERY_TTL_S = 3_600;
+/** The window of the fleet's allowance of bytes written to the APQ namespace. */
+const ALLOWANCE_WINDOW_MS = 60_000;
 
 /**
  * Apollo Server's automatic persisted queries, shared by the fleet: Apollo's `KeyvAdapter` over Keyv
@@ -16,8 +22,18 @@ const MEMORY_BYTES = 30 * 1024 * 1024;
  * a hash it has seen answers without Redis, and with Redis down it works as a lone replica: a hash
  * registered elsewhere is then not found, and the client sends the document again (APQ's own answer
  * to a miss, `PERSISTED_QUERY_NOT_FOUND`).
+ *
+ * The namespace is bounded: the fleet writes at most `maxBytes` × 60 s / TTL bytes of documents to it
+ * per minute (through Redis, for every replica together), so what it holds, each document kept for
+ * PERSISTED_QUERY_TTL_S, never passes `maxBytes`. A document past the minute's allowance is kept in
+ * this replica's memory only (counted): the other replicas do not find it, and its client sends it again.
  */
-export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocumentBytes: number): KeyValueCache<string> {
+export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocumentBytes: number, maxBytes: number, metrics: Metrics): KeyValueCache<string> {
+  const allowance = new FleetRate({
+    points: Math.max(1, Math.floor((maxBytes * ALLOWANCE_WINDOW_MS) / (PERSISTED_QUERY_TTL_S * 1_000))),
+    durationMs: ALLOWANCE_WINDOW_MS,
+    redis: { link, keyPrefix: `${keyPrefix}apq-bytes`, use: "apq" },
+  });
   const memory = new InMemoryLRUCache<string>({ maxSize: MEMORY_BYTES });
   const store = new KeyvRedis<string>(link.client, { keyPrefixSeparator: ":", throwOnErrors: true, throwOnConnectError: true });
   // Keyv gives the store its namespace; Apollo's keys are `apq:<sha256>`: `<prefix>apq:<sha256>` in Redis.
@@ -51,6 +67,7 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocum
     },
     async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
       await memory.set(key, value, options);
+      if ((await allowance.take("fleet", Buffer.byteLength(value))) > 0) return metrics.persistedLocally();
       // Not awaited by the answer beyond Redis's timeout: `run` bounds it.
       await link.run("apq", () => shared.set(key, value, options));
     },

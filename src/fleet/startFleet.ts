@@ -70,7 +70,9 @@ export function startFleet(options: FleetOptions): Fleet {
       settings.resultCache === undefined
         ? source
         : new CachedSource(source, { settings: settings.resultCache, ...(shared === undefined ? {} : { shared }), metrics, now: options.now }),
-    ...(link === undefined ? {} : { persistedQueries: persistedQueryCache(link, keyPrefix, options.maxDocumentBytes) }),
+    ...(link === undefined
+      ? {}
+      : { persistedQueries: persistedQueryCache(link, keyPrefix, options.maxDocumentBytes, settings.redis?.persistedQueriesMaxBytes ?? 0, metrics) }),
     redisState: () => link?.state ?? "off",
     close: async () => link?.close(),
   };

@@ -169,8 +169,13 @@ export class Metrics {
 
   readonly #callerLimited = new Counter({
     name: "caller_budget_refusals_total",
-    help: "Work refused with RATE_LIMITED because one caller used up its share (task_ids, starts, queue_share, watched_ids); never labelled by caller.",
+    help: "Work refused because one caller used up its share (RATE_LIMITED: task_ids, starts, queue_share, watched_ids; persisted_bytes: a document run but not persisted); never labelled by caller.",
     labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly #persistedLocally = new Counter({
+    name: "persisted_queries_not_shared_total",
+    help: "Persisted documents kept in this replica's memory only: the fleet's PERSISTED_QUERIES_MAX_BYTES allowance for this minute was used up.",
     registers: [this.registry],
   });
   readonly #audited = new Counter({
@@ -280,6 +285,11 @@ export class Metrics {
   /** One caller's budget was used up; `reason` names the budget, never the caller. */
   callerLimited(reason: BudgetReason): void {
     this.#callerLimited.inc({ reason });
+  }
+
+  /** A persisted document was kept in this replica only (the fleet's allowance for Redis was used up). */
+  persistedLocally(): void {
+    this.#persistedLocally.inc();
   }
 
   /** An audit line was written. */

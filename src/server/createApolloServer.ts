@@ -9,10 +9,10 @@ import { formatError } from "../errors/formatError.js";
 import type { GraphQLContext } from "./context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
 import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
+import { PERSISTED_QUERY_TTL_S } from "../fleet/persistedQueryCache.js";
 import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
 
 /** How long a persisted document is kept in a shared (Redis) cache. */
-const PERSISTED_QUERY_TTL_S = 3_600;
 
 export interface ApolloServerOptions {
   /** The subgraph schema (`buildSchema`), built once for every server of the process. */

@@ -26,6 +26,7 @@ import type { CallerRules } from "../callers/CallerRules.js";
 import { auditReadsPlugin } from "../callers/auditReadsPlugin.js";
 import { rateLimitedStatusPlugin } from "../callers/rateLimitedStatusPlugin.js";
 import { overBudgetPlugin } from "../callers/overBudgetPlugin.js";
+import { persistedQueriesPlugin } from "../callers/persistedQueriesPlugin.js";
 
 /** What bounds one request and one connection. */
 export interface ServerLimits {
@@ -180,6 +181,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     fastifyApolloDrainPlugin(app),
     rateLimitedStatusPlugin(),
     overBudgetPlugin(rules.budgets),
+    persistedQueriesPlugin(rules.budgets),
     operationObserverPlugin(logger, metrics),
     unexpectedErrorLogPlugin(logger),
     inFlight.plugin,

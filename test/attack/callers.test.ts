@@ -175,7 +175,7 @@ describe("a fair share each: CALLER_MAX_STARTS_PER_MINUTE and CALLER_MAX_TASK_ID
   beforeAll(async () => {
     harness = await startAttackHarness({
       config: {
-        callers: { taskIdsPerSecond: 50, startsPerMinute: 2 },
+        callers: { taskIdsPerSecond: 50, startsPerMinute: 2, persistedBytesPerMinute: 262_144 },
         fleet: { resultCache: { finalTtlMs: 300_000, inProgressMs: 1_000, maxEntries: 1_000 } },
       },
     });

@@ -462,6 +462,45 @@ describe("three replicas through one Redis", () => {
     }
   });
 
+  it("persists no document with a literal email, and past a caller's or the fleet's allowance runs it without keeping it", async () => {
+    await startReplicas({ CALLER_MAX_PERSISTED_BYTES_PER_MINUTE: "30000", PERSISTED_QUERIES_MAX_BYTES: String(1024 * 1024) });
+    const send = (replica: RunningService, body: Record<string, unknown>) =>
+      fetch(replica.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(
+        (response) => response.json() as Promise<GraphQLResponse>,
+      );
+    const register = (replica: RunningService, query: string) =>
+      send(replica, { query, extensions: { persistedQuery: { version: 1, sha256Hash: createHash("sha256").update(query).digest("hex") } } });
+    const findAt = async (replica: RunningService, query: string) =>
+      (await send(replica, { extensions: { persistedQuery: { version: 1, sha256Hash: createHash("sha256").update(query).digest("hex") } } })).errors?.[0]
+        ?.extensions?.["code"] ?? "found";
+    const apqKeys = () => redis.keys("appfabric-subgraph:apq:*");
+    // A literal email: refused, run for nothing, kept nowhere.
+    const withEmail = `mutation { startUserAccessTasks(email: "jordan.rivers@example.com") { taskId } }`;
+    const refused = await register(replicas[0] as RunningService, withEmail);
+    expect(refused.errors?.[0]?.extensions?.["code"]).toBe("BAD_USER_INPUT");
+    expect(refused.errors?.[0]?.message).toContain("pass the email as a variable");
+    expect(emulator.calls.filter((call) => call.operation === "StartUserAccessTasks")).toHaveLength(0);
+    expect(await findAt(replicas[0] as RunningService, withEmail)).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(await apqKeys()).toEqual([]);
+    // Documents of 8 KB (a comment pads them). The fleet may write 17,476 bytes of them a minute (1 MiB
+    // over the hour a document lives); this caller (every request here is one caller), 30,000.
+    const documents = [0, 1, 2, 3].map((n) => `query Padded${n} { __typename } # ${"x".repeat(8_000)}`);
+    for (const document of documents) expect((await register(replicas[0] as RunningService, document)).data).toEqual({ __typename: "Query" });
+    await vi.waitFor(async () => expect(await apqKeys()).toHaveLength(2));
+    const url = replicas[0]?.url ?? new URL("http://x");
+    // The first two are the fleet's: another replica finds them.
+    expect(await findAt(replicas[1] as RunningService, documents[0] ?? "")).toBe("found");
+    expect(await findAt(replicas[1] as RunningService, documents[1] ?? "")).toBe("found");
+    // The third passed the fleet's allowance: kept only by the replica that ran it.
+    expect(await metric(url, "persisted_queries_not_shared_total")).toBe(1);
+    expect(await findAt(replicas[1] as RunningService, documents[2] ?? "")).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(await findAt(replicas[0] as RunningService, documents[2] ?? "")).toBe("found");
+    // The fourth passed the caller's: run, and kept nowhere.
+    expect(await metric(url, 'caller_budget_refusals_total{reason="persisted_bytes"}')).toBe(1);
+    expect(await findAt(replicas[0] as RunningService, documents[3] ?? "")).toBe("PERSISTED_QUERY_NOT_FOUND");
+    expect(await apqKeys()).toHaveLength(2);
+  });
+
   it("never runs a document from Redis that does not hash to its key", async () => {
     await startReplicas();
     const query = `query Wanted($id: ID!) { userAccessTask(id: $id) { taskId } }`;

@@ -39,7 +39,7 @@ describe("loadConfig", () => {
       metricsOperationNames: [],
       corsOrigins: [],
       auth: {},
-      callers: { taskIdsPerSecond: 500, startsPerMinute: 20 },
+      callers: { taskIdsPerSecond: 500, startsPerMinute: 20, persistedBytesPerMinute: 262_144 },
       audit: { destination: "stdout" },
       fleet: { resultCache: { finalTtlMs: 300_000, inProgressMs: 1_000, maxEntries: 10_000 } },
       emulator: { latencyMs: 0, faults: [] },
@@ -61,10 +61,10 @@ describe("loadConfig", () => {
   });
 
   it("reads the callers' budgets and the audit trail's destination and key", () => {
-    expect(loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "50", CALLER_MAX_STARTS_PER_MINUTE: "3" }).callers).toEqual({
-      taskIdsPerSecond: 50,
-      startsPerMinute: 3,
-    });
+    expect(
+      loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "50", CALLER_MAX_STARTS_PER_MINUTE: "3", CALLER_MAX_PERSISTED_BYTES_PER_MINUTE: "4096" }).callers,
+    ).toEqual({ taskIdsPerSecond: 50, startsPerMinute: 3, persistedBytesPerMinute: 4096 });
+    expect(() => loadConfig({ CALLER_MAX_PERSISTED_BYTES_PER_MINUTE: "1023" })).toThrow("CALLER_MAX_PERSISTED_BYTES_PER_MINUTE must be an integer from 1024");
     expect(() => loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "49" })).toThrow("CALLER_MAX_TASK_IDS_PER_SECOND must be an integer from 50");
     expect(loadConfig({ AUDIT_LOG: "/var/log/appfabric/audit.jsonl", AUDIT_KEY: "k".repeat(32) }).audit).toEqual({
       destination: { path: "/var/log/appfabric/audit.jsonl" },
@@ -177,7 +177,13 @@ describe("loadConfig", () => {
     });
     expect(config.fleet).toEqual({
       resultCache: { finalTtlMs: 60_000, inProgressMs: 2_000, maxEntries: 10_000 },
-      redis: { url: new URL("rediss://app:pw@cache.internal:6380/2"), keyPrefix: "team-a:", timeoutMs: 50, values: "plain" },
+      redis: {
+        url: new URL("rediss://app:pw@cache.internal:6380/2"),
+        keyPrefix: "team-a:",
+        timeoutMs: 50,
+        values: "plain",
+        persistedQueriesMaxBytes: 64 * 1024 * 1024,
+      },
       maxCallsPerSecond: 20,
     });
     expect(loadConfig({ RESULT_CACHE: "off" }).fleet).toEqual({});
