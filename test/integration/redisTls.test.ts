@@ -1,4 +1,6 @@
 import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createClient } from "@redis/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { postGraphQL } from "../support/harness.js";
@@ -60,6 +62,53 @@ describe("Redis with an ACL user", () => {
       expect(entry.output()).not.toContain("subgraph-pw-0001");
     } finally {
       await acl.stop();
+    }
+  });
+});
+
+describe("Two deployments on one Redis, as docs/operating.md sets them up", () => {
+  it("each works with its own prefix, ACL user and key; one's credentials can neither read nor write the other's keys", async () => {
+    const commands = "+get +mget +set +del +getrange +strlen +eval +evalsha +ping +multi +exec +incrby +pttl +hello";
+    const users = ["a", "b"].map((name) => ({
+      name: `deploy-${name}`,
+      password: `deploy-${name}-pw-0001`,
+      rules: `~appfabric-${name}:* resetchannels -@all ${commands}`,
+    }));
+    const shared = await startRedisServer({ aclUsers: users });
+    const entries: ChildProcess[] = [];
+    const asUser = (name: string) => shared.url.replace(/redis:\/\/:[^@]+@/, `redis://${name}:${name}-pw-0001@`);
+    try {
+      for (const name of ["a", "b"]) {
+        const entry = await spawnEntry(withTsx("src/index.ts"), {
+          PORT: "0",
+          REDIS_URL: asUser(`deploy-${name}`),
+          REDIS_KEY_PREFIX: `appfabric-${name}:`,
+          REDIS_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+        });
+        entries.push(entry.child);
+        await entry.printed("Redis connected; the fleet shares through it");
+        expect((await postGraphQL(entry.url, QUERY, { id: taskId })).data).toEqual({ userAccessTask: { app: "Slack", resultStatus: "COMPLETED" } });
+        await vi.waitFor(async () => expect(await shared.keys(`appfabric-${name}:*:r:${taskId}`)).toHaveLength(1));
+        expect(entry.output()).not.toMatch(/NOPERM|"level":50/);
+      }
+      const [keyOfA] = await shared.keys(`appfabric-a:*:r:${taskId}`);
+      // B's credentials against A's keys: refused by Redis, whatever the command.
+      const b = createClient({ url: asUser("deploy-b") });
+      b.on("error", () => undefined);
+      await b.connect();
+      try {
+        await expect(b.get(keyOfA ?? "")).rejects.toThrow(/NOPERM/);
+        await expect(b.set(keyOfA ?? "", "forged")).rejects.toThrow(/NOPERM/);
+        await expect(b.getRange(keyOfA ?? "", 0, 100)).rejects.toThrow(/NOPERM/);
+        await expect(b.set(`appfabric-b:${randomBytes(4).toString("hex")}`, "x")).resolves.toBe("OK");
+      } finally {
+        b.destroy();
+      }
+      // Nothing of either in clear.
+      for (const key of await shared.keys("appfabric-*:r:*")) expect(await shared.get(key)).toMatch(/^s1:/);
+    } finally {
+      for (const child of entries) child.kill("SIGKILL");
+      await shared.stop();
     }
   });
 });

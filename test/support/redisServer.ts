@@ -38,7 +38,13 @@ export interface RedisServer {
  * A real `redis-server` on a free loopback port, with a password, no persistence and nothing from
  * the machine's own configuration. Ready when it says so on its log.
  */
-export async function startRedisServer(options: { tls?: boolean; aclUser?: { name: string; password: string; rules: string } } = {}): Promise<RedisServer> {
+interface AclUser {
+  name: string;
+  password: string;
+  rules: string;
+}
+
+export async function startRedisServer(options: { tls?: boolean; aclUser?: AclUser; aclUsers?: readonly AclUser[] } = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run installs it)`);
   const port = await freePort();
   const password = randomBytes(12).toString("hex");
@@ -62,10 +68,11 @@ export async function startRedisServer(options: { tls?: boolean; aclUser?: { nam
         ];
   // With an ACL user: a file of two users, the default one (the test's own) and the service's.
   const auth = (() => {
-    if (options.aclUser === undefined) return ["--requirepass", password];
+    const users = [...(options.aclUser === undefined ? [] : [options.aclUser]), ...(options.aclUsers ?? [])];
+    if (users.length === 0) return ["--requirepass", password];
     const file = join(mkdtempSync(join(tmpdir(), "redis-acl-")), "users.acl");
-    const { name, password: userPassword, rules } = options.aclUser;
-    writeFileSync(file, `user default on >${password} ~* &* +@all\nuser ${name} on >${userPassword} ${rules}\n`);
+    const lines = users.map(({ name, password: userPassword, rules }) => `user ${name} on >${userPassword} ${rules}\n`);
+    writeFileSync(file, `user default on >${password} ~* &* +@all\n${lines.join("")}`);
     return ["--aclfile", file];
   })();
   let child: ChildProcess | undefined;
