@@ -30,7 +30,10 @@ function memorySource(tasks: readonly UserAccessResultItem[]) {
  * loader, limits and error formatting, against an in-memory source. What crosses the wire is tested
  * over real HTTP in test/integration and test/attack.
  */
-const rules = localCallerRules({ budgets: { taskIdsPerSecond: 1_000_000, startsPerMinute: 1_000, persistedBytesPerMinute: 1_000_000_000 }, metrics: new Metrics() });
+const rules = localCallerRules({
+  budgets: { taskIdsPerSecond: 1_000_000, startsPerMinute: 1_000, persistedBytesPerMinute: 1_000_000_000 },
+  metrics: new Metrics(),
+});
 
 describe("operations in process", () => {
   const apollo = createApolloServer({
