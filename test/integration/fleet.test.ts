@@ -400,18 +400,22 @@ describe("three replicas through one Redis", () => {
         (sum, value) => sum + value,
         0,
       );
+    // On a loaded machine one of the eight may reach its replica after another's 429 set the hold: it
+    // waits that hold out (counted) before it is sent. What follows is counted from here.
+    const [waitedInBurst, refusedInBurst] = [await held("waited"), await held("refused")];
+    const since = async () => [(await held("waited")) - waitedInBurst, (await held("refused")) - refusedInBurst];
     // Measured on the replicas' clock, never on Redis's real-time TTLs. Just past 1 s after the burst,
     // no replica holds anything (one step per 429 would hold 4 s at a replica that saw three: refused).
     clock += 1_001;
     // (Completed tasks the burst did not ask for: n % 4 === 0.)
     for (const [index, replica] of replicas.entries()) expect((await poll(replica, syntheticTaskId(4 * (index + 1)))).errors).toBeUndefined();
-    expect([await held("waited"), await held("refused")]).toEqual([0, 0]);
+    expect(await since()).toEqual([0, 0]);
     // Throttled again right after the hold: 2 s. 1.5 s later a call still waits (out the last 0.5 s).
     emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 1 });
     expect((await poll(replicas[0] as RunningService, syntheticTaskId(16))).errors?.[0]?.extensions?.["code"]).toBe("THROTTLED");
     clock += 1_500;
     expect((await poll(replicas[0] as RunningService, syntheticTaskId(20))).errors).toBeUndefined();
-    expect([await held("waited"), await held("refused")]).toEqual([1, 0]);
+    expect(await since()).toEqual([1, 0]);
   });
 
   it("keeps APPFABRIC_MAX_CALLS_PER_SECOND for the whole fleet, through Redis", async () => {
