@@ -16,7 +16,8 @@ import type { ValueSeal } from "./ResultSeal.js";
  */
 /** What the result cache needs of the fleet's store (see `SharedResults`). */
 export interface SharedResultStore {
-  get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined>;
+  /** One per id: the result, `undefined` when absent, `"rejected"` for a value this service did not write (the caller counts it). */
+  get(taskIds: readonly string[]): Promise<Array<CachedResult | "rejected" | undefined> | undefined>;
   claim(taskIds: readonly string[], ttlMs: number): Promise<boolean[] | undefined>;
   store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void>;
   rejected(count: number): void;
@@ -36,11 +37,11 @@ export class SharedResults implements SharedResultStore {
   }
 
   /**
-   * The stored results, one per id (`undefined` when absent or not one this service wrote);
-   * `undefined` without Redis. One round trip of `GETRANGE`s, not `MGET`: each value is read up to
+   * The stored results, one per id (`undefined` when absent, `"rejected"` when not one this service
+   * wrote); `undefined` without Redis. One round trip of `GETRANGE`s, not `MGET`: each value is read up to
    * `MAX_VALUE_BYTES` + 1, so that a huge value planted in Redis costs this process nothing.
    */
-  async get(taskIds: readonly string[]): Promise<Array<CachedResult | undefined> | undefined> {
+  async get(taskIds: readonly string[]): Promise<Array<CachedResult | "rejected" | undefined> | undefined> {
     const raw = await this.#link.run("results", async (client): Promise<unknown[]> => {
       const pipeline = client.multi();
       for (const taskId of taskIds) pipeline.getRange(this.#resultKey(taskId), 0, MAX_VALUE_BYTES);
@@ -53,21 +54,14 @@ export class SharedResults implements SharedResultStore {
       }
     });
     if (raw === undefined) return undefined;
-    let rejected = 0;
-    const results = raw.map((value, index) => {
-      if (value instanceof ErrorReply) {
-        rejected += 1;
-        return undefined;
-      }
+    return raw.map((value, index) => {
+      if (value instanceof ErrorReply) return "rejected";
       // GETRANGE answers "" for a missing key; anything else that does not open and decode is junk.
       if (typeof value !== "string" || value === "") return undefined;
       const taskId = taskIds[index] ?? "";
       const cached = value.length > MAX_VALUE_BYTES ? undefined : decodeCachedResult(taskId, this.#seal.open(taskId, value) ?? null);
-      if (cached === undefined) rejected += 1;
-      return cached;
+      return cached ?? "rejected";
     });
-    this.#link.rejected("results", rejected);
-    return results;
   }
 
   /**

@@ -256,7 +256,7 @@ export class Metrics {
   }
 
   /** `ids` task ids were looked up in the result cache with this outcome. */
-  cacheLookedUp(outcome: "local" | "shared" | "stale" | "miss", ids: number): void {
+  cacheLookedUp(outcome: "local" | "shared" | "stale" | "awaited" | "miss", ids: number): void {
     if (ids > 0) this.#cacheLookups.inc({ outcome }, ids);
   }
 

@@ -128,6 +128,32 @@ describe("three replicas through one Redis", () => {
     expect(served.reduce((sum, value) => sum + value, 0)).toBe(4 * 3);
   });
 
+  it("asks AppFabric once per task for the whole fleet, from the first miss: 30 pollers on three replicas, 10 unfinished tasks", async () => {
+    await startReplicas();
+    const ids = Array.from({ length: 10 }, (_, k) => inProgress(k));
+    const timesAsked = () => ids.map((id) => batchCalls().filter((call) => call.taskIdList.includes(id)).length);
+    for (let interval = 1; interval <= 3; interval++) {
+      // Ten clients per replica ask for all ten tasks at once: nobody has them yet (then, only stale ones).
+      expectAllAnswered(await pollEverywhere(ids, 10), ids);
+      expect(timesAsked()).toEqual(ids.map(() => interval));
+      clock += FRESH_MS;
+    }
+    // The replicas that lost the first claims waited for the winner's result in Redis.
+    const awaited = await Promise.all(replicas.map((replica) => metric(replica.url, 'result_cache_lookups_total{outcome="awaited"}')));
+    expect(awaited.reduce((sum, value) => sum + value, 0)).toBeGreaterThan(0);
+  });
+
+  it("a task nobody could fetch is fetched by the next replica that asks, not waited for", async () => {
+    await startReplicas();
+    // The first replica's call fails: its claim is given back without a result.
+    emulator.injectFault({ fault: { kind: "error", status: 500, errorType: "InternalServerException" }, times: 3 });
+    const [failed, served] = await Promise.all([poll(replicas[0] as RunningService, inProgress(0)), poll(replicas[1] as RunningService, inProgress(0))]);
+    // Whichever went first failed; the other fetched it itself (at once or once the claim was free).
+    const codes = [failed, served].map((answer) => answer.errors?.[0]?.extensions?.["code"] ?? answer.data?.userAccessTask?.resultStatus);
+    expect(codes.sort()).toEqual(["IN_PROGRESS", "UPSTREAM_ERROR"]);
+    expect(await redis.keys("*:c:*")).toEqual([]);
+  });
+
   it("keeps results in Redis under the prefix, with a TTL, sealed: no task id, name or email in the key or the value", async () => {
     await emulator.close();
     emulator = await AppFabricEmulator.start({ tasks: [...syntheticTasks(40), ...DEMO_TASKS] });

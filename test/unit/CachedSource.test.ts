@@ -148,15 +148,20 @@ describe("the result cache (one replica)", () => {
 /** The fleet's store as the test scripts it: what each read answers, which claims are won, what is stored. */
 class ScriptedStore implements SharedResultStore {
   readonly reads: Array<Array<CachedResult | undefined>> = [];
-  /** undefined: Redis did not answer the claim. */
+  /** What a read answers once `reads` is spent (undefined: Redis did not answer). */
+  readAfter: Array<CachedResult | undefined> | undefined;
+  /** What claims answer, in turn; then `won`. undefined: Redis did not answer the claim. */
+  readonly claims: Array<boolean[] | undefined> = [];
   won: boolean[] | undefined = [];
+  readonly claimed: string[][] = [];
   readonly stored: Array<{ results: string[]; released: string[] }> = [];
   async get(taskIds: readonly string[]) {
-    const next = this.reads.shift();
+    const next = this.reads.length > 0 ? this.reads.shift() : this.readAfter;
     return next?.slice(0, taskIds.length);
   }
-  async claim(): Promise<boolean[] | undefined> {
-    return this.won;
+  async claim(taskIds: readonly string[]): Promise<boolean[] | undefined> {
+    this.claimed.push([...taskIds]);
+    return this.claims.length > 0 ? this.claims.shift() : this.won;
   }
   async store(results: ReadonlyArray<{ taskId: string }>, released: readonly string[]) {
     this.stored.push({ results: results.map((result) => result.taskId), released: [...released] });
@@ -172,8 +177,14 @@ describe("the result cache with the fleet's store", () => {
     const source = new ScriptedSource();
     source.tasks.set(id(0), "IN_PROGRESS").set(id(1), "IN_PROGRESS");
     const store = new ScriptedStore();
-    const cache = new CachedSource(source, { settings: SETTINGS, shared: store, metrics: new Metrics(), now: () => now });
-    return { source, store, cache };
+    // Waits between looks at Redis are recorded and end at once (or with the deadline, as the real one does).
+    const slept: number[] = [];
+    const sleep = async (ms: number, signal: AbortSignal | undefined) => {
+      slept.push(ms);
+      if (signal?.aborted === true) throw new Error("aborted");
+    };
+    const cache = new CachedSource(source, { settings: SETTINGS, shared: store, metrics: new Metrics(), now: () => now, sleep });
+    return { source, store, cache, slept };
   }
 
   it("serves a stale result while another replica holds the claim to refresh it", async () => {
@@ -206,6 +217,77 @@ describe("the result cache with the fleet's store", () => {
       { results: [], released: [id(0)] },
       { results: [id(1)], released: [id(1)] },
     ]);
+  });
+
+  it("claims a task Redis has no result for, and where another replica holds the claim waits for its result", async () => {
+    const { source, store, cache, slept } = fleetCache();
+    // Nothing in Redis; the claim is lost; 25 ms later still nothing (the claim still taken); 50 ms later, the result.
+    store.reads.push([undefined], [undefined], [inProgress(id(0), now + 900)]);
+    store.claims.push([false], [false]);
+    expect(await cache.loadUserAccessTasks([id(0)])).toEqual([inProgress(id(0), 0).item]);
+    expect(source.asked).toEqual([]);
+    expect(store.claimed).toEqual([[id(0)], [id(0)]]);
+    expect(slept).toEqual([25, 50]);
+    // Kept in memory like any result read from Redis.
+    expect(cache.size).toBe(1);
+  });
+
+  it("fetches a task itself once the replica that claimed it gave the claim up without a result", async () => {
+    const { source, store, cache, slept } = fleetCache();
+    // Lost, then (the other's call failed: claim released, nothing stored) won; read again: still nothing.
+    store.reads.push([undefined], [undefined], [undefined]);
+    store.claims.push([false], [true]);
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(slept).toEqual([25]);
+    expect(source.asked).toEqual([[id(0)]]);
+    expect(store.stored).toEqual([{ results: [id(0)], released: [id(0)] }]);
+  });
+
+  it("waits for another replica at most the claim's 5 s, then asks AppFabric without a claim", async () => {
+    const { source, store, cache, slept } = fleetCache();
+    store.readAfter = [undefined];
+    store.won = [false];
+    await cache.loadUserAccessTasks([id(0)]);
+    expect(slept.slice(0, 4)).toEqual([25, 50, 100, 200]);
+    const waited = slept.reduce((sum, ms) => sum + ms, 0);
+    expect(waited).toBeGreaterThanOrEqual(5_000);
+    expect(waited).toBeLessThan(5_000 + 200);
+    expect(source.asked).toEqual([[id(0)]]);
+    expect(store.stored).toEqual([{ results: [id(0)], released: [] }]);
+  });
+
+  it("stops waiting at the operation's deadline, and when Redis stops answering", async () => {
+    const { source, store, cache, slept } = fleetCache();
+    store.reads.push([undefined]);
+    store.claims.push([false]);
+    const deadline = new AbortController();
+    deadline.abort();
+    await cache.loadUserAccessTasks([id(0)], { signal: deadline.signal });
+    // Not one wait: the source below answers a passed deadline (the batcher without a call).
+    expect(slept).toEqual([]);
+    expect(source.asked).toEqual([[id(0)]]);
+    store.reads.push([undefined]);
+    store.claims.push([false]);
+    store.readAfter = undefined;
+    await cache.loadUserAccessTasks([id(1)]);
+    expect(slept).toEqual([25]);
+    expect(source.asked[1]).toEqual([id(1)]);
+  });
+
+  it("joins another operation of this replica that holds the claim, and asks again only if that one failed", async () => {
+    const { source, store, cache } = fleetCache();
+    // Both read nothing; the first wins the claim (and reads again: nothing), the second loses it to the first.
+    store.reads.push([undefined], [undefined], [undefined]);
+    store.claims.push([true], [false]);
+    const [first, second] = await Promise.all([cache.loadUserAccessTasks([id(0)]), cache.loadUserAccessTasks([id(0)])]);
+    expect(second).toEqual(first);
+    expect(source.asked).toEqual([[id(0)]]);
+    // The first one's call fails: the second does not take that error for its own.
+    source.tasks.set(id(1), new AppFabricServiceError({ statusCode: 500, errorType: "InternalServerException" }));
+    store.reads.push([undefined], [undefined], [undefined]);
+    store.claims.push([true], [false]);
+    await Promise.all([cache.loadUserAccessTasks([id(1)]), cache.loadUserAccessTasks([id(1)])]);
+    expect(source.asked.slice(1)).toEqual([[id(1)], [id(1)]]);
   });
 
   it("refreshes by itself when Redis cannot answer the claim", async () => {
