@@ -99,7 +99,9 @@ export class FleetCallGate implements CallGate {
     const redis = this.#options.redis;
     if (redis === undefined || this.#holdKey === undefined) return;
     const key = this.#holdKey;
-    void redis.link.run("throttle", (client) => client.eval(KEEP_LATER_HOLD, { keys: [key], arguments: [String(until), String(Math.ceil(holdMs))] }));
+    void redis.link.run("throttle", (client) => client.eval(KEEP_LATER_HOLD, { keys: [key], arguments: [String(until), String(Math.ceil(holdMs))] }), {
+      writes: true,
+    });
   }
 
   async beforeAttempt(deadline: AbortSignal | undefined): Promise<number> {

@@ -42,14 +42,18 @@ export class FleetRate {
     const shared = this.#shared;
     const redis = this.#options.redis;
     if (shared !== undefined && redis !== undefined) {
-      const fromRedis = await redis.link.run(redis.use, async () => {
-        try {
-          return await consume(shared, key, cost);
-        } catch (error) {
-          if (isForeignValue(error)) return FOREIGN;
-          throw error;
-        }
-      });
+      const fromRedis = await redis.link.run(
+        redis.use,
+        async () => {
+          try {
+            return await consume(shared, key, cost);
+          } catch (error) {
+            if (isForeignValue(error)) return FOREIGN;
+            throw error;
+          }
+        },
+        { writes: true },
+      );
       if (fromRedis !== undefined && fromRedis !== FOREIGN && fromRedis <= this.#options.durationMs + CLOCK_SKEW_MS) return fromRedis;
       if (fromRedis !== undefined) {
         redis.link.rejected(redis.use, 1);

@@ -42,6 +42,8 @@ export class RedisLink {
   /** Whether Redis has answered since start (for the words of the log line when it comes back). */
   #wasUp = false;
   #closed = false;
+  /** Redis refuses writes for want of memory (OOM) since the last write that went through. */
+  #full = false;
   /** PINGs Redis while it is marked down (it timed out or failed while connected). */
   #probe: NodeJS.Timeout | undefined;
 
@@ -70,9 +72,10 @@ export class RedisLink {
 
   /**
    * One use of Redis, bounded by `timeoutMs`: its answer, or `undefined` when Redis cannot help now
-   * (not connected, an error, too slow). Never throws.
+   * (not connected, an error, too slow). Never throws. `writes`: the command writes, so its success
+   * says a full Redis has room again.
    */
-  async run<T>(use: RedisUse, command: (client: RedisClientType) => Promise<T>): Promise<T | undefined> {
+  async run<T>(use: RedisUse, command: (client: RedisClientType) => Promise<T>, { writes = false }: { writes?: boolean } = {}): Promise<T | undefined> {
     const { metrics } = this.#options;
     if (this.#state !== "up" || !this.client.isReady) {
       metrics.redisFallback(use);
@@ -90,12 +93,15 @@ export class RedisLink {
         this.#down("timeout");
         return undefined;
       }
+      if (writes && this.#full) this.#roomAgain();
       return answer;
     } catch (error) {
       metrics.redisFallback(use);
       // Redis answered, about a value this service did not write (a list where a string belongs, text
       // where JSON or a number belongs): the value is ignored, Redis itself is fine.
       if (isForeignValue(error)) this.rejected(use, 1);
+      // Full: it still answers, and reads still help; only writes are refused until it has room.
+      else if (error instanceof ErrorReply && error.message.startsWith("OOM ")) this.#isFull();
       else if (error instanceof ErrorReply && !SERVER_STATE.test(error.message)) this.#refused(use, reasonOf(error));
       else this.#down(reasonOf(error));
       return undefined;
@@ -128,6 +134,21 @@ export class RedisLink {
       { redis: reason, use },
       "Redis refused a command this service needs; this use works without Redis (check the ACL user's commands in docs/operating.md)",
     );
+  }
+
+  /** Logged once per episode: a full Redis fixes itself only when keys expire or the operator acts. */
+  #isFull(): void {
+    if (this.#full) return;
+    this.#full = true;
+    this.#options.logger.warn(
+      { redis: "oom" },
+      "Redis is full (OOM): it refuses writes, so this replica shares only what it can read (check maxmemory and the eviction policy in docs/operating.md)",
+    );
+  }
+
+  #roomAgain(): void {
+    this.#full = false;
+    this.#options.logger.info("Redis has room again; the fleet shares through it again");
   }
 
   #down(reason: string): void {
@@ -166,8 +187,8 @@ export class RedisLink {
   }
 }
 
-/** Replies that say Redis itself cannot serve now (loading, busy, read-only, out of memory…): it is down for us. */
-const SERVER_STATE = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|READONLY|OOM|TRYAGAIN|NOREPLICAS|MISCONF) /;
+/** Replies that say Redis itself cannot serve now (loading, busy, read-only…): it is down for us. (OOM is `full`.) */
+const SERVER_STATE = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|READONLY|TRYAGAIN|NOREPLICAS|MISCONF) /;
 
 /**
  * Whether a command failed because of what a key holds, not because of Redis: a `WRONGTYPE` or

@@ -70,11 +70,15 @@ export class SharedResults implements SharedResultStore {
    * against a concurrent poll of the same tasks elsewhere: one call refreshes them together.
    */
   async claim(taskIds: readonly string[], ttlMs: number): Promise<boolean[] | undefined> {
-    const replies = await this.#link.run("claims", (client) => {
-      const transaction = client.multi();
-      for (const taskId of taskIds) transaction.set(this.#claimKey(taskId), this.#replica, { condition: "NX", expiration: { type: "PX", value: ttlMs } });
-      return transaction.exec();
-    });
+    const replies = await this.#link.run(
+      "claims",
+      (client) => {
+        const transaction = client.multi();
+        for (const taskId of taskIds) transaction.set(this.#claimKey(taskId), this.#replica, { condition: "NX", expiration: { type: "PX", value: ttlMs } });
+        return transaction.exec();
+      },
+      { writes: true },
+    );
     return replies?.map((reply) => (typeof reply === "object" ? false : String(reply) === "OK"));
   }
 
@@ -84,16 +88,20 @@ export class SharedResults implements SharedResultStore {
    */
   async store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void> {
     if (results.length === 0 && released.length === 0) return;
-    await this.#link.run("results", (client) => {
-      const pipeline = client.multi();
-      for (const { taskId, cached, ttlMs } of results) {
-        pipeline.set(this.#resultKey(taskId), this.#seal.seal(taskId, encodeCachedResult(taskId, cached)), {
-          expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) },
-        });
-      }
-      if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
-      return pipeline.execAsPipeline();
-    });
+    await this.#link.run(
+      "results",
+      (client) => {
+        const pipeline = client.multi();
+        for (const { taskId, cached, ttlMs } of results) {
+          pipeline.set(this.#resultKey(taskId), this.#seal.seal(taskId, encodeCachedResult(taskId, cached)), {
+            expiration: { type: "PX", value: Math.max(1, Math.ceil(ttlMs)) },
+          });
+        }
+        if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
+        return pipeline.execAsPipeline();
+      },
+      { writes: true },
+    );
   }
 
   /** `count` results read were not ones this service writes (see `CachedSource`): counted. */

@@ -69,7 +69,7 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocum
       await memory.set(key, value, options);
       if ((await allowance.take("fleet", Buffer.byteLength(value))) > 0) return metrics.persistedLocally();
       // Not awaited by the answer beyond Redis's timeout: `run` bounds it.
-      await link.run("apq", () => shared.set(key, value, options));
+      await link.run("apq", () => shared.set(key, value, options), { writes: true });
     },
     async delete(key: string): Promise<boolean | void> {
       await memory.delete(key);

@@ -531,6 +531,41 @@ describe("three replicas through one Redis", () => {
     expect(await apqKeys()).toHaveLength(2);
   });
 
+  it("a flood of persisted documents into a maxmemory Redis evicts nothing: the hold and the results stay", async () => {
+    await startReplicas({ CALLER_MAX_PERSISTED_BYTES_PER_MINUTE: String(1024 ** 3), PERSISTED_QUERIES_MAX_BYTES: String(1024 * 1024) });
+    const ids = [inProgress(0), inProgress(1), inProgress(2)];
+    expectAllAnswered(await pollEverywhere(ids, 1), ids);
+    emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException", retryAfter: "30" }, times: 1 });
+    expect((await poll(replicas[0] as RunningService, inProgress(3))).errors?.[0]?.extensions?.["code"]).toBe("THROTTLED");
+    await vi.waitFor(async () => expect(await redis.keys("*:hold")).toHaveLength(1));
+    const fleetKeys = [...(await redis.keys("*:r:*")), ...(await redis.keys("*:hold"))].sort();
+    expect(fleetKeys).toHaveLength(4);
+    // 512 KB of room, and 800 KB of distinct documents offered by one caller whose own allowance is no limit.
+    const info = async (section: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(String(await redis.send("INFO", section)))?.[1]);
+    await redis.send("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    await redis.send("CONFIG", "SET", "maxmemory", String((await info("memory", "used_memory")) + 512 * 1024));
+    try {
+      for (let n = 0; n < 100; n++) {
+        const query = `query Flood${n} { __typename } # ${"x".repeat(8_000)}`;
+        const hash = createHash("sha256").update(query).digest("hex");
+        const response = await fetch(replicas[n % 3]?.url ?? "http://x", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+        });
+        expect(((await response.json()) as GraphQLResponse).data).toEqual({ __typename: "Query" });
+      }
+      // The fleet's allowance (1 MiB over the hour a document lives: 17,476 bytes a minute) kept the rest out of Redis.
+      expect((await redis.keys("appfabric-subgraph:apq:*")).length).toBeLessThanOrEqual(3);
+      expect(await info("stats", "evicted_keys")).toBe(0);
+      expect([...(await redis.keys("*:r:*")), ...(await redis.keys("*:hold"))].sort()).toEqual(fleetKeys);
+    } finally {
+      await redis.send("CONFIG", "SET", "maxmemory", "0");
+    }
+    const notShared = await Promise.all(replicas.map((replica) => metric(replica.url, "persisted_queries_not_shared_total")));
+    expect(notShared.reduce((sum, value) => sum + value, 0)).toBeGreaterThanOrEqual(97);
+  });
+
   it("never runs a document from Redis that does not hash to its key", async () => {
     await startReplicas();
     const query = `query Wanted($id: ID!) { userAccessTask(id: $id) { taskId } }`;
@@ -605,6 +640,86 @@ describe("three replicas through one Redis", () => {
       expect(log.text()).not.toContain(redis.password);
     }
     expect(await metric(replicas[0]?.url ?? new URL("http://x"), 'redis_fallbacks_total{use="results"}')).toBeGreaterThan(0);
+  });
+
+  /** Starts a lookup at replica 0 on an emulator whose started tasks end 1 to 4 s (of `clock`) after they start. */
+  async function startLookup(): Promise<string[]> {
+    await emulator.close();
+    emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(40), taskClock: () => clock, taskProgressMs: 1_000 });
+    await startReplicas();
+    const started = await postGraphQL<{ startUserAccessTasks: Array<{ taskId: string | null }> }>(
+      replicas[0]?.url ?? new URL("http://x"),
+      'mutation { startUserAccessTasks(email: "casey.ortiz@example.com") { taskId } }',
+    );
+    const ids = (started.data?.startUserAccessTasks ?? []).flatMap((task) => (task.taskId === null ? [] : [task.taskId]));
+    expect(ids.length).toBeGreaterThan(1);
+    return ids;
+  }
+
+  /** Every replica's answer for `ids`: the same statuses everywhere, no error. */
+  async function statusesEverywhere(ids: readonly string[]): Promise<string[]> {
+    const answers = await pollEverywhere(ids, 2);
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    const statuses = answers.map((answer) => (answer.data?.userAccessTasks ?? []).map((task) => task?.resultStatus ?? "null"));
+    for (const each of statuses) expect(each).toEqual(statuses[0]);
+    return statuses[0] ?? [];
+  }
+
+  const redisLines = (log: ReturnType<typeof collectLogs>) =>
+    log
+      .lines()
+      .filter((line) => typeof line["msg"] === "string" && line["msg"].includes("Redis"))
+      .map((line) => [line["level"], line["msg"]]);
+
+  it("a full Redis (maxmemory, noeviction: writes refused with OOM) never makes a wrong answer, and is logged once", async () => {
+    const ids = await startLookup();
+    await redis.send("CONFIG", "SET", "maxmemory-policy", "noeviction");
+    await redis.send("CONFIG", "SET", "maxmemory", "1");
+    try {
+      expect(await statusesEverywhere(ids)).toEqual(ids.map(() => "IN_PROGRESS"));
+      // Nothing could be written, so nothing is served from Redis: every replica asked for itself.
+      expect(await redis.keys("*:r:*")).toEqual([]);
+      // The tasks end (within 4 s); the next refresh, anywhere, sees it.
+      clock += FRESH_MS;
+      const final = await statusesEverywhere(ids);
+      for (const status of final) expect(["COMPLETED", "FAILED", "EXPIRED"]).toContain(status);
+      // Long enough for a replica's probe to find Redis answering PING while it still refuses writes.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await statusesEverywhere(ids)).toEqual(final);
+    } finally {
+      await redis.send("CONFIG", "SET", "maxmemory", "0");
+    }
+    for (const log of logs) {
+      expect(redisLines(log)).toEqual([
+        [30, "Redis connected; the fleet shares through it"],
+        [40, "Redis is full (OOM): it refuses writes, so this replica shares only what it can read (check maxmemory and the eviction policy in docs/operating.md)"],
+      ]);
+      expect(log.lines().filter((line) => (line["level"] as number) >= 50)).toEqual([]);
+    }
+    // With room again, results are shared again: one replica's fetch serves the others.
+    const calls = batchCalls().length;
+    await vi.waitFor(async () => {
+      expect((await poll(replicas[0] as RunningService, syntheticTaskId(8))).errors).toBeUndefined();
+      expect(await redis.keys("*:r:*")).not.toEqual([]);
+    });
+    for (const replica of replicas.slice(1)) expect((await poll(replica, syntheticTaskId(8))).data?.userAccessTask?.resultStatus).toBe("COMPLETED");
+    expect(batchCalls().length - calls).toBe(1);
+    // The replica whose write went through says so, once (the others will at their next write).
+    expect(redisLines(logs[0] ?? collectLogs("info")).slice(2)).toEqual([[30, "Redis has room again; the fleet shares through it again"]]);
+  });
+
+  it("a flushed Redis (FLUSHALL, or a failover to an empty replica) costs one fetch for the fleet, never a wrong answer", async () => {
+    const ids = await startLookup();
+    expect(await statusesEverywhere(ids)).toEqual(ids.map(() => "IN_PROGRESS"));
+    const calls = batchCalls().length;
+    await redis.send("FLUSHALL");
+    clock += FRESH_MS;
+    const final = await statusesEverywhere(ids);
+    for (const status of final) expect(["COMPLETED", "FAILED", "EXPIRED"]).toContain(status);
+    // One call for the fleet refetched the lost results (first-miss claims), and shared them again.
+    expect(batchCalls().length - calls).toBe(1);
+    expect((await redis.keys("*:r:*")).length).toBe(ids.length);
+    for (const log of logs) expect(redisLines(log)).toEqual([[30, "Redis connected; the fleet shares through it"]]);
   });
 
   it("a Redis that stops answering (SIGSTOP) costs at most REDIS_TIMEOUT_MS, then the replica works alone", async () => {
