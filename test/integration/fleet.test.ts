@@ -692,7 +692,10 @@ describe("three replicas through one Redis", () => {
     for (const log of logs) {
       expect(redisLines(log)).toEqual([
         [30, "Redis connected; the fleet shares through it"],
-        [40, "Redis is full (OOM): it refuses writes, so this replica shares only what it can read (check maxmemory and the eviction policy in docs/operating.md)"],
+        [
+          40,
+          "Redis is full (OOM): it refuses writes, so this replica shares only what it can read (check maxmemory and the eviction policy in docs/operating.md)",
+        ],
       ]);
       expect(log.lines().filter((line) => (line["level"] as number) >= 50)).toEqual([]);
     }
