@@ -73,21 +73,27 @@ export class RedisLink {
   /**
    * One use of Redis, bounded by `timeoutMs`: its answer, or `undefined` when Redis cannot help now
    * (not connected, an error, too slow). Never throws. `writes`: the command writes, so its success
-   * says a full Redis has room again.
+   * says a full Redis has room again. `whileDown`: sent even while Redis is marked down, as long as the
+   * connection is open; for a hand-over that other replicas wait for and no answer here waits for (a
+   * claimed result and the release of its claim): a replica that stopped reading from Redis because
+   * one reply came late still gives back what it took, instead of leaving the others to wait out the claim.
    */
-  async run<T>(use: RedisUse, command: (client: RedisClientType) => Promise<T>, { writes = false }: { writes?: boolean } = {}): Promise<T | undefined> {
+  async run<T>(
+    use: RedisUse,
+    command: (client: RedisClientType) => Promise<T>,
+    { writes = false, whileDown = false }: { writes?: boolean; whileDown?: boolean } = {},
+  ): Promise<T | undefined> {
     const { metrics } = this.#options;
-    if (this.#state !== "up" || !this.client.isReady) {
+    if ((this.#state !== "up" && !(whileDown && this.#state === "down")) || !this.client.isReady) {
       metrics.redisFallback(use);
       return undefined;
     }
     metrics.redisRoundTrip(use);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.#options.timeoutMs);
-    });
+    // The command first: node-redis queues its write before the timeout starts counting.
+    const pending = command(this.client);
+    const timeout = redisTimeout(this.#options.timeoutMs);
     try {
-      const answer = await Promise.race([command(this.client), timeout]);
+      const answer = await Promise.race([pending, timeout.expired]);
       if (answer === "timeout") {
         metrics.redisFallback(use);
         this.#down("timeout");
@@ -106,7 +112,7 @@ export class RedisLink {
       else this.#down(reasonOf(error));
       return undefined;
     } finally {
-      clearTimeout(timer);
+      timeout.cancel();
     }
   }
 
@@ -166,13 +172,13 @@ export class RedisLink {
   /** One PING while down: an answer within the timeout means Redis can help again. */
   async #ping(): Promise<void> {
     if (!this.client.isReady) return; // reconnecting: "ready" will tell
-    const answered = await Promise.race([
-      this.client.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), this.#options.timeoutMs).unref()),
-    ]);
+    const pong = this.client.ping().then(
+      () => true,
+      () => false,
+    );
+    const timeout = redisTimeout(this.#options.timeoutMs);
+    const answered = await Promise.race([pong, timeout.expired.then(() => false)]);
+    timeout.cancel();
     if (answered) this.#up();
   }
 
@@ -185,6 +191,32 @@ export class RedisLink {
     this.#wasUp = true;
     this.#options.logger.info(again ? "Redis answers again; the fleet shares through it again" : "Redis connected; the fleet shares through it");
   }
+}
+
+/**
+ * "timeout" once Redis has failed to answer within `ms`, as Redis's delay and not this process's.
+ * node-redis writes queued commands in the loop's check phase (`setImmediate`), so the clock starts
+ * there, after the write; and when the timer fires, one more turn of the loop reads any reply already
+ * waiting in the socket before the verdict. Without both, a replica busy with a burst of requests
+ * (its loop held for longer than `ms`) took its own lag for a slow Redis and went on alone: 300 clients
+ * at once on three replicas cost AppFabric one call per replica instead of one (`npm run bench:fleet`).
+ * A Redis that is really slow or hung still fails after `ms` plus at most one turn of the loop.
+ */
+function redisTimeout(ms: number): { expired: Promise<"timeout">; cancel(): void } {
+  let immediate: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<"timeout">((resolve) => {
+    immediate = setImmediate(() => {
+      timer = setTimeout(() => (immediate = setImmediate(() => resolve("timeout"))), ms);
+    });
+  });
+  return {
+    expired,
+    cancel() {
+      clearImmediate(immediate);
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Replies that say Redis itself cannot serve now (loading, busy, read-only…): it is down for us. (OOM is `full`.) */

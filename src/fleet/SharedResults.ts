@@ -84,7 +84,8 @@ export class SharedResults implements SharedResultStore {
 
   /**
    * Stores fresh results (each with its own TTL) and releases the claims on `released`, in one round
-   * trip. Not awaited by callers: the answer does not wait for Redis.
+   * trip. Not awaited by callers: the answer does not wait for Redis. With claims to release it is sent
+   * even while Redis is marked down (`RedisLink.run`'s `whileDown`).
    */
   async store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void> {
     if (results.length === 0 && released.length === 0) return;
@@ -100,7 +101,8 @@ export class SharedResults implements SharedResultStore {
         if (released.length > 0) pipeline.del(released.map((taskId) => this.#claimKey(taskId)));
         return pipeline.execAsPipeline();
       },
-      { writes: true },
+      // Replicas waiting under these claims get the results (or ask themselves) only once this arrives.
+      { writes: true, whileDown: released.length > 0 },
     );
   }
 
