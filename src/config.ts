@@ -184,10 +184,38 @@ function readNodeEnv(env: Env): string | undefined {
 }
 
 /** HOST must be an IP address or a plain host name, so that a typo stops the start with one line. */
-function readHost(env: Env): string {
-  const raw = setting(env, "HOST");
-  if (raw === undefined) return DEFAULT_HOST;
-  if (isIP(raw) === 0 && !HOST_NAME.test(raw)) throw new ConfigError("HOST", "an IP address (0.0.0.0, ::, 127.0.0.1) or a host name such as localhost", raw);
+/** What `npm run emulator` (the standalone emulator, `src/emulator/main.ts`) is run with. */
+export interface EmulatorConfig {
+  host: string;
+  port: number;
+  region: string;
+  latencyMs: number;
+  faults: EmulatorFaultRule[];
+}
+
+/** The standalone emulator's port when `EMULATOR_PORT` is unset. */
+export const DEFAULT_EMULATOR_PORT = 4510;
+
+/**
+ * The standalone emulator's settings: the embedded emulator's own (`AWS_REGION`,
+ * `APPFABRIC_EMULATOR_LATENCY_MS`, `APPFABRIC_EMULATOR_FAULTS`), with `EMULATOR_HOST` (default
+ * 127.0.0.1: it accepts the published demo key, so it is not for other machines unless asked) and
+ * `EMULATOR_PORT`.
+ */
+export function loadEmulatorConfig(env: Env): EmulatorConfig {
+  return {
+    host: readHost(env, "EMULATOR_HOST", "127.0.0.1"),
+    port: readInteger(env, "EMULATOR_PORT", DEFAULT_EMULATOR_PORT, 0, 65535),
+    region: readRegion(env),
+    latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
+    faults: readFaults(env),
+  };
+}
+
+function readHost(env: Env, variable = "HOST", fallback = DEFAULT_HOST): string {
+  const raw = setting(env, variable);
+  if (raw === undefined) return fallback;
+  if (isIP(raw) === 0 && !HOST_NAME.test(raw)) throw new ConfigError(variable, "an IP address (0.0.0.0, ::, 127.0.0.1) or a host name such as localhost", raw);
   return raw;
 }
 

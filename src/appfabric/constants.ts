@@ -31,8 +31,6 @@ export const START_USER_ACCESS_TASKS_PATH = "/useraccess/start";
 
 /** AppFabric's limit on `StartUserAccessTasks`'s email. */
 export const MAX_EMAIL_LENGTH = 320;
-/** The form an email must have before it is sent: something@domain.tld, no spaces. */
-export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** AWS's public endpoint for a region. */
 export function defaultEndpoint(region: string): URL {

@@ -20,6 +20,8 @@ export interface Counters {
   answerTimes: number[];
 }
 const CLIENT_CLOSED_REQUEST = 499;
+/** `application/json`, in any case, with or without parameters such as `; charset=utf-8`. */
+const JSON_CONTENT_TYPE = /^\s*application\/json\s*(?:;.*)?$/i;
 
 const OPERATIONS: Record<string, ReceivedCall["operation"]> = {
   [BATCH_GET_USER_ACCESS_TASKS_PATH]: "BatchGetUserAccessTasks",
@@ -89,6 +91,12 @@ export class RequestHandler {
     if (rejection) {
       answer(403);
       return sendError(response, 403, rejection.errorType, rejection.message);
+    }
+
+    // restJson1: an operation with a body takes application/json (parameters allowed), else 415.
+    if (!JSON_CONTENT_TYPE.test(headers["content-type"] ?? "")) {
+      answer(415);
+      return sendError(response, 415, "UnsupportedMediaTypeException", "The request's content type must be application/json.");
     }
 
     const fault = takeFault(this.#faults, call, this.#random);

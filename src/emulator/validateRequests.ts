@@ -1,4 +1,5 @@
 import { MAX_APP_BUNDLE_LENGTH, MAX_EMAIL_LENGTH, MAX_TASK_IDS_PER_BATCH, APP_BUNDLE_PATTERN, TASK_ID_PATTERN } from "../appfabric/constants.js";
+import { AWS_EMAIL_PATTERN } from "../appfabric/email.js";
 import { isRecord } from "../appfabric/isRecord.js";
 import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, ValidationExceptionField, ValidationExceptionReason } from "../appfabric/types.js";
 
@@ -37,7 +38,7 @@ export function validateBatchGetRequest(parsed: ParsedBody): BatchGetUserAccessT
   return { appBundleIdentifier: bundle as string, taskIdList: taskIds as string[] };
 }
 
-/** Validates a `StartUserAccessTasks` body: the bundle as above, and an email of 1..320 characters. */
+/** Validates a `StartUserAccessTasks` body: the bundle as above, and an email of 1..320 characters matching the model's `Email` pattern. */
 export function validateStartRequest(parsed: ParsedBody): StartUserAccessTasksRequest | ValidationFailure {
   if (!parsed.ok) return parsed.failure;
   const { body } = parsed;
@@ -47,6 +48,8 @@ export function validateStartRequest(parsed: ParsedBody): StartUserAccessTasksRe
     fieldList.push({ name: "email", message: "Member must not be null and must be a string" });
   } else if (email.length < 1 || email.length > MAX_EMAIL_LENGTH) {
     fieldList.push({ name: "email", message: `Member must have length between 1 and ${MAX_EMAIL_LENGTH}` });
+  } else if (!AWS_EMAIL_PATTERN.test(email)) {
+    fieldList.push({ name: "email", message: `Member must satisfy regular expression pattern: ${AWS_EMAIL_PATTERN.source}` });
   }
   if (fieldList.length > 0) return fieldValidationFailed(fieldList);
   return { appBundleIdentifier: body["appBundleIdentifier"] as string, email: email as string };

@@ -6,13 +6,11 @@ import { toGraphQLError } from "./toGraphQLError.js";
 /** The most `startUserAccessTasks` fields one operation may hold: starts are not idempotent. */
 export const MAX_STARTS_PER_OPERATION = 1;
 
-/** An email that is not one: refused before any call, and never echoed. */
-export function badEmailError(maxLength: number): GraphQLError {
-  return new GraphQLError(
-    `Expected an email address: a name, "@" and a domain (at most ${maxLength} characters, ` +
-      "no spaces, control or invisible characters). Nothing was started.",
-    { extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false } },
-  );
+/** An email AppFabric would refuse (`problem` says which part, without quoting it): refused before any call, and never echoed. */
+export function badEmailError(problem: string): GraphQLError {
+  return new GraphQLError(`Expected an email address AppFabric accepts: a name, "@" and a domain; ${problem}. Nothing was started.`, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, mayHaveStarted: false },
+  });
 }
 
 export function oneStartPerOperationError(): GraphQLError {

@@ -751,4 +751,43 @@ describe("three replicas through one Redis", () => {
     expect(batchCalls().length - calls).toBe(1);
     for (const log of logs) expect(log.text()).not.toContain(redis.password);
   });
+
+  for (const mode of ["ALL", "WRITE"] as const) {
+    it(`a Redis paused by CLIENT PAUSE ${mode} (as a failover does) never makes a wrong answer, and each replica logs each state once`, async () => {
+      await startReplicas({ REDIS_TIMEOUT_MS: "200" });
+      const ids = await startLookup();
+      expect(await statusesEverywhere(ids)).toEqual(ids.map(() => "IN_PROGRESS"));
+      // Long enough for every replica to meet it and for its once-a-second PING to find it still there.
+      await redis.send("CLIENT", "PAUSE", "2500", mode);
+      clock += FRESH_MS;
+      const during = await statusesEverywhere(ids);
+      for (const status of during) expect(["IN_PROGRESS", "COMPLETED", "FAILED", "EXPIRED"]).toContain(status);
+      // After the pause: the tasks (final within 4 s) are seen as they are at the next refresh, anywhere.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      clock += 4 * FRESH_MS;
+      const final = await statusesEverywhere(ids);
+      for (const status of final) expect(["COMPLETED", "FAILED", "EXPIRED"]).toContain(status);
+      await vi.waitFor(
+        async () => {
+          for (const replica of replicas) expect(await metric(replica.url, "redis_up")).toBe(1);
+        },
+        { timeout: 10_000, interval: 300 },
+      );
+      for (const log of logs) {
+        const lines = redisLines(log);
+        expect(lines[0]).toEqual([30, "Redis connected; the fleet shares through it"]);
+        // A replica that met the pause says so once, and once that Redis answers again.
+        const after = lines.slice(1);
+        expect(
+          after.length === 0 ||
+            JSON.stringify(after) ===
+              JSON.stringify([
+                [40, "Redis stopped answering; this replica works alone until it answers again"],
+                [30, "Redis answers again; the fleet shares through it again"],
+              ]),
+        ).toBe(true);
+        expect(log.lines().filter((line) => (line["level"] as number) >= 50)).toEqual([]);
+      }
+    });
+  }
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError, loadConfig } from "../../src/config.js";
+import { ConfigError, loadConfig, loadEmulatorConfig } from "../../src/config.js";
 
 const PUBLIC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 
@@ -400,5 +400,24 @@ describe("loadConfig", () => {
   ])("rejects $env with one line naming the variable", ({ env, message }) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(expect.objectContaining({ message }));
+  });
+});
+
+describe("loadEmulatorConfig (npm run emulator)", () => {
+  it("defaults to 127.0.0.1:4510 and us-east-1, and reads the embedded emulator's settings", () => {
+    expect(loadEmulatorConfig({})).toEqual({ host: "127.0.0.1", port: 4510, region: "us-east-1", latencyMs: 0, faults: [] });
+    expect(loadEmulatorConfig({ EMULATOR_HOST: "0.0.0.0", EMULATOR_PORT: "0", AWS_REGION: "eu-west-1", APPFABRIC_EMULATOR_LATENCY_MS: "20" })).toMatchObject({
+      host: "0.0.0.0",
+      port: 0,
+      region: "eu-west-1",
+      latencyMs: 20,
+    });
+  });
+
+  it.each([
+    { env: { EMULATOR_PORT: "70000" }, message: expect.stringContaining("EMULATOR_PORT") as unknown },
+    { env: { EMULATOR_HOST: "not a host" }, message: expect.stringContaining("EMULATOR_HOST") as unknown },
+  ])("rejects $env with one line naming the variable", ({ env, message }) => {
+    expect(() => loadEmulatorConfig(env)).toThrow(expect.objectContaining({ message }));
   });
 });

@@ -10,8 +10,11 @@ const NOW = new Date("2026-11-21T12:00:00Z");
 const validateBatchGetRequest = (text: string) => validateParsed(parseBody(text));
 const BODY = JSON.stringify({ appBundleIdentifier: "a1b2c3d4-0000-4000-8000-00000000b0d1", taskIdList: ["3f0c9e5e-6b1d-4b8a-9a55-2f4c1d0e7a21"] });
 
-async function signed(options: { credentials?: AwsCredentialIdentity; region?: string; service?: string; date?: Date } = {}): Promise<ReceivedRequest> {
+async function signed(
+  options: { credentials?: AwsCredentialIdentity; region?: string; service?: string; date?: Date; applyChecksum?: boolean } = {},
+): Promise<ReceivedRequest> {
   const signer = new SignatureV4({
+    applyChecksum: options.applyChecksum ?? true,
     service: options.service ?? "appfabric",
     region: options.region ?? "us-east-1",
     credentials: options.credentials ?? EMULATOR_CREDENTIALS,
@@ -45,6 +48,13 @@ describe("the emulator verifies SigV4 as AWS does", () => {
     await expect(verify(await signed())).resolves.toBeUndefined();
   });
 
+  it("accepts a request signed without x-amz-content-sha256, as botocore, the AWS CLI and AWS's SigV4 test suite sign", async () => {
+    const request = await signed({ applyChecksum: false });
+    expect(request.headers["x-amz-content-sha256"]).toBeUndefined();
+    expect(request.headers["authorization"]).toContain("SignedHeaders=content-type;host;x-amz-date,");
+    await expect(verify(request)).resolves.toBeUndefined();
+  });
+
   it.each([
     {
       what: "no Authorization header",
@@ -65,6 +75,11 @@ describe("the emulator verifies SigV4 as AWS does", () => {
   it.each([
     { what: "an unknown key", options: { credentials: { accessKeyId: "AKIAOTHER", secretAccessKey: "x" } }, errorType: "UnrecognizedClientException" },
     { what: "the wrong secret", options: { credentials: { ...EMULATOR_CREDENTIALS, secretAccessKey: "wrong" } }, errorType: "InvalidSignatureException" },
+    {
+      what: "a made-up session token",
+      options: { credentials: { ...EMULATOR_CREDENTIALS, sessionToken: "made-up" } },
+      errorType: "UnrecognizedClientException",
+    },
     { what: "another region", options: { region: "eu-west-1" }, errorType: "InvalidSignatureException" },
     { what: "another service", options: { service: "s3" }, errorType: "InvalidSignatureException" },
     { what: "a signature older than five minutes", options: { date: new Date(NOW.getTime() - 6 * 60_000) }, errorType: "InvalidSignatureException" },
