@@ -82,6 +82,7 @@ export class AppFabricClient {
       send: http.send,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       now: options.now,
+      onClockSkew: (offsetMs) => options.observer?.clockSkewCorrected?.(offsetMs),
     });
     this.#send = createRetryingSender(transport, {
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

@@ -29,6 +29,8 @@ export interface AppFabricAttempt {
  */
 export interface AppFabricCallObserver {
   attemptStarted(attempt: AppFabricAttempt): (event: AppFabricCallEvent) => void;
+  /** AppFabric's `Date` showed this host's clock 5 minutes or more off; requests are now signed `offsetMs` ahead (negative: behind). */
+  clockSkewCorrected?(offsetMs: number): void;
 }
 
 /** Several observers as one. */
@@ -41,6 +43,7 @@ export function observeAll(observers: ReadonlyArray<AppFabricCallObserver | unde
       const ends = present.map((observer) => observer.attemptStarted(attempt));
       return (event) => ends.forEach((end) => end(event));
     },
+    clockSkewCorrected: (offsetMs) => present.forEach((observer) => observer.clockSkewCorrected?.(offsetMs)),
   };
 }
 
@@ -56,6 +59,8 @@ export interface AppFabricCallEvent {
   /** The AWS error type of an error answer. */
   errorType?: string;
   awsRequestId?: string;
+  /** The answer refused this host's clock, which is now corrected: the attempt after it is signed on AppFabric's time. */
+  clockSkewCorrected?: true;
   durationMs: number;
 }
 

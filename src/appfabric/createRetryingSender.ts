@@ -69,7 +69,7 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
   const observed = async (call: RetriedCall, attempt: number): Promise<TransportResponse> => {
     const ended = observer?.attemptStarted({ operation: call.operation, ids: call.ids, attempt, trace: call.trace });
     const started = performance.now();
-    const report = (event: Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId">) =>
+    const report = (event: Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId" | "clockSkewCorrected">) =>
       ended?.({ operation: call.operation, ids: call.ids, attempt, durationMs: performance.now() - started, ...event });
     try {
       const result = await send(call.path, call.payload, call.deadline);
@@ -95,7 +95,9 @@ export function createRetryingSender(send: Transport, options: RetryingSenderOpt
       } catch (error) {
         const errorType = retryErrorType(error);
         if (errorType === "THROTTLING") gate?.throttled(retryAfterSeconds(error), sentAt);
-        if (call.deadline?.aborted || errorType === undefined || !retryable.has(errorType)) throw error;
+        // Refused for this clock and corrected since: AWS did nothing with it, so even a start is sent again.
+        const clockCorrected = error instanceof AppFabricServiceError && error.$metadata.clockSkewCorrected === true;
+        if (call.deadline?.aborted || errorType === undefined || !(retryable.has(errorType) || clockCorrected)) throw error;
         // A hold longer than a caller waits: answer THROTTLED now rather than after a useless backoff.
         if (gate !== undefined && gate.heldForMs() > MAX_HOLD_WAIT_MS) throw error;
         try {
@@ -113,9 +115,10 @@ const RETRY_AS_THE_STRATEGY_DECIDES: ReadonlySet<RetryErrorType> = new Set(["THR
 const RETRY_THROTTLING_ONLY: ReadonlySet<RetryErrorType> = new Set(["THROTTLING"]);
 
 /** How an attempt ended, as the observer reports it. */
-function outcomeOf(error: unknown): Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId"> {
+function outcomeOf(error: unknown): Pick<AppFabricCallEvent, "outcome" | "errorType" | "awsRequestId" | "clockSkewCorrected"> {
   if (error instanceof AppFabricServiceError) {
-    return { outcome: error.details.statusCode, errorType: error.details.errorType, awsRequestId: error.details.requestId };
+    const { statusCode, errorType, requestId } = error.details;
+    return { outcome: statusCode, errorType, awsRequestId: requestId, ...(error.$metadata.clockSkewCorrected ? { clockSkewCorrected: true } : {}) };
   }
   if (error instanceof AppFabricTransportError) {
     return { outcome: error.mayHaveReachedAppFabric ? error.failure : "not_sent", awsRequestId: error.$metadata.requestId };

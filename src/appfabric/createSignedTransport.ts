@@ -1,3 +1,4 @@
+import { isClockSkewError } from "@smithy/core/retry";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
@@ -21,7 +22,12 @@ export interface SignedTransportOptions {
   timeoutMs: number;
   /** Signing clock; injected for deterministic signatures in tests. */
   now?: () => Date;
+  /** Told when AppFabric's `Date` shows this clock 5 minutes or more off, with the offset now signed with (ms, AppFabric minus here). */
+  onClockSkew?: (offsetMs: number) => void;
 }
+
+/** AWS refuses a signature more than 5 minutes from its clock; SDKs correct their own past this. */
+const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** One answered attempt: the parsed JSON body and what AWS said about the response. */
 export interface TransportResponse {
@@ -39,14 +45,29 @@ export type Transport = (path: string, payload: object, deadline: AbortSignal | 
  */
 export function createSignedTransport(options: SignedTransportOptions): Transport {
   const signer = createSigner({ region: options.region, credentials: options.credentials });
-  const { send } = options;
+  const { send, onClockSkew } = options;
   const now = options.now ?? (() => new Date());
   const { endpoint, timeoutMs } = options;
+  /**
+   * How far AppFabric's clock is ahead of this one (ms), as AWS SDKs keep `systemClockOffset`: 0 until
+   * an answer's `Date` shows a skew of 5 minutes or more, then that answer's offset.
+   */
+  let clockOffsetMs = 0;
+  /** Reads an answer's `Date`; true when it moved the offset (signing was off by 5 minutes or more). */
+  const corrected = (date: string | string[] | undefined): boolean => {
+    const serverTime = Date.parse(Array.isArray(date) ? (date[0] ?? "") : (date ?? ""));
+    if (Number.isNaN(serverTime)) return false;
+    const here = now().getTime();
+    if (Math.abs(here + clockOffsetMs - serverTime) < MAX_CLOCK_SKEW_MS) return false;
+    clockOffsetMs = serverTime - here;
+    onClockSkew?.(clockOffsetMs);
+    return true;
+  };
 
   /** The headers to send, SigV4-signed. A failure here is the credential chain's: nothing was sent. */
   const sign = async (url: URL, body: string): Promise<Record<string, string>> => {
     try {
-      return await signedHeaders(signer, { url, body, contentType: "application/json", signingDate: now() });
+      return await signedHeaders(signer, { url, body, contentType: "application/json", signingDate: new Date(now().getTime() + clockOffsetMs) });
     } catch (error) {
       throw new CredentialsUnavailableError(error);
     }
@@ -82,8 +103,15 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
     }
 
     const { status, text, headers: answered } = response;
+    const skewCorrected = corrected(answered["date"]);
     // Headers are flattened only for an error answer, which reads several; a success needs one.
-    if (status < 200 || status > 299) throw parseServiceError(status, flatHeaders(answered), text);
+    if (status < 200 || status > 299) {
+      const error = parseServiceError(status, flatHeaders(answered), text);
+      // Refused for this clock (a signature "expired" or "in the future"): the retry layer tries once more,
+      // now signed on AppFabric's time, as AWS SDKs do. smithy's classifiers read this flag.
+      if (skewCorrected && isClockSkewError(error)) error.$metadata.clockSkewCorrected = true;
+      throw error;
+    }
     const requestId = answered["x-amzn-requestid"];
     const metadata = { httpStatusCode: status, requestId: Array.isArray(requestId) ? requestId.join(", ") : requestId };
     try {

@@ -4,6 +4,8 @@ import type { ValidationExceptionField } from "./types.js";
 export interface ResponseMetadata {
   httpStatusCode?: number;
   requestId?: string;
+  /** The answer refused this service's clock, and the transport has corrected it: one more attempt may succeed. */
+  clockSkewCorrected?: true;
 }
 
 export interface AppFabricServiceErrorDetails {
@@ -39,6 +41,27 @@ export class AppFabricServiceError extends Error {
     this.details = details;
     this.$metadata = { httpStatusCode: details.statusCode, requestId: details.requestId };
   }
+}
+
+/**
+ * AWS's answers about how this service signed, not about the caller's request: a wrong secret or
+ * signature, a signature incomplete or made at a time 5 minutes or more from AWS's clock.
+ */
+const SIGNING_ERROR_TYPES: ReadonlySet<string> = new Set([
+  "InvalidSignatureException",
+  "SignatureDoesNotMatch",
+  "IncompleteSignature",
+  "IncompleteSignatureException",
+  "MissingAuthenticationToken",
+  "MissingAuthenticationTokenException",
+  "RequestExpired",
+  "RequestInTheFuture",
+  "RequestTimeTooSkewed",
+]);
+
+/** Whether AWS refused the request for its signature or its time: this service's fault, never the caller's. */
+export function isSigningError(errorType: string | undefined): boolean {
+  return errorType !== undefined && SIGNING_ERROR_TYPES.has(errorType);
 }
 
 /** timeout: one attempt took too long; deadline: the whole operation's time ran out. */

@@ -64,6 +64,8 @@ export class RequestHandler {
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // AWS's Date is AWS's clock: what SDKs correct a skewed clock by.
+    response.setHeader("date", this.#now().toUTCString());
     const body = await readBody(request);
     if (body === undefined) return sendError(response, 413, "ValidationException", "Request body too large.", { reason: "other" });
     const path = request.url ?? "/";

@@ -5,6 +5,7 @@ import {
   AppFabricTransportError,
   CredentialsUnavailableError,
   HeldByFleetError,
+  isSigningError,
   OverloadedError,
   TaskNotFoundError,
   type ResponseMetadata,
@@ -104,7 +105,9 @@ function serviceError(error: AppFabricServiceError): GraphQLError {
       if (details.retryAfterSeconds !== undefined) extensions["retryAfterSeconds"] = details.retryAfterSeconds;
       break;
     default:
-      message = `AppFabric failed to answer (${label}).`;
+      message = isSigningError(details.errorType)
+        ? `AppFabric refused this service's request signature (${label}): a fault of this service (its AWS secret, its signing or its host's clock), not of this request. Its logs say more.`
+        : `AppFabric failed to answer (${label}).`;
       if (details.retryAfterSeconds !== undefined) extensions["retryAfterSeconds"] = details.retryAfterSeconds;
   }
   return new GraphQLError(message, { extensions });
@@ -113,6 +116,8 @@ function serviceError(error: AppFabricServiceError): GraphQLError {
 /** The README's error table: the error type decides where AWS named one we know, else the status. */
 function codeOf(error: AppFabricServiceError): ErrorCode {
   const { errorType, statusCode } = error.details;
+  // About this service's signature or clock (a 400 or a 403): its fault, not the caller's request nor its rights.
+  if (isSigningError(errorType)) return ErrorCode.UPSTREAM_ERROR;
   switch (errorType) {
     case "ValidationException":
       return ErrorCode.BAD_USER_INPUT;

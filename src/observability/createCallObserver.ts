@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { AppFabricCallObserver } from "../appfabric/AppFabricClient.js";
 import { failureOf } from "../appfabric/callEvents.js";
+import { isSigningError } from "../appfabric/errors.js";
 import { withoutRedaction } from "./createLogger.js";
 import type { Metrics } from "./Metrics.js";
 
@@ -14,7 +15,10 @@ export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricC
       const traceId = trace?.parent.traceId;
       return (event) => {
         metrics.callEnded(event);
-        callLog[failureOf(event) === undefined ? "info" : "warn"](
+        // A refused signature or clock is this service's own fault, for its operator to fix: error
+        // (a clock it has just corrected, and tries again on, is the warning below instead).
+        const level = failureOf(event) === undefined ? "info" : isSigningError(event.errorType) && event.clockSkewCorrected !== true ? "error" : "warn";
+        callLog[level](
           {
             operation: event.operation,
             ids: event.ids,
@@ -28,6 +32,13 @@ export function createCallObserver(logger: Logger, metrics: Metrics): AppFabricC
           "appfabric call",
         );
       };
+    },
+    clockSkewCorrected: (offsetMs) => {
+      // An operator's to fix (NTP); the service goes on, signing on AppFabric's time as AWS SDKs do.
+      callLog.warn(
+        { clockOffsetSeconds: Math.round(offsetMs / 1000) },
+        `This host's clock is ${Math.abs(Math.round(offsetMs / 1000))} s ${offsetMs > 0 ? "behind" : "ahead of"} AppFabric's (its Date header); requests are now signed on AppFabric's time. Fix the host's clock (NTP).`,
+      );
     },
   };
 }

@@ -136,16 +136,16 @@ describe("failures of configuration, answered by the emulator as AWS would", () 
     }
   }
 
-  it("answers a request signed with the wrong secret with FORBIDDEN, revealing no key or signature", async () => {
+  it("answers a request signed with the wrong secret with UPSTREAM_ERROR (this service's fault, not the caller's rights), revealing no key or signature", async () => {
     const { response, calls } = await queryWith({ credentials: { ...EMULATOR_CREDENTIALS, secretAccessKey: "wrong-secret-0000000000000000000000000000" } });
     const { message, extensions } = onlyError(response);
 
     expect(extensions).toEqual({
-      code: "FORBIDDEN",
+      code: "UPSTREAM_ERROR",
       retryable: false,
       aws: { errorType: "InvalidSignatureException", statusCode: 403, requestId: expect.any(String) },
     });
-    expect(message).toContain("appfabric:BatchGetUserAccessTasks");
+    expect(message).toContain("refused this service's request signature");
     expect(calls.map((call) => call.status)).toEqual([403]);
     expect(response.text).not.toContain(EMULATOR_CREDENTIALS.accessKeyId);
     expect(response.text).not.toMatch(/[0-9a-f]{64}/);

@@ -10,7 +10,15 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
     { outcome: "ValidationException", error: service({ statusCode: 400, errorType: "ValidationException" }), code: "BAD_USER_INPUT", retryable: false },
     { outcome: "an untyped 400", error: service({ statusCode: 400 }), code: "BAD_USER_INPUT", retryable: false },
     { outcome: "AccessDeniedException", error: service({ statusCode: 403, errorType: "AccessDeniedException" }), code: "FORBIDDEN", retryable: false },
-    { outcome: "InvalidSignatureException", error: service({ statusCode: 403, errorType: "InvalidSignatureException" }), code: "FORBIDDEN", retryable: false },
+    // About this service's signature or clock: its fault, never the caller's request or rights.
+    {
+      outcome: "InvalidSignatureException",
+      error: service({ statusCode: 403, errorType: "InvalidSignatureException" }),
+      code: "UPSTREAM_ERROR",
+      retryable: false,
+    },
+    { outcome: "IncompleteSignature (a 400)", error: service({ statusCode: 400, errorType: "IncompleteSignature" }), code: "UPSTREAM_ERROR", retryable: false },
+    { outcome: "RequestExpired (a 400)", error: service({ statusCode: 400, errorType: "RequestExpired" }), code: "UPSTREAM_ERROR", retryable: false },
     {
       outcome: "UnrecognizedClientException",
       error: service({ statusCode: 403, errorType: "UnrecognizedClientException" }),
