@@ -106,8 +106,16 @@ export type UserAccessTask = {
   app?: Maybe<Scalars['String']['output']>;
   /** The email address of the target user (personal data). */
   email?: Maybe<Scalars['String']['output']>;
-  /** Where the task stands: running, done, failed or expired. */
+  /**
+   * Where the task stands: running, done, failed or expired. `null` for a status AppFabric may add
+   * later that this schema does not know yet (its name is in `resultStatusText`): treat it as not final.
+   */
   resultStatus?: Maybe<ResultStatus>;
+  /**
+   * The status exactly as AppFabric sent it, known to this schema or not (e.g. a status added after this
+   * version): for display and logs when `resultStatus` is `null`.
+   */
+  resultStatusText?: Maybe<Scalars['String']['output']>;
   /** The error the application reported when `resultStatus` is `FAILED`. This is data, not a GraphQL error. */
   taskError?: Maybe<TaskError>;
   /** The unique id of the task (a lower-case UUID). */
@@ -283,6 +291,7 @@ export type UserAccessTaskResolvers<ContextType = GraphQLContext, ParentType ext
   app?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   resultStatus?: Resolver<Maybe<ResolversTypes['ResultStatus']>, ParentType, ContextType>;
+  resultStatusText?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   taskError?: Resolver<Maybe<ResolversTypes['TaskError']>, ParentType, ContextType>;
   taskId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   tenantDisplayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -6,7 +6,7 @@ import { SIGNING_SERVICE } from "./constants.js";
 import { AppFabricTransportError, CredentialsUnavailableError, deadlineError, type ResponseMetadata } from "./errors.js";
 import { ensureError } from "./ensureError.js";
 import { isRecord } from "./isRecord.js";
-import { parseServiceError } from "./parseServiceError.js";
+import { parseServiceError, requestIdOf } from "./parseServiceError.js";
 import type { HttpResponse, SendHttp } from "./createPoolSend.js";
 
 export interface SignedTransportOptions {
@@ -112,8 +112,9 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
       if (skewCorrected && isClockSkewError(error)) error.$metadata.clockSkewCorrected = true;
       throw error;
     }
-    const requestId = answered["x-amzn-requestid"];
-    const metadata = { httpStatusCode: status, requestId: Array.isArray(requestId) ? requestId.join(", ") : requestId };
+    const metadata = { httpStatusCode: status, requestId: requestIdOf(answered) };
+    // An empty body is an empty structure (smithy's RestJsonGreetingWithErrorsNoPayload), not unreadable.
+    if (text.trim() === "") return { body: {}, metadata };
     try {
       return { body: JSON.parse(text) as unknown, metadata };
     } catch (error) {

@@ -21,6 +21,9 @@ export interface AppFabricServiceErrorDetails {
   /** `ResourceNotFoundException` only. */
   resourceId?: string;
   resourceType?: string;
+  /** `ThrottlingException` only: the service and quota a raise would be asked for. */
+  serviceCode?: string;
+  quotaCode?: string;
   /** From `Retry-After` on 429 and 500 answers. */
   retryAfterSeconds?: number;
 }

@@ -17,14 +17,22 @@ export function parseServiceError(statusCode: number, headers: Record<string, st
   return new AppFabricServiceError({
     statusCode,
     errorType: loadRestJsonErrorCode({ statusCode, headers }, body) || undefined,
-    requestId: headers["x-amzn-requestid"],
+    requestId: requestIdOf(headers),
     awsMessage: stringField(body, "message") ?? stringField(body, "Message"),
     reason: stringField(body, "reason"),
     fieldList: fieldListOf(body),
     resourceId: stringField(body, "resourceId"),
     resourceType: stringField(body, "resourceType"),
+    serviceCode: stringField(body, "serviceCode"),
+    quotaCode: stringField(body, "quotaCode"),
     retryAfterSeconds: retryAfter ? Math.max(0, Math.ceil((retryAfter.getTime() - Date.now()) / 1000)) : undefined,
   });
+}
+
+/** AWS's request id, under any of the names AWS services send it (smithy's `deserializeMetadata` reads the same three). */
+export function requestIdOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const value = headers["x-amzn-requestid"] ?? headers["x-amzn-request-id"] ?? headers["x-amz-request-id"];
+  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 function parseJsonObject(text: string): Record<string, unknown> {

@@ -3,7 +3,9 @@
  * defines them. Every member of a result item is optional in the model, so every member is here too.
  */
 
-export type ResultStatus = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "EXPIRED";
+/** AppFabric's `ResultStatus` enum as its model states it today; AWS may add values (see `resultStatusText`). */
+export const RESULT_STATUSES = ["IN_PROGRESS", "COMPLETED", "FAILED", "EXPIRED"] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
 
 /** An error reported by the application for one task. */
 export interface TaskError {

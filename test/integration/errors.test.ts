@@ -194,3 +194,25 @@ describe("failures of configuration, answered by the emulator as AWS would", () 
     }
   });
 });
+
+describe("a resultStatus AppFabric adds after this schema (forward compatibility)", () => {
+  const TASK = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+  it("answers resultStatus null with the name in resultStatusText, no error, and keeps asking AppFabric (never final, never cached)", async () => {
+    const harness = await startHarness({
+      emulator: { tasks: [{ taskId: TASK, app: "Slack", resultStatus: "CANCELLED" as unknown as "COMPLETED" }] },
+      config: { fleet: testConfig({}, { RESULT_CACHE: "on" }).fleet },
+    });
+    try {
+      const query = `query($id: ID!) { userAccessTask(id: $id) { taskId resultStatus resultStatusText app } }`;
+      for (let poll = 0; poll < 2; poll++) {
+        const response = await harness.query(query, { id: TASK });
+        expect(response.errors).toBeUndefined();
+        expect(response.data).toEqual({ userAccessTask: { taskId: TASK, resultStatus: null, resultStatusText: "CANCELLED", app: "Slack" } });
+      }
+      // A status with no known lifetime is not kept: each poll asked AppFabric.
+      expect(harness.emulator.calls.map((call) => call.status)).toEqual([200, 200]);
+    } finally {
+      await harness.close();
+    }
+  });
+});

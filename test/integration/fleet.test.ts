@@ -415,6 +415,11 @@ describe("three replicas through one Redis", () => {
   });
 
   it("eight simultaneous 429s without Retry-After hold the fleet 1 s, not 60 s; throttled again after it, 2 s", async () => {
+    // Every answer 500 ms late: the eight attempts are all out before the first 429 sets the hold, even
+    // on a loaded machine (CI once saw one sent after it: it waited the hold out, met a 429 itself, and
+    // so rightly doubled the hold).
+    await emulator.close();
+    emulator = await AppFabricEmulator.start({ tasks: syntheticTasks(40), latencyMs: 500 });
     // One call per operation (no coalescing), so that eight operations are eight attempts at once.
     await startReplicas({ APPFABRIC_MAX_ATTEMPTS: "1", APPFABRIC_COALESCE_MS: "0" });
     emulator.injectFault({ fault: { kind: "error", status: 429, errorType: "ThrottlingException" }, times: 8 });

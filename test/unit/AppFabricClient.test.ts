@@ -44,6 +44,11 @@ function client(send: SendHttp, overrides: Partial<AppFabricClientOptions> = {})
 }
 
 describe("AppFabricClient.batchGetUserAccessTasks", () => {
+  it("reads a 200 with an empty body as an empty structure (smithy's RestJsonGreetingWithErrorsNoPayload): no results, no error", async () => {
+    const recorder = recordingSend(() => answer(200, "", { "x-amz-request-id": "req-empty" }));
+    await expect(client(recorder.send).batchGetUserAccessTasks([TASK_ID])).resolves.toEqual([]);
+  });
+
   it("POSTs the JSON body to /useraccess/batchget, SigV4-signed for appfabric in the configured region", async () => {
     const recorder = recordingSend(() => json(200, { userAccessResultsList: [{ taskId: TASK_ID, app: "Slack" }] }));
     const items = await client(recorder.send).batchGetUserAccessTasks([TASK_ID]);

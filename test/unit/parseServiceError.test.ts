@@ -73,4 +73,17 @@ describe("parseServiceError reads restJson1 error answers", () => {
   it("has no retryAfterSeconds without a Retry-After header", () => {
     expect(parseServiceError(429, {}, "{}").details.retryAfterSeconds).toBeUndefined();
   });
+
+  it("keeps ThrottlingException's serviceCode and quotaCode (what a quota raise is asked with)", () => {
+    const error = parseServiceError(
+      429,
+      { "x-amzn-errortype": "ThrottlingException" },
+      '{"message":"Rate exceeded","serviceCode":"appfabric","quotaCode":"L-1234ABCD"}',
+    );
+    expect(error.details).toMatchObject({ serviceCode: "appfabric", quotaCode: "L-1234ABCD" });
+  });
+
+  it.each(["x-amzn-requestid", "x-amzn-request-id", "x-amz-request-id"])("reads the request id from %s, as smithy does", (header) => {
+    expect(parseServiceError(500, { [header]: "req-7" }, "{}").details.requestId).toBe("req-7");
+  });
 });

@@ -85,6 +85,28 @@ describe("toGraphQLError maps every AppFabric outcome to one code", () => {
     expect(mapped.extensions).toMatchObject({ reason: "fieldValidationFailed", fieldList: [{ name: "taskIdList", message: "too long" }] });
   });
 
+  it("puts ThrottlingException's serviceCode and quotaCode, and ResourceNotFoundException's resourceId and resourceType, in extensions.aws", () => {
+    expect(
+      toGraphQLError(service({ statusCode: 429, errorType: "ThrottlingException", serviceCode: "appfabric", quotaCode: "L-1234ABCD" })).extensions["aws"],
+    ).toEqual({
+      errorType: "ThrottlingException",
+      statusCode: 429,
+      requestId: "req-9",
+      serviceCode: "appfabric",
+      quotaCode: "L-1234ABCD",
+    });
+    expect(
+      toGraphQLError(
+        service({
+          statusCode: 404,
+          errorType: "ResourceNotFoundException",
+          resourceId: "arn:aws:appfabric:us-east-1:1:appbundle/x",
+          resourceType: "AppBundle",
+        }),
+      ).extensions["aws"],
+    ).toMatchObject({ resourceId: "arn:aws:appfabric:us-east-1:1:appbundle/x", resourceType: "AppBundle" });
+  });
+
   it("adds retryAfterSeconds to THROTTLED when AWS sent it, and only then", () => {
     expect(toGraphQLError(service({ statusCode: 429, retryAfterSeconds: 3 })).extensions["retryAfterSeconds"]).toBe(3);
     expect(toGraphQLError(service({ statusCode: 429 })).extensions).not.toHaveProperty("retryAfterSeconds");
