@@ -74,19 +74,27 @@ const DEFAULT_REGION = "us-east-1";
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** Reads and validates the configuration. Throws `ConfigError` on the first bad value. */
-export function loadConfig(env: Env): Config {
+/** What the environment's variables do not hold but AWS SDKs would also read. */
+export interface ConfigSources {
+  /** The region of the AWS profile in the shared config file (`sharedConfigRegion`), used when `AWS_REGION` and `AWS_DEFAULT_REGION` are unset. */
+  profileRegion?: { region: string; profile: string };
+}
+
+export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
   const production = readNodeEnv(env) === "production";
+  readRetryMode(env);
   return {
     port: readInteger(env, "PORT", DEFAULT_PORT, 0, 65535),
     host: readHost(env),
     logLevel: readLogLevel(env),
-    region: readRegion(env),
+    region: readRegion(env, sources.profileRegion),
     upstream: readUpstream(env, production),
     production,
     introspection: readBoolean(env, "GRAPHQL_INTROSPECTION", !production),
     appFabric: {
       timeoutMs: readInteger(env, "APPFABRIC_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 1, 120_000),
-      maxAttempts: readInteger(env, "APPFABRIC_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 10),
+      // AWS SDKs' AWS_MAX_ATTEMPTS too; the service's own name wins when both are set.
+      maxAttempts: readInteger(env, firstSet(env, "APPFABRIC_MAX_ATTEMPTS", "AWS_MAX_ATTEMPTS"), DEFAULT_MAX_ATTEMPTS, 1, 10),
       maxConcurrency: readInteger(env, "APPFABRIC_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, 1024),
       coalesceMs: readInteger(env, "APPFABRIC_COALESCE_MS", DEFAULT_COALESCE_MS, 0, 1000),
       maxQueuedIds: readInteger(env, "APPFABRIC_MAX_QUEUED_IDS", DEFAULT_MAX_QUEUED_IDS, 50, 1_000_000),
@@ -258,12 +266,40 @@ function readLogLevel(env: Env): LevelWithSilent {
   return level;
 }
 
-function readRegion(env: Env): string {
-  const variable = setting(env, "AWS_REGION") !== undefined ? "AWS_REGION" : "AWS_DEFAULT_REGION";
+/** Of `variables`, the first that is set (the one to read and to name in errors); the last when none is. */
+function firstSet(env: Env, ...variables: [string, ...string[]]): string {
+  return variables.find((variable) => setting(env, variable) !== undefined) ?? variables[variables.length - 1] ?? variables[0];
+}
+
+/** As AWS SDKs resolve it: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region` in the shared config file. */
+function readRegion(env: Env, profileRegion?: ConfigSources["profileRegion"]): string {
+  const variable = firstSet(env, "AWS_REGION", "AWS_DEFAULT_REGION");
   const raw = setting(env, variable);
-  if (raw === undefined) return DEFAULT_REGION;
+  if (raw === undefined) {
+    if (profileRegion === undefined) return DEFAULT_REGION;
+    if (!REGION_PATTERN.test(profileRegion.region)) {
+      throw new ConfigError(`region (profile ${profileRegion.profile} of the AWS config file)`, "an AWS region such as us-east-1", profileRegion.region);
+    }
+    return profileRegion.region;
+  }
   if (!REGION_PATTERN.test(raw)) throw new ConfigError(variable, "an AWS region such as us-east-1", raw);
   return raw;
+}
+
+/**
+ * `AWS_RETRY_MODE`, as AWS SDKs read it: `standard` (smithy's `StandardRetryStrategy`, what this service
+ * runs) or unset. `adaptive` adds a per-process client-side rate limiter; this service has the fleet's
+ * shared hold and `APPFABRIC_MAX_CALLS_PER_SECOND` for that, across replicas, so it is refused rather
+ * than half-honoured; so is `legacy` (botocore's).
+ */
+function readRetryMode(env: Env): void {
+  const raw = setting(env, "AWS_RETRY_MODE");
+  if (raw === undefined || raw === "standard") return;
+  throw new ConfigError(
+    "AWS_RETRY_MODE",
+    "standard or unset (adaptive is not implemented: the fleet's shared throttling hold and APPFABRIC_MAX_CALLS_PER_SECOND do its work across replicas)",
+    raw,
+  );
 }
 
 function readUpstream(env: Env, production: boolean): Config["upstream"] {
@@ -284,21 +320,37 @@ function readUpstream(env: Env, production: boolean): Config["upstream"] {
     }
     return { kind: "emulator" };
   }
+  if (endpoint !== undefined) return awsUpstream(bundle, emulator, "APPFABRIC_ENDPOINT", endpoint);
+  // The SDKs' endpoint variables, service-specific first, for real AppFabric only (with an app bundle):
+  // a machine's AWS_ENDPOINT_URL, set for another tool, never turns the emulator demo into an error.
+  const aliased = sdkEndpointVariable(env);
+  return awsUpstream(bundle, emulator, aliased ?? "APPFABRIC_ENDPOINT", aliased === undefined ? undefined : setting(env, aliased));
+}
+
+/** `AWS_ENDPOINT_URL_APPFABRIC`, else `AWS_ENDPOINT_URL`, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` (as AWS SDKs read them). */
+function sdkEndpointVariable(env: Env): string | undefined {
+  if (setting(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")?.toLowerCase() === "true") return undefined;
+  return ["AWS_ENDPOINT_URL_APPFABRIC", "AWS_ENDPOINT_URL"].find((variable) => setting(env, variable) !== undefined);
+}
+
+function awsUpstream(bundle: string, emulator: string | undefined, endpointVariable: string, endpoint: string | undefined): Config["upstream"] {
   if (emulator === "true") {
     throw new ConfigError("APPFABRIC_EMULATOR", "unset or false when APPFABRIC_APP_BUNDLE is set", emulator);
   }
   if (!isAppBundleIdentifier(bundle)) {
     throw new ConfigError("APPFABRIC_APP_BUNDLE", "an app bundle ARN (arn:…) or lower-case UUID of at most 1011 characters", bundle);
   }
-  return endpoint === undefined ? { kind: "aws", appBundleIdentifier: bundle } : { kind: "aws", appBundleIdentifier: bundle, endpoint: readEndpoint(endpoint) };
+  return endpoint === undefined
+    ? { kind: "aws", appBundleIdentifier: bundle }
+    : { kind: "aws", appBundleIdentifier: bundle, endpoint: readEndpoint(endpoint, endpointVariable) };
 }
 
-function readEndpoint(raw: string): URL {
+function readEndpoint(raw: string, variable = "APPFABRIC_ENDPOINT"): URL {
   const url = parseHttpUrl(raw);
   // Requests are signed with AWS credentials; a user or password in the URL is never used, and would be logged.
   if (url === undefined || url.search || url.hash || url.username || url.password) {
     throw new ConfigError(
-      "APPFABRIC_ENDPOINT",
+      variable,
       "an http(s) URL without user, password, query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com",
       shownUrl(raw),
     );

@@ -1,10 +1,13 @@
 import { ConfigError, loadConfig } from "./config.js";
+import { sharedConfigRegion } from "./config/sharedConfigRegion.js";
 import { listenProblem } from "./listenProblem.js";
 import { startService } from "./startService.js";
 
 let config;
 try {
-  config = loadConfig(process.env);
+  // As AWS SDKs do: without AWS_REGION or AWS_DEFAULT_REGION, the profile's region in ~/.aws/config.
+  const regionSet = [process.env["AWS_REGION"], process.env["AWS_DEFAULT_REGION"]].some((value) => value !== undefined && value !== "");
+  config = loadConfig(process.env, regionSet ? {} : { profileRegion: await sharedConfigRegion(process.env) });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`Configuration error: ${error.message}`);

@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError, loadConfig, loadEmulatorConfig } from "../../src/config.js";
+import { sharedConfigRegion } from "../../src/config/sharedConfigRegion.js";
 
 const PUBLIC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
 
@@ -419,5 +423,59 @@ describe("loadEmulatorConfig (npm run emulator)", () => {
     { env: { EMULATOR_HOST: "not a host" }, message: expect.stringContaining("EMULATOR_HOST") as unknown },
   ])("rejects $env with one line naming the variable", ({ env, message }) => {
     expect(() => loadEmulatorConfig(env)).toThrow(expect.objectContaining({ message }));
+  });
+});
+
+describe("AWS's own configuration conventions, as aliases (the service's names win)", () => {
+  const BUNDLE = "arn:aws:appfabric:eu-west-1:111122223333:appbundle/a1b2c3d4-0000-4000-8000-00000000b0d1";
+
+  it("takes the endpoint from AWS_ENDPOINT_URL_APPFABRIC, else AWS_ENDPOINT_URL, for real AppFabric only", () => {
+    const upstream = (env: Record<string, string>) => loadConfig({ APPFABRIC_APP_BUNDLE: BUNDLE, ...env }).upstream;
+    expect(upstream({ AWS_ENDPOINT_URL: "http://127.0.0.1:4510" })).toEqual({
+      kind: "aws",
+      appBundleIdentifier: BUNDLE,
+      endpoint: new URL("http://127.0.0.1:4510"),
+    });
+    expect(upstream({ AWS_ENDPOINT_URL: "http://a.example", AWS_ENDPOINT_URL_APPFABRIC: "http://b.example" })).toMatchObject({
+      endpoint: new URL("http://b.example"),
+    });
+    expect(upstream({ AWS_ENDPOINT_URL_APPFABRIC: "http://b.example", APPFABRIC_ENDPOINT: "http://c.example" })).toMatchObject({
+      endpoint: new URL("http://c.example"),
+    });
+    expect(upstream({ AWS_ENDPOINT_URL: "http://a.example", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" })).toEqual({
+      kind: "aws",
+      appBundleIdentifier: BUNDLE,
+    });
+    // Without an app bundle the emulator runs, whatever endpoint a machine sets for other tools.
+    expect(loadConfig({ AWS_ENDPOINT_URL: "http://a.example" }).upstream).toEqual({ kind: "emulator" });
+    // A bad value names the variable it came from.
+    expect(() => upstream({ AWS_ENDPOINT_URL_APPFABRIC: "ftp://x" })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining("AWS_ENDPOINT_URL_APPFABRIC") as unknown }),
+    );
+  });
+
+  it("takes the attempts from AWS_MAX_ATTEMPTS unless APPFABRIC_MAX_ATTEMPTS is set; AWS_RETRY_MODE standard only", () => {
+    expect(loadConfig({ AWS_MAX_ATTEMPTS: "5" }).appFabric.maxAttempts).toBe(5);
+    expect(loadConfig({ AWS_MAX_ATTEMPTS: "5", APPFABRIC_MAX_ATTEMPTS: "2" }).appFabric.maxAttempts).toBe(2);
+    expect(() => loadConfig({ AWS_MAX_ATTEMPTS: "0" })).toThrow(expect.objectContaining({ message: expect.stringContaining("AWS_MAX_ATTEMPTS") as unknown }));
+    expect(loadConfig({ AWS_RETRY_MODE: "standard" }).appFabric.maxAttempts).toBe(3);
+    for (const mode of ["adaptive", "legacy"]) {
+      expect(() => loadConfig({ AWS_RETRY_MODE: mode })).toThrow(expect.objectContaining({ message: expect.stringContaining("AWS_RETRY_MODE") as unknown }));
+    }
+  });
+
+  it("takes the region from the AWS profile in the shared config file when AWS_REGION and AWS_DEFAULT_REGION are unset", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "aws-config-"));
+    const configFile = join(dir, "config");
+    writeFileSync(configFile, "[default]\nregion = ap-northeast-1\n\n[profile reviews]\nregion = eu-west-1\n\n[profile odd]\nregion = not a region\n");
+    const files = { AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(dir, "none") };
+    expect(await sharedConfigRegion(files)).toEqual({ region: "ap-northeast-1", profile: "default" });
+    const reviews = await sharedConfigRegion({ ...files, AWS_PROFILE: "reviews" });
+    expect(reviews).toEqual({ region: "eu-west-1", profile: "reviews" });
+    expect(await sharedConfigRegion({ AWS_CONFIG_FILE: join(dir, "missing"), AWS_SHARED_CREDENTIALS_FILE: join(dir, "none") })).toBeUndefined();
+    expect(loadConfig({}, { profileRegion: reviews }).region).toBe("eu-west-1");
+    expect(loadConfig({ AWS_REGION: "us-east-1" }, { profileRegion: reviews }).region).toBe("us-east-1");
+    const odd = await sharedConfigRegion({ ...files, AWS_PROFILE: "odd" });
+    expect(() => loadConfig({}, { profileRegion: odd })).toThrow(expect.objectContaining({ message: expect.stringContaining("profile odd") as unknown }));
   });
 });
