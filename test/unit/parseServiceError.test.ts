@@ -86,4 +86,66 @@ describe("parseServiceError reads restJson1 error answers", () => {
   it.each(["x-amzn-requestid", "x-amzn-request-id", "x-amz-request-id"])("reads the request id from %s, as smithy does", (header) => {
     expect(parseServiceError(500, { [header]: "req-7" }, "{}").details.requestId).toBe("req-7");
   });
+
+  /**
+   * smithy's restJson1 error cases (smithy-aws-protocol-tests/model/restJson1/errors.smithy), each by its
+   * id: where the error's type is found and how it is cleaned, as every AWS SDK must read it.
+   */
+  const CORAL = "http://internal.amazon.com/coral/com.amazon.coral.validate/";
+  it.each<{ id: string; status: number; headers: Record<string, string>; body: string; errorType: string | undefined; message?: string }>([
+    {
+      id: "RestJsonInvalidGreetingError",
+      status: 400,
+      headers: { "x-amzn-errortype": "InvalidGreeting" },
+      body: '{"Message":"Hi"}',
+      errorType: "InvalidGreeting",
+      message: "Hi",
+    },
+    {
+      id: "RestJsonComplexErrorWithNoMessage",
+      status: 403,
+      headers: { "x-amzn-errortype": "ComplexError", "x-header": "Header" },
+      body: '{"TopLevel":"Top level","Nested":{"Fooooo":"bar"}}',
+      errorType: "ComplexError",
+    },
+    { id: "RestJsonEmptyComplexErrorWithNoMessage", status: 403, headers: {}, body: "{}", errorType: undefined },
+    { id: "RestJsonFooErrorUsingXAmznErrorType", status: 500, headers: { "x-amzn-errortype": "FooError" }, body: "", errorType: "FooError" },
+    { id: "RestJsonFooErrorUsingXAmznErrorTypeWithUri", status: 500, headers: { "x-amzn-errortype": `FooError:${CORAL}` }, body: "", errorType: "FooError" },
+    {
+      id: "RestJsonFooErrorUsingXAmznErrorTypeWithUriAndNamespace",
+      status: 500,
+      headers: { "x-amzn-errortype": `aws.protocoltests.restjson#FooError:${CORAL}` },
+      body: "",
+      errorType: "FooError",
+    },
+    { id: "RestJsonFooErrorUsingCode", status: 500, headers: {}, body: '{"code":"FooError"}', errorType: "FooError" },
+    { id: "RestJsonFooErrorUsingCodeAndNamespace", status: 500, headers: {}, body: '{"code":"aws.protocoltests.restjson#FooError"}', errorType: "FooError" },
+    {
+      id: "RestJsonFooErrorUsingCodeUriAndNamespace",
+      status: 500,
+      headers: {},
+      body: `{"code":"aws.protocoltests.restjson#FooError:${CORAL}"}`,
+      errorType: "FooError",
+    },
+    { id: "RestJsonFooErrorWithDunderType", status: 500, headers: {}, body: '{"__type":"FooError"}', errorType: "FooError" },
+    {
+      id: "RestJsonFooErrorWithDunderTypeAndNamespace",
+      status: 500,
+      headers: {},
+      body: '{"__type":"aws.protocoltests.restjson#FooError"}',
+      errorType: "FooError",
+    },
+    {
+      id: "RestJsonFooErrorWithDunderTypeUriAndNamespace",
+      status: 500,
+      headers: {},
+      body: `{"__type":"aws.protocoltests.restjson#FooError:${CORAL}"}`,
+      errorType: "FooError",
+    },
+  ])("smithy $id", ({ status, headers, body, errorType, message }) => {
+    const { details } = parseServiceError(status, { "content-type": "application/json", ...headers }, body);
+    expect(details.statusCode).toBe(status);
+    expect(details.errorType).toBe(errorType);
+    if (message !== undefined) expect(details.awsMessage).toBe(message);
+  });
 });
