@@ -349,11 +349,7 @@ function readEndpoint(raw: string, variable = "APPFABRIC_ENDPOINT"): URL {
   const url = parseHttpUrl(raw);
   // Requests are signed with AWS credentials; a user or password in the URL is never used, and would be logged.
   if (url === undefined || url.search || url.hash || url.username || url.password) {
-    throw new ConfigError(
-      variable,
-      "an http(s) URL without user, password, query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com",
-      shownUrl(raw),
-    );
+    throw new ConfigError(variable, "an http(s) URL without user, password, query or fragment, e.g. https://appfabric.us-east-1.amazonaws.com", shownUrl(raw));
   }
   return url;
 }
