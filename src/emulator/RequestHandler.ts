@@ -67,7 +67,7 @@ export class RequestHandler {
     // AWS's Date is AWS's clock: what SDKs correct a skewed clock by.
     response.setHeader("date", this.#now().toUTCString());
     const body = await readBody(request);
-    if (body === undefined) return sendError(response, 413, "ValidationException", "Request body too large.", { reason: "other" });
+    if (body === undefined) return sendError(response, 413, "RequestEntityTooLargeException", "The request body is too large.");
     const path = request.url ?? "/";
     const operation = request.method === "POST" ? OPERATIONS[new URL(path, "http://emulator.invalid").pathname] : undefined;
     if (operation === undefined) {

@@ -4,6 +4,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 /** The largest request body the emulator reads. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Past MAX_BODY_BYTES, the rest of a body is still read (and dropped) up to this, so that the 413 reaches a client still sending. */
+const MAX_DRAINED_BYTES = 16 * 1024 * 1024;
+
 /** The body as text, or undefined when it is larger than MAX_BODY_BYTES. */
 export async function readBody(request: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
@@ -11,10 +14,10 @@ export async function readBody(request: IncomingMessage): Promise<string | undef
   for await (const chunk of request) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(buffer);
+    if (size > MAX_DRAINED_BYTES) return undefined;
+    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString("utf8");
 }
 
 export function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {

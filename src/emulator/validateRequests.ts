@@ -38,7 +38,7 @@ export function validateBatchGetRequest(parsed: ParsedBody): BatchGetUserAccessT
   return { appBundleIdentifier: bundle as string, taskIdList: taskIds as string[] };
 }
 
-/** Validates a `StartUserAccessTasks` body: the bundle as above, and an email of 1..320 characters matching the model's `Email` pattern. */
+/** Validates a `StartUserAccessTasks` body: the bundle as above, and an email of at most 320 characters matching the model's `Email` pattern. */
 export function validateStartRequest(parsed: ParsedBody): StartUserAccessTasksRequest | ValidationFailure {
   if (!parsed.ok) return parsed.failure;
   const { body } = parsed;
@@ -46,8 +46,9 @@ export function validateStartRequest(parsed: ParsedBody): StartUserAccessTasksRe
   const email = body["email"];
   if (typeof email !== "string") {
     fieldList.push({ name: "email", message: "Member must not be null and must be a string" });
-  } else if (email.length < 1 || email.length > MAX_EMAIL_LENGTH) {
-    fieldList.push({ name: "email", message: `Member must have length between 1 and ${MAX_EMAIL_LENGTH}` });
+  } else if (email.length > MAX_EMAIL_LENGTH) {
+    // The model's Email has min 0: an empty address fails the pattern, not the length.
+    fieldList.push({ name: "email", message: `Member must have length less than or equal to ${MAX_EMAIL_LENGTH}` });
   } else if (!AWS_EMAIL_PATTERN.test(email)) {
     fieldList.push({ name: "email", message: `Member must satisfy regular expression pattern: ${AWS_EMAIL_PATTERN.source}` });
   }

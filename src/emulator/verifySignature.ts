@@ -14,7 +14,7 @@ export interface ReceivedRequest {
 }
 
 export interface SignatureRejection {
-  errorType: "MissingAuthenticationTokenException" | "UnrecognizedClientException" | "InvalidSignatureException";
+  errorType: "MissingAuthenticationTokenException" | "UnrecognizedClientException" | "InvalidSignatureException" | "IncompleteSignatureException";
   message: string;
 }
 
@@ -40,10 +40,12 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
   const authorization = request.headers["authorization"];
   if (authorization === undefined) return { errorType: "MissingAuthenticationTokenException", message: "Missing Authentication Token" };
   const match = AUTHORIZATION.exec(authorization);
+  // A header that is not a whole SigV4 one (another scheme, a missing part) is incomplete, not wrong: AWS's IncompleteSignature.
   if (match === null) {
     return {
-      errorType: "InvalidSignatureException",
-      message: "Authorization header requires Credential, SignedHeaders and Signature in AWS4-HMAC-SHA256 form.",
+      errorType: "IncompleteSignatureException",
+      message:
+        "The request signature does not conform to AWS standards: the Authorization header requires Credential, SignedHeaders and Signature in AWS4-HMAC-SHA256 form.",
     };
   }
   const [, accessKeyId = "", scopeDate, scopeRegion, scopeService, signedHeaderList = "", signature = ""] = match;
@@ -69,10 +71,21 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
       .replaceAll("-", "")
       .startsWith(scopeDate ?? "")
   ) {
-    return { errorType: "InvalidSignatureException", message: "X-Amz-Date is missing, malformed, or does not match the credential scope date." };
+    return {
+      errorType: "IncompleteSignatureException",
+      message: "The request signature does not conform to AWS standards: X-Amz-Date is missing, malformed, or does not match the credential scope date.",
+    };
   }
-  if (Math.abs(options.now().getTime() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-    return { errorType: "InvalidSignatureException", message: "Signature expired: the request time is more than 5 minutes from the server time." };
+  // AWS's two wordings: a signature from the past has expired, one from the future is not yet current.
+  const skewMs = signingDate.getTime() - options.now().getTime();
+  if (skewMs < -MAX_CLOCK_SKEW_MS) {
+    return { errorType: "InvalidSignatureException", message: "Signature expired: the request time is more than 5 minutes earlier than the server time." };
+  }
+  if (skewMs > MAX_CLOCK_SKEW_MS) {
+    return {
+      errorType: "InvalidSignatureException",
+      message: "Signature not yet current: the request time is more than 5 minutes later than the server time.",
+    };
   }
 
   // smithy's signer takes this header as the payload hash when present, so the body must match it.
@@ -83,7 +96,7 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
 
   const signedHeaderNames = signedHeaderList.split(";");
   if (!signedHeaderNames.includes("host")) {
-    return { errorType: "InvalidSignatureException", message: "'Host' must be a signed header." };
+    return { errorType: "IncompleteSignatureException", message: "The request signature does not conform to AWS standards: 'Host' must be a signed header." };
   }
   const expected = await expectedSignature(request, signedHeaderNames, credentials, options.region, signingDate);
   if (expected === undefined || !sameText(expected, signature)) {

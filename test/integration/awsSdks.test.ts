@@ -98,6 +98,18 @@ describe("the emulator with the real AWS SDK for Python and the AWS CLI", () => 
     expect(emulator.calls.at(-1)?.status).toBe(415);
   });
 
+  it("answers a body past its 1 MiB limit with 413 RequestEntityTooLargeException, as AWS's common errors name it", async () => {
+    const body = JSON.stringify({ appBundleIdentifier: DEMO_APP_BUNDLE_ARN, email: `${"a".repeat(2 * 1024 * 1024)}@example.com` });
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      httpRequest(new URL("/useraccess/start", emulator.url), { method: "POST", headers: { "content-type": "application/json" } }, resolve)
+        .on("error", reject)
+        .end(body);
+    });
+    answer.resume();
+    expect(answer.statusCode).toBe(413);
+    expect(answer.headers["x-amzn-errortype"]).toMatch(/^RequestEntityTooLargeException:/);
+  });
+
   it("the AWS CLI: batch-get-user-access-tasks and start-user-access-tasks answer; a bad email is AWS's ValidationException", async () => {
     const endpoint = emulator.url.href.replace(/\/$/, "");
     const cli = (...args: string[]) => run("aws", ["appfabric", ...args, "--endpoint-url", endpoint, "--output", "json"], { env, timeout: 60_000 });

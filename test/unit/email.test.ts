@@ -48,6 +48,15 @@ describe("the email rule is AppFabric's model's", () => {
     expect(emulatorRefuses(email)).toBe(true);
   });
 
+  it("the emulator checks the model's lengths (Email: min 0, max 320): an empty address fails the pattern, a long one the length", () => {
+    const fieldOf = (email: string) => {
+      const result = validateStartRequest({ ok: true, body: { appBundleIdentifier: BUNDLE, email } });
+      return "fieldList" in result ? result.fieldList : undefined;
+    };
+    expect(fieldOf("")).toEqual([{ name: "email", message: `Member must satisfy regular expression pattern: ${AWS_EMAIL_PATTERN.source}` }]);
+    expect(fieldOf(`${"a".repeat(309)}@example.com`)).toEqual([{ name: "email", message: "Member must have length less than or equal to 320" }]);
+  });
+
   it("the emulator answers AWS's ValidationException field for it", () => {
     expect(validateStartRequest({ ok: true, body: { appBundleIdentifier: BUNDLE, email: "not-an-email" } })).toEqual({
       reason: "fieldValidationFailed",

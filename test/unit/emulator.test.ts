@@ -68,6 +68,22 @@ describe("the emulator verifies SigV4 as AWS does", () => {
       errorType: "InvalidSignatureException",
     },
     { what: "a changed path", change: (r: ReceivedRequest) => ({ ...r, path: "/useraccess/start" }), errorType: "InvalidSignatureException" },
+    // Not a whole SigV4 Authorization: AWS's IncompleteSignature, not a wrong signature.
+    {
+      what: "another scheme (Bearer)",
+      change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, authorization: "Bearer abc" } }),
+      errorType: "IncompleteSignatureException",
+    },
+    {
+      what: "no Signature= part",
+      change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, authorization: (r.headers["authorization"] ?? "").replace(/, ?Signature=.*$/, "") } }),
+      errorType: "IncompleteSignatureException",
+    },
+    {
+      what: "no X-Amz-Date",
+      change: (r: ReceivedRequest) => ({ ...r, headers: { ...r.headers, "x-amz-date": undefined } as unknown as Record<string, string> }),
+      errorType: "IncompleteSignatureException",
+    },
   ])("rejects $what", async ({ change, errorType }) => {
     await expect(verify(change(await signed()))).resolves.toMatchObject({ errorType });
   });
@@ -85,6 +101,17 @@ describe("the emulator verifies SigV4 as AWS does", () => {
     { what: "a signature older than five minutes", options: { date: new Date(NOW.getTime() - 6 * 60_000) }, errorType: "InvalidSignatureException" },
   ])("rejects $what", async ({ options, errorType }) => {
     await expect(verify(await signed(options))).resolves.toMatchObject({ errorType });
+  });
+
+  it("says a signature from the past has expired, and one from the future is not yet current, as AWS words them", async () => {
+    await expect(verify(await signed({ date: new Date(NOW.getTime() - 6 * 60_000) }))).resolves.toMatchObject({
+      message: expect.stringMatching(/^Signature expired/),
+    });
+    await expect(verify(await signed({ date: new Date(NOW.getTime() + 6 * 60_000) }))).resolves.toMatchObject({
+      errorType: "InvalidSignatureException",
+      message: expect.stringMatching(/^Signature not yet current/),
+    });
+    await expect(verify(await signed({ date: new Date(NOW.getTime() + 4 * 60_000) }))).resolves.toBeUndefined();
   });
 });
 
