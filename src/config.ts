@@ -73,13 +73,13 @@ const LOG_LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info"
 const DEFAULT_REGION = "us-east-1";
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-/** Reads and validates the configuration. Throws `ConfigError` on the first bad value. */
 /** What the environment's variables do not hold but AWS SDKs would also read. */
 export interface ConfigSources {
   /** The region of the AWS profile in the shared config file (`sharedConfigRegion`), used when `AWS_REGION` and `AWS_DEFAULT_REGION` are unset. */
   profileRegion?: { region: string; profile: string };
 }
 
+/** Reads and validates the configuration. Throws `ConfigError` on the first bad value. */
 export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
   const production = readNodeEnv(env) === "production";
   readRetryMode(env);
@@ -114,10 +114,7 @@ export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
     audit: readAudit(env),
     fleet: readFleet(env, production),
     ...optional("tracing", readTracing(env)),
-    emulator: {
-      latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
-      faults: readFaults(env),
-    },
+    emulator: readEmulatorBehaviour(env),
   };
 }
 
@@ -191,14 +188,18 @@ function readNodeEnv(env: Env): string | undefined {
   return raw;
 }
 
-/** HOST must be an IP address or a plain host name, so that a typo stops the start with one line. */
 /** What `npm run emulator` (the standalone emulator, `src/emulator/main.ts`) is run with. */
-export interface EmulatorConfig {
+export interface EmulatorConfig extends EmulatorBehaviour {
   host: string;
   port: number;
   region: string;
-  latencyMs: number;
-  faults: EmulatorFaultRule[];
+}
+
+/** How the emulator answers, embedded or standalone: `APPFABRIC_EMULATOR_LATENCY_MS` and `APPFABRIC_EMULATOR_FAULTS`. */
+type EmulatorBehaviour = Config["emulator"];
+
+function readEmulatorBehaviour(env: Env): EmulatorBehaviour {
+  return { latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000), faults: readFaults(env) };
 }
 
 /** The standalone emulator's port when `EMULATOR_PORT` is unset. */
@@ -215,11 +216,11 @@ export function loadEmulatorConfig(env: Env): EmulatorConfig {
     host: readHost(env, "EMULATOR_HOST", "127.0.0.1"),
     port: readInteger(env, "EMULATOR_PORT", DEFAULT_EMULATOR_PORT, 0, 65535),
     region: readRegion(env),
-    latencyMs: readInteger(env, "APPFABRIC_EMULATOR_LATENCY_MS", 0, 0, 60_000),
-    faults: readFaults(env),
+    ...readEmulatorBehaviour(env),
   };
 }
 
+/** HOST (or `variable`) must be an IP address or a plain host name, so that a typo stops the start with one line. */
 function readHost(env: Env, variable = "HOST", fallback = DEFAULT_HOST): string {
   const raw = setting(env, variable);
   if (raw === undefined) return fallback;

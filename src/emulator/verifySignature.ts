@@ -28,6 +28,8 @@ export interface VerifySignatureOptions {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** AWS's answer for a key it does not know, and for a session token the key was not issued with. */
+const UNRECOGNIZED_CLIENT: SignatureRejection = { errorType: "UnrecognizedClientException", message: "The security token included in the request is invalid." };
 /** AWS rejects a signature more than five minutes away from its clock. */
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
@@ -51,10 +53,10 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
   const [, accessKeyId = "", scopeDate, scopeRegion, scopeService, signedHeaderList = "", signature = ""] = match;
 
   const credentials = options.credentialsFor(accessKeyId);
-  if (credentials === undefined) return { errorType: "UnrecognizedClientException", message: "The security token included in the request is invalid." };
+  if (credentials === undefined) return UNRECOGNIZED_CLIENT;
   // A session token must be the one issued with the key, and none for a long-term key, as AWS checks.
   if (request.headers["x-amz-security-token"] !== credentials.sessionToken) {
-    return { errorType: "UnrecognizedClientException", message: "The security token included in the request is invalid." };
+    return UNRECOGNIZED_CLIENT;
   }
   if (scopeService !== SIGNING_SERVICE) {
     return { errorType: "InvalidSignatureException", message: `Credential should be scoped to correct service: '${SIGNING_SERVICE}'.` };
