@@ -12,7 +12,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js", ".dependency-cruiser.cjs"] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
@@ -22,6 +22,11 @@ export default tseslint.config(
       // Apollo's plugin hooks and the interfaces the sources implement are async by contract.
       "@typescript-eslint/require-await": "off",
     },
+  },
+  {
+    // dependency-cruiser reads a CommonJS config.
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },
   },
   {
     // vitest's asymmetric matchers (expect.any, objectContaining) are typed `any`; fakes reject with signals' reasons.

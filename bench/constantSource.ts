@@ -1,5 +1,5 @@
 import type { UserAccessTaskSource } from "../src/loaders/UserAccessTaskSource.js";
-import type { TaskStarter } from "../src/server/context.js";
+import type { TaskStarter } from "../src/resolvers/context.js";
 
 /** Answers every id at once from memory: the "no upstream" side of the benchmarks. */
 export const constantSource: UserAccessTaskSource = {

@@ -3,7 +3,7 @@
  * by constants in memory, so no upstream is involved. Prints its URL.
  */
 import { Writable } from "node:stream";
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config/loadConfig.js";
 import { createLogger } from "../src/observability/createLogger.js";
 import { Metrics } from "../src/observability/Metrics.js";
 import { startServer } from "../src/server/startServer.js";

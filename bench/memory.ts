@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import autocannon from "autocannon";
-import { loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config/loadConfig.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../src/emulator/demoData.js";
 import { createLogger } from "../src/observability/createLogger.js";
 import { startService } from "../src/startService.js";

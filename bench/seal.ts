@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { ResultSeal } from "../src/fleet/ResultSeal.js";
-import { encodeCachedResult, decodeCachedResult } from "../src/fleet/cachedItem.js";
+import { encodeCachedResult, decodeCachedResult } from "../src/loaders/cachedItem.js";
 const seal = new ResultSeal({ current: randomBytes(32) }, "appfabric-subgraph:0123456789abcdef:");
 const item = {
   taskId: "3f0c9e5e-6b1d-4b8a-9a55-2f4c1d0e7a21",

@@ -8,7 +8,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { emailDigest } from "./callers/AuditTrail.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig } from "./config/loadConfig.js";
 
 const [email, file] = process.argv.slice(2);
 let audit;

@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig } from "./config/loadConfig.js";
 import { sharedConfigRegion } from "./config/sharedConfigRegion.js";
-import { listenProblem } from "./listenProblem.js";
+import { listenProblem } from "./lib/listenProblem.js";
 import { startService } from "./startService.js";
 
 let config;

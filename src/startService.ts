@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { AppFabricClient } from "./appfabric/AppFabricClient.js";
 import { observeAll } from "./appfabric/callEvents.js";
 import { defaultEndpoint, MAX_TASK_IDS_PER_BATCH } from "./appfabric/constants.js";
-import type { Config } from "./config.js";
+import type { Config } from "./config/loadConfig.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
 import { CrossOperationBatcher } from "./loaders/CrossOperationBatcher.js";
 import { DirectSource } from "./loaders/DirectSource.js";
@@ -14,7 +14,7 @@ import { createLogger } from "./observability/createLogger.js";
 import { Metrics } from "./observability/Metrics.js";
 import { createReadinessCheck } from "./server/createReadinessCheck.js";
 import { startServer } from "./server/startServer.js";
-import { startFleet } from "./fleet/startFleet.js";
+import { startFleet } from "./startFleet.js";
 import { openAuditTrail } from "./callers/AuditTrail.js";
 import { BudgetedSource } from "./callers/BudgetedSource.js";
 

@@ -4,7 +4,7 @@
  * their `_service { sdl }`, with Sandbox on a query that crosses them.
  */
 import { randomBytes } from "node:crypto";
-import { ConfigError, loadConfig, type Config } from "../../src/config.js";
+import { ConfigError, loadConfig, type Config } from "../../src/config/loadConfig.js";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { startAccessReviewsSubgraph } from "./accessReviewsSubgraph.js";

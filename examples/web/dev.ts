@@ -4,7 +4,7 @@
  * and Vite's dev server on 5173.
  */
 import { createServer } from "vite";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
 import { startService } from "../../src/startService.js";
 
 const PAGE_ORIGIN = "http://localhost:5173";

@@ -12,8 +12,8 @@ import { createRetryingSender, type RetryingSender } from "./createRetryingSende
 import { createPoolSend, type SendHttp } from "./createPoolSend.js";
 import { createSignedTransport } from "./createSignedTransport.js";
 import { AppFabricTransportError } from "./errors.js";
-import type { CallGate } from "../fleet/CallGate.js";
-import { isRecord } from "./isRecord.js";
+import type { CallGate } from "./CallGate.js";
+import { isRecord } from "../lib/isRecord.js";
 import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, UserAccessResultItem, UserAccessTaskItem } from "./types.js";
 
 export type { AppFabricCallEvent, AppFabricCallObserver, CallTrace } from "./callEvents.js";

@@ -3,7 +3,7 @@ import type { RetryErrorType, StandardRetryToken } from "@smithy/types";
 import PQueue from "p-queue";
 import type { AppFabricCallEvent, AppFabricCallObserver, AppFabricOperation, CallTrace } from "./callEvents.js";
 import type { Transport, TransportResponse } from "./createSignedTransport.js";
-import { MAX_HOLD_WAIT_MS, type CallGate } from "../fleet/CallGate.js";
+import { MAX_HOLD_WAIT_MS, type CallGate } from "./CallGate.js";
 import { AppFabricServiceError, AppFabricTransportError, CredentialsUnavailableError, deadlineError, OverloadedError, untilDeadline } from "./errors.js";
 
 export interface RetryingSenderOptions {

@@ -4,8 +4,8 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { SIGNING_SERVICE } from "./constants.js";
 import { AppFabricTransportError, CredentialsUnavailableError, deadlineError, type ResponseMetadata } from "./errors.js";
-import { ensureError } from "./ensureError.js";
-import { isRecord } from "./isRecord.js";
+import { ensureError } from "../lib/ensureError.js";
+import { isRecord } from "../lib/isRecord.js";
 import { parseServiceError, requestIdOf } from "./parseServiceError.js";
 import type { HttpResponse, SendHttp } from "./createPoolSend.js";
 

@@ -1,7 +1,7 @@
 import { loadRestJsonErrorCode } from "@smithy/core/protocols";
 import { getRetryAfterHint } from "@smithy/core/retry";
 import { AppFabricServiceError } from "./errors.js";
-import { isRecord } from "./isRecord.js";
+import { isRecord } from "../lib/isRecord.js";
 import type { ValidationExceptionField } from "./types.js";
 
 /**

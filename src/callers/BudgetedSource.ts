@@ -1,6 +1,6 @@
 import type { LoadOptions, UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { CallerBudgets } from "./CallerBudgets.js";
-import { RateLimitedError } from "./RateLimitedError.js";
+import { RateLimitedError } from "../errors/RateLimitedError.js";
 
 /**
  * Charges each caller's task-id budget for the ids that go on to AppFabric. It sits under the result

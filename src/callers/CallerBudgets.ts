@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import { FleetRate } from "../fleet/FleetRate.js";
 import type { RedisLink } from "../fleet/RedisLink.js";
 import type { Metrics } from "../observability/Metrics.js";
-import { RateLimitedError, type BudgetReason } from "./RateLimitedError.js";
+import { RateLimitedError, type BudgetReason } from "../errors/RateLimitedError.js";
 
 /** Each caller's share of AppFabric (CALLER_MAX_*): AppFabric throttles per account, so this service shares it out. */
 export interface CallerBudgetSettings {

@@ -1,4 +1,4 @@
-import { isRecord } from "../appfabric/isRecord.js";
+import { isRecord } from "../lib/isRecord.js";
 import type { FaultRule } from "../emulator/faultSchedule.js";
 
 /** A fault rule as the environment can state it: everything but a code predicate. */

@@ -1,58 +1,16 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AwsCredentialIdentity } from "@smithy/types";
-import type { UserAccessResultItem } from "../appfabric/types.js";
 import { StartedTasks, type StartedTask } from "./startedTasks.js";
 import { sendError } from "./emulatorHttp.js";
-import type { FaultRule } from "./faultSchedule.js";
 import { RequestHandler, type Counters } from "./RequestHandler.js";
+import type { EmulatorOptions } from "./EmulatorOptions.js";
+import type { ReceivedCall } from "./ReceivedCall.js";
+import type { FaultRule } from "./faultSchedule.js";
 
 export type { Fault, FaultRule } from "./faultSchedule.js";
 
-export interface EmulatorOptions {
-  /** The region signatures must be scoped to. Default `us-east-1`. */
-  region?: string;
-  /** The tasks it knows. Default: the demo tasks, one of every status. */
-  tasks?: readonly UserAccessResultItem[];
-  /** The app bundle identifiers (ARN and/or UUID) it knows. Default: the demo bundle, both forms. */
-  appBundles?: readonly string[];
-  /** The key pairs it accepts. Default: `EMULATOR_CREDENTIALS`. */
-  credentials?: readonly AwsCredentialIdentity[];
-  /** Shuffles results; injected for repeatable order. */
-  random?: () => number;
-  /** The emulator's clock, for signature expiry. */
-  now?: () => Date;
-  /** Default 127.0.0.1 and a free port. */
-  host?: string;
-  port?: number;
-  /** Added to every answer, as a stand-in for AWS's round trip. Default 0. */
-  latencyMs?: number;
-  /** Faults in force from the start (e.g. from `APPFABRIC_EMULATOR_FAULTS`). */
-  faults?: readonly FaultRule[];
-  /** Keep every call in `calls` (default). Long benchmarks turn it off and read `callCount`. */
-  recordCalls?: boolean;
-  /** Keep how long each answer took, from request to last byte (benchmarks read the upstream's own latency). */
-  recordAnswerTimes?: boolean;
-  /** The time unit of started tasks' progress: they end 1 to 4 units after they start. Default 1000 ms. */
-  taskProgressMs?: number;
-  /** The clock of started tasks' progress (ms); injected by tests, which move it instead of sleeping. */
-  taskClock?: () => number;
-}
-
-/** One request the emulator received on a known route, with what it answered. */
-export interface ReceivedCall {
-  operation: "BatchGetUserAccessTasks" | "StartUserAccessTasks";
-  appBundleIdentifier: string | undefined;
-  /** As received, before validation. */
-  taskIdList: string[];
-  /** The access key id that signed it, if any. */
-  accessKeyId: string | undefined;
-  /**
-   * The HTTP status answered; 0 while unanswered or when the emulator dropped the connection, 499
-   * when the client went away first (nginx's "client closed request").
-   */
-  status: number;
-}
+export type { EmulatorOptions } from "./EmulatorOptions.js";
+export type { ReceivedCall } from "./ReceivedCall.js";
 
 /**
  * An AppFabric stand-in on loopback: the real routes and wire format, SigV4 verified with the real

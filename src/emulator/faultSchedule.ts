@@ -1,4 +1,4 @@
-import type { ReceivedCall } from "./AppFabricEmulator.js";
+import type { ReceivedCall } from "./ReceivedCall.js";
 
 /** A failure the emulator can be told to answer with, as AWS sometimes does. */
 export type Fault =

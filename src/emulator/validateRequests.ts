@@ -1,6 +1,6 @@
 import { MAX_APP_BUNDLE_LENGTH, MAX_EMAIL_LENGTH, MAX_TASK_IDS_PER_BATCH, APP_BUNDLE_PATTERN, TASK_ID_PATTERN } from "../appfabric/constants.js";
 import { AWS_EMAIL_PATTERN } from "../appfabric/email.js";
-import { isRecord } from "../appfabric/isRecord.js";
+import { isRecord } from "../lib/isRecord.js";
 import type { BatchGetUserAccessTasksRequest, StartUserAccessTasksRequest, ValidationExceptionField, ValidationExceptionReason } from "../appfabric/types.js";
 
 export interface ValidationFailure {

@@ -11,7 +11,7 @@ import {
   type AppFabricServiceErrorDetails,
   type ResponseMetadata,
 } from "../appfabric/errors.js";
-import { RateLimitedError } from "../callers/RateLimitedError.js";
+import { RateLimitedError } from "./RateLimitedError.js";
 import { ErrorCode } from "./ErrorCode.js";
 import { redactSensitive } from "./redactSensitive.js";
 import { taskNotFoundError } from "./taskErrors.js";

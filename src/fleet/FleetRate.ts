@@ -1,5 +1,5 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import { CLOCK_SKEW_MS } from "./cachedItem.js";
+import { CLOCK_SKEW_MS } from "../loaders/cachedItem.js";
 import { isForeignValue, type RedisLink, type RedisUse } from "./RedisLink.js";
 
 export interface FleetRateOptions {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ErrorReply, MultiErrorReply } from "@redis/client";
-import { decodeCachedResult, encodeCachedResult, MAX_VALUE_BYTES, type CachedResult } from "./cachedItem.js";
+import { decodeCachedResult, encodeCachedResult, MAX_VALUE_BYTES, type CachedResult } from "../loaders/cachedItem.js";
+import type { SharedResultStore } from "../loaders/SharedResultStore.js";
 import type { RedisLink } from "./RedisLink.js";
 import type { ValueSeal } from "./ResultSeal.js";
 
@@ -14,15 +15,6 @@ import type { ValueSeal } from "./ResultSeal.js";
  * Every method answers `undefined` (or does nothing) when Redis cannot help: the caller then acts
  * as a lone replica.
  */
-/** What the result cache needs of the fleet's store (see `SharedResults`). */
-export interface SharedResultStore {
-  /** One per id: the result, `undefined` when absent, `"rejected"` for a value this service did not write (the caller counts it). */
-  get(taskIds: readonly string[]): Promise<Array<CachedResult | "rejected" | undefined> | undefined>;
-  claim(taskIds: readonly string[], ttlMs: number): Promise<boolean[] | undefined>;
-  store(results: ReadonlyArray<{ taskId: string; cached: CachedResult; ttlMs: number }>, released: readonly string[]): Promise<void>;
-  rejected(count: number): void;
-}
-
 export class SharedResults implements SharedResultStore {
   readonly #link: RedisLink;
   readonly #scope: string;

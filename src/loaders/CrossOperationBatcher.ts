@@ -1,10 +1,10 @@
 import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
-import { ensureError } from "../appfabric/ensureError.js";
+import { ensureError } from "../lib/ensureError.js";
 import { deadlineError, OverloadedError, untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { TraceFlags, type SpanContext } from "@opentelemetry/api";
 import type { CallTrace } from "../appfabric/callEvents.js";
-import { RateLimitedError } from "../callers/RateLimitedError.js";
+import { RateLimitedError } from "../errors/RateLimitedError.js";
 import { matchByTaskId, type BatchGetter, type LoadOptions, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
 export interface CrossOperationBatcherOptions {

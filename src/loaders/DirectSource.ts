@@ -1,4 +1,4 @@
-import { ensureError } from "../appfabric/ensureError.js";
+import { ensureError } from "../lib/ensureError.js";
 import type { BatchGetter, LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
 import { matchByTaskId } from "./UserAccessTaskSource.js";
 

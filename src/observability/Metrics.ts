@@ -1,4 +1,4 @@
-import type { BudgetReason } from "../callers/RateLimitedError.js";
+import type { BudgetReason } from "../errors/RateLimitedError.js";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AppFabricCallEvent } from "../appfabric/AppFabricClient.js";
 

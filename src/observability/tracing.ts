@@ -14,8 +14,8 @@ import {
   type Sampler,
 } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
+import { DEFAULT_SERVICE_NAME, type SamplerSettings, type TracingSettings } from "./TracingSettings.js";
 import { failureOf, type AppFabricCallObserver } from "../appfabric/callEvents.js";
-import { DEFAULT_SERVICE_NAME, type SamplerSettings, type TracingSettings } from "../config/readTracing.js";
 
 export interface Tracing {
   /** A span for one GraphQL operation: a child of the caller's W3C `traceparent`, when it sent one. */

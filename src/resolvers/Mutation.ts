@@ -1,4 +1,4 @@
-import type { MutationResolvers } from "../__generated__/resolvers-types.js";
+import type { MutationResolvers } from "./__generated__/resolvers-types.js";
 import { emailProblem } from "../appfabric/email.js";
 import { badEmailError, toStartError } from "../errors/startErrors.js";
 

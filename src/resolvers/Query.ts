@@ -1,4 +1,4 @@
-import type { QueryResolvers } from "../__generated__/resolvers-types.js";
+import type { QueryResolvers } from "./__generated__/resolvers-types.js";
 import { setTaskCacheHint } from "./cacheHints.js";
 
 /**

@@ -1,5 +1,5 @@
 import { GraphQLError } from "graphql";
-import type { SubscriptionResolvers } from "../__generated__/resolvers-types.js";
+import type { SubscriptionResolvers } from "./__generated__/resolvers-types.js";
 import { subscriptionsOverHttpError } from "../errors/requestErrors.js";
 import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
 

@@ -1,4 +1,4 @@
-import type { UserAccessTaskResolvers } from "../__generated__/resolvers-types.js";
+import type { UserAccessTaskResolvers } from "./__generated__/resolvers-types.js";
 import { RESULT_STATUSES, type ResultStatus } from "../appfabric/types.js";
 import { setTaskCacheHint } from "./cacheHints.js";
 

@@ -1,4 +1,4 @@
-import type { Resolvers } from "../__generated__/resolvers-types.js";
+import type { Resolvers } from "./__generated__/resolvers-types.js";
 import { Mutation } from "./Mutation.js";
 import { Query } from "./Query.js";
 import { Subscription } from "./Subscription.js";

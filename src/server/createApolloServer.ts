@@ -6,7 +6,7 @@ import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, type ASTVisitor, type GraphQLSchema, type ValidationContext, type ValidationRule } from "graphql";
 import { formatError } from "../errors/formatError.js";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext } from "../resolvers/context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
 import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
 import { PERSISTED_QUERY_TTL_S } from "../fleet/persistedQueryCache.js";

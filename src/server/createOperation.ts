@@ -5,7 +5,7 @@ import { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
 import { refusalOf, type Action } from "../callers/access.js";
 import type { Caller } from "../callers/Caller.js";
 import type { CallerRules } from "../callers/CallerRules.js";
-import type { GraphQLContext, TaskStarter } from "./context.js";
+import type { GraphQLContext, TaskStarter } from "../resolvers/context.js";
 import { oneStartPerOperationError } from "../errors/startErrors.js";
 
 export interface OperationOptions {

@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from "graphql";
-import { isRecord } from "../appfabric/isRecord.js";
+import { isRecord } from "../lib/isRecord.js";
 import { badRepresentationError } from "../errors/requestErrors.js";
 
 /** The entity types this subgraph resolves from representations. */

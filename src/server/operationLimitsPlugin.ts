@@ -11,7 +11,7 @@ import {
 } from "graphql";
 import { answerTooLargeError, oneServicePerOperationError, subscriptionsOverHttpError, tooManyTaskIdsError } from "../errors/requestErrors.js";
 import { MAX_STARTS_PER_OPERATION, oneStartPerOperationError } from "../errors/startErrors.js";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext } from "../resolvers/context.js";
 import { ANSWER_FIELDS_PER_TASK, type OperationLimits } from "./operationLimits.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import type { GraphQLContext } from "./context.js";
+import type { GraphQLContext } from "../resolvers/context.js";
 
 /** Counts operations between Apollo's start and answer, so that shutdown can let the last ones end. */
 export function operationsInFlight() {

@@ -7,9 +7,9 @@ import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
-import { operationObserverPlugin } from "../observability/operationObserverPlugin.js";
-import { unexpectedErrorLogPlugin } from "../observability/unexpectedErrorLogPlugin.js";
-import type { TaskStarter } from "./context.js";
+import { operationObserverPlugin } from "./plugins/operationObserverPlugin.js";
+import { unexpectedErrorLogPlugin } from "./plugins/unexpectedErrorLogPlugin.js";
+import type { TaskStarter } from "../resolvers/context.js";
 import { buildSchema } from "./buildSchema.js";
 import { createApolloServer, documentRules } from "./createApolloServer.js";
 import { createAuthenticator, type AuthSettings } from "./createAuthenticator.js";
@@ -23,10 +23,10 @@ import { startSubscriptionServer, type SubscriptionProfile } from "./ws/subscrip
 import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import { TaskWatcher } from "../subscriptions/TaskWatcher.js";
 import type { CallerRules } from "../callers/CallerRules.js";
-import { auditReadsPlugin } from "../callers/auditReadsPlugin.js";
-import { rateLimitedStatusPlugin } from "../callers/rateLimitedStatusPlugin.js";
-import { overBudgetPlugin } from "../callers/overBudgetPlugin.js";
-import { persistedQueriesPlugin } from "../callers/persistedQueriesPlugin.js";
+import { auditReadsPlugin } from "./plugins/auditReadsPlugin.js";
+import { rateLimitedStatusPlugin } from "./plugins/rateLimitedStatusPlugin.js";
+import { overBudgetPlugin } from "./plugins/overBudgetPlugin.js";
+import { persistedQueriesPlugin } from "./plugins/persistedQueriesPlugin.js";
 
 /** What bounds one request and one connection. */
 export interface ServerLimits {

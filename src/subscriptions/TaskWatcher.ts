@@ -6,7 +6,7 @@ import { invalidTaskIdError, taskNotFoundError } from "../errors/taskErrors.js";
 import { toGraphQLError } from "../errors/toGraphQLError.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import { SnapshotStream } from "./SnapshotStream.js";
-import { RateLimitedError } from "../callers/RateLimitedError.js";
+import { RateLimitedError } from "../errors/RateLimitedError.js";
 
 /** What a subscriber is told about one position of its list: the task, or why it cannot be answered. */
 export type WatchedTask = UserAccessResultItem | GraphQLError;

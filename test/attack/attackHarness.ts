@@ -1,5 +1,5 @@
 import { exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/loadConfig.js";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { syntheticTasks } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService, type RunningService } from "../../src/startService.js";
 import { disposeAll, metric, watch, wsClient } from "../support/subscriptions.js";

@@ -132,7 +132,7 @@ describe("the emulator with the real AWS SDK for Python and the AWS CLI", () => 
   });
 
   it("npm run emulator: prints its endpoint and demo key, answers the AWS CLI with what it printed, exits 0 on SIGTERM", async () => {
-    const entry = await spawnEntry(withTsx("src/emulator/main.ts"), { EMULATOR_PORT: "0", AWS_REGION: "eu-west-1" });
+    const entry = await spawnEntry(withTsx("src/runEmulator.ts"), { EMULATOR_PORT: "0", AWS_REGION: "eu-west-1" });
     try {
       await entry.printed("Demo task ids:");
       const printed = entry.output();

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/loadConfig.js";
 import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { Metrics } from "../../src/observability/Metrics.js";
 import { startServer } from "../../src/server/startServer.js";

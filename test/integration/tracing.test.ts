@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
 import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { collectLogs } from "../support/collectLogs.js";
 import { startHarness, type Harness } from "../support/harness.js";

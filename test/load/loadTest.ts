@@ -9,7 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Writable } from "node:stream";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
 import { AppFabricEmulator } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
 import { syntheticTaskId, syntheticTasks } from "../fixtures/syntheticTasks.js";

@@ -1,6 +1,6 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import type { Logger } from "pino";
-import type { Config } from "../../src/config.js";
+import type { Config } from "../../src/config/loadConfig.js";
 import { AppFabricEmulator, type EmulatorOptions } from "../../src/emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, EMULATOR_CREDENTIALS } from "../../src/emulator/demoData.js";
 import { syntheticTasks } from "../fixtures/syntheticTasks.js";

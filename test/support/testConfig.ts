@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from "../../src/config.js";
+import { loadConfig, type Config } from "../../src/config/loadConfig.js";
 
 /**
  * The service's defaults, with a free loopback port, silent logs, no audit trail and the emulator unless told

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { AppFabricServiceError, HeldByFleetError } from "../../src/appfabric/errors.js";
 import type { ResultStatus, UserAccessResultItem } from "../../src/appfabric/types.js";
-import { decodeCachedResult, encodeCachedResult, type CachedResult } from "../../src/fleet/cachedItem.js";
-import type { SharedResultStore } from "../../src/fleet/SharedResults.js";
-import { CachedSource, type ResultCacheSettings } from "../../src/fleet/CachedSource.js";
-import { FleetCallGate } from "../../src/fleet/CallGate.js";
+import { decodeCachedResult, encodeCachedResult, type CachedResult } from "../../src/loaders/cachedItem.js";
+import type { SharedResultStore } from "../../src/loaders/SharedResultStore.js";
+import { CachedSource, type ResultCacheSettings } from "../../src/loaders/CachedSource.js";
+import { FleetCallGate } from "../../src/fleet/FleetCallGate.js";
 import type { LoadOptions, UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
 import { Metrics } from "../../src/observability/Metrics.js";
 import { syntheticTaskId as id } from "../fixtures/syntheticTasks.js";

@@ -4,7 +4,7 @@ import { AppFabricServiceError } from "../../src/appfabric/errors.js";
 import type { ResultStatus, UserAccessResultItem } from "../../src/appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
 import { TaskWatcher, type TaskWatcherOptions, type WatchedTask } from "../../src/subscriptions/TaskWatcher.js";
-import { CachedSource } from "../../src/fleet/CachedSource.js";
+import { CachedSource } from "../../src/loaders/CachedSource.js";
 import { Metrics } from "../../src/observability/Metrics.js";
 import { syntheticTaskId as id } from "../fixtures/syntheticTasks.js";
 

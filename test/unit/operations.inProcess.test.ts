@@ -2,7 +2,7 @@ import type { GraphQLResponse } from "@apollo/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserAccessResultItem } from "../../src/appfabric/types.js";
 import type { UserAccessTaskSource } from "../../src/loaders/UserAccessTaskSource.js";
-import type { GraphQLContext } from "../../src/server/context.js";
+import type { GraphQLContext } from "../../src/resolvers/context.js";
 import { createApolloServer } from "../../src/server/createApolloServer.js";
 import { CLIENT_MAX_ALIASES } from "../../src/server/operationLimits.js";
 import { createOperation } from "../../src/server/createOperation.js";

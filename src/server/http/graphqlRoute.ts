@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../../observability/Metrics.js";
 import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../../errors/requestErrors.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
-import type { GraphQLContext, TaskStarter } from "../context.js";
+import type { GraphQLContext, TaskStarter } from "../../resolvers/context.js";
 import { logRefusalNow } from "./refusals.js";
 import { addressCaller, type Caller } from "../../callers/Caller.js";
 import type { CallerRules } from "../../callers/CallerRules.js";

@@ -28,7 +28,7 @@ import { refusalReasonOf, type RefusalReason } from "../../observability/refusal
 import type { TaskSubscription, TaskWatcher } from "../../subscriptions/TaskWatcher.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import { UserAccessTaskLoader } from "../../loaders/UserAccessTaskLoader.js";
-import type { GraphQLContext } from "../context.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
 import { addressCaller, type Caller } from "../../callers/Caller.js";
 import type { CallerRules } from "../../callers/CallerRules.js";
 import { personalDataReader } from "../../callers/personalData.js";

@@ -1,11 +1,11 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
-import { withoutRedaction } from "./createLogger.js";
-import { loggableOperationName } from "./operationName.js";
-import { describeOperationSpan } from "./operationSpan.js";
-import type { GraphQLContext } from "../server/context.js";
-import type { Metrics } from "./Metrics.js";
-import { refusalReasonOf } from "./refusalReasons.js";
+import { withoutRedaction } from "../../observability/createLogger.js";
+import { loggableOperationName } from "../../observability/operationName.js";
+import { describeOperationSpan } from "../../observability/operationSpan.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
+import type { Metrics } from "../../observability/Metrics.js";
+import { refusalReasonOf } from "../../observability/refusalReasons.js";
 
 /**
  * One log line and one metric sample per GraphQL operation: its name, duration, outcome and the

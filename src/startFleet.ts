@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import type { Logger } from "pino";
-import type { FleetSettings } from "../config/readFleet.js";
-import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
-import type { Metrics } from "../observability/Metrics.js";
-import { CallerBudgets, type CallerBudgetSettings } from "../callers/CallerBudgets.js";
-import { CachedSource } from "./CachedSource.js";
-import { FleetCallGate } from "./CallGate.js";
-import { persistedQueryCache } from "./persistedQueryCache.js";
-import { RedisLink, type RedisState } from "./RedisLink.js";
-import { PLAIN, ResultSeal } from "./ResultSeal.js";
-import { SharedResults } from "./SharedResults.js";
+import type { FleetSettings } from "./config/readFleet.js";
+import type { UserAccessTaskSource } from "./loaders/UserAccessTaskSource.js";
+import type { Metrics } from "./observability/Metrics.js";
+import { CallerBudgets, type CallerBudgetSettings } from "./callers/CallerBudgets.js";
+import { CachedSource } from "./loaders/CachedSource.js";
+import { FleetCallGate } from "./fleet/FleetCallGate.js";
+import { persistedQueryCache } from "./fleet/persistedQueryCache.js";
+import { RedisLink, type RedisState } from "./fleet/RedisLink.js";
+import { PLAIN, ResultSeal } from "./fleet/ResultSeal.js";
+import { SharedResults } from "./fleet/SharedResults.js";
 
 export interface Fleet {
   /** Asked before every AppFabric attempt: the shared hold after a 429, and the call rate. */

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Logger } from "pino";
-import { innermostCause, isExpected } from "../errors/formatError.js";
-import type { GraphQLContext } from "../server/context.js";
+import { innermostCause, isExpected } from "../../errors/formatError.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
 
 /**
  * Logs, at `error` with the request id and the stack, each error of an operation that is a fault of

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
-import { ensureError } from "../appfabric/ensureError.js";
+import { ensureError } from "../lib/ensureError.js";
 import { untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
-import type { LoadOptions, UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
+import type { LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
 import type { Metrics } from "../observability/Metrics.js";
 import { CLOCK_SKEW_MS, FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
-import type { SharedResultStore } from "./SharedResults.js";
+import type { SharedResultStore } from "./SharedResultStore.js";
 
 export interface ResultCacheSettings {
   /** How long a task in a final status (COMPLETED, FAILED, EXPIRED) is served from the cache; 0: not cached. */

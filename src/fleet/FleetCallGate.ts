@@ -1,26 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { MAX_HOLD_WAIT_MS, type CallGate } from "../appfabric/CallGate.js";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
 import type { Metrics } from "../observability/Metrics.js";
-import { CLOCK_SKEW_MS } from "./cachedItem.js";
+import { CLOCK_SKEW_MS } from "../loaders/cachedItem.js";
 import { FleetRate } from "./FleetRate.js";
 import type { RedisLink } from "./RedisLink.js";
-
-/** What the retry layer asks before each AppFabric attempt, and tells after a throttled one. */
-export interface CallGate {
-  /**
-   * Resolves, with the time it lets the attempt go (the gate's clock), when an attempt may go out.
-   * Waits out a hold of at most `maxWaitMs`; a longer one refuses at once with `HeldByFleetError`
-   * (nothing sent). Rejects with a deadline error when `deadline` aborts while waiting.
-   */
-  beforeAttempt(deadline: AbortSignal | undefined): Promise<number>;
-  /**
-   * AppFabric throttled an attempt that went out at `sentAt` (what `beforeAttempt` resolved with; now
-   * when not given): hold every new attempt of the fleet for `retryAfterSeconds`, or the backoff.
-   */
-  throttled(retryAfterSeconds: number | undefined, sentAt?: number): void;
-  /** How long (ms) new attempts are held from now, as far as this replica knows. */
-  heldForMs(): number;
-}
 
 export interface FleetCallGateOptions {
   /** With Redis: a hold is shared by every replica of the key space `scope`. */
@@ -32,8 +16,6 @@ export interface FleetCallGateOptions {
   now?: () => number;
 }
 
-/** A hold this short is waited out; a longer one refuses at once, so that callers hear THROTTLED with a time. */
-export const MAX_HOLD_WAIT_MS = 2_000;
 /** The hold after a 429 that named no `Retry-After`; twice the last one when throttled again right after it, up to the cap. */
 const BASE_HOLD_MS = 1_000;
 const MAX_HOLD_MS = 60_000;

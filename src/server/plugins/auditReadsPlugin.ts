@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLSchema } from "graphql";
-import { loggableOperationName } from "../observability/operationName.js";
-import type { GraphQLContext } from "../server/context.js";
-import type { AuditTrail } from "./AuditTrail.js";
-import { personalDataReader } from "./personalData.js";
+import { loggableOperationName } from "../../observability/operationName.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
+import type { AuditTrail } from "../../callers/AuditTrail.js";
+import { personalDataReader } from "../../callers/personalData.js";
 
 /**
  * One audit line for each HTTP operation that was answered with personal fields: its document selects

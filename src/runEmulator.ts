@@ -3,9 +3,9 @@
  * prints the endpoint and the demo key (a key the emulator alone accepts, published in the README),
  * answers until SIGINT or SIGTERM, then closes.
  */
-import { ConfigError, loadEmulatorConfig } from "../config.js";
-import { AppFabricEmulator } from "./AppFabricEmulator.js";
-import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./demoData.js";
+import { ConfigError, loadEmulatorConfig } from "./config/loadConfig.js";
+import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
+import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./emulator/demoData.js";
 
 let config;
 try {

@@ -1,10 +1,10 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { Kind, OperationTypeNode, type FragmentDefinitionNode } from "graphql";
-import { toGraphQLError } from "../errors/toGraphQLError.js";
-import type { GraphQLContext } from "../server/context.js";
-import { countOperationCost } from "../server/operationLimitsPlugin.js";
-import type { CallerBudgets } from "./CallerBudgets.js";
-import { RateLimitedError } from "./RateLimitedError.js";
+import { toGraphQLError } from "../../errors/toGraphQLError.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
+import { countOperationCost } from "../operationLimitsPlugin.js";
+import type { CallerBudgets } from "../../callers/CallerBudgets.js";
+import { RateLimitedError } from "../../errors/RateLimitedError.js";
 
 /**
  * Refuses, before it runs, a query that lists task ids while its caller's task-id budget is known to

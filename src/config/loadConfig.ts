@@ -1,21 +1,22 @@
 import { isIP } from "node:net";
 import type { LevelWithSilent } from "pino";
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "./appfabric/constants.js";
-import { OPERATION_NAME } from "./observability/operationName.js";
-import { ConfigError } from "./config/ConfigError.js";
-import { parseHttpUrl, parseUrl, readBoolean, readInteger, setting, shownUrl, type Env } from "./config/env.js";
-import { parseFaultRules, type EmulatorFaultRule } from "./config/parseFaultRules.js";
-import { readAuth } from "./config/readAuth.js";
-import { readTracing, type TracingSettings } from "./config/readTracing.js";
-import { readFleet, type FleetSettings } from "./config/readFleet.js";
-import type { AuthSettings } from "./server/createAuthenticator.js";
-import { CLIENT_MAX_ALIASES } from "./server/operationLimits.js";
-import type { ServerLimits, SubscriptionSettings } from "./server/startServer.js";
-import type { CallerBudgetSettings } from "./callers/CallerBudgets.js";
-import type { AuditSettings } from "./callers/AuditTrail.js";
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS, isAppBundleIdentifier } from "../appfabric/constants.js";
+import { OPERATION_NAME } from "../observability/operationName.js";
+import { ConfigError } from "./ConfigError.js";
+import { parseHttpUrl, parseUrl, readBoolean, readInteger, setting, shownUrl, type Env } from "./env.js";
+import { parseFaultRules, type EmulatorFaultRule } from "./parseFaultRules.js";
+import { readAuth } from "./readAuth.js";
+import { readTracing } from "./readTracing.js";
+import type { TracingSettings } from "../observability/TracingSettings.js";
+import { readFleet, type FleetSettings } from "./readFleet.js";
+import type { AuthSettings } from "../server/createAuthenticator.js";
+import { CLIENT_MAX_ALIASES } from "../server/operationLimits.js";
+import type { ServerLimits, SubscriptionSettings } from "../server/startServer.js";
+import type { CallerBudgetSettings } from "../callers/CallerBudgets.js";
+import type { AuditSettings } from "../callers/AuditTrail.js";
 
 /** The service's settings, read from the environment once at start and validated. */
-export { ConfigError } from "./config/ConfigError.js";
+export { ConfigError } from "./ConfigError.js";
 
 export interface Config {
   /** HTTP port; 0 picks a free one. */
@@ -188,7 +189,7 @@ function readNodeEnv(env: Env): string | undefined {
   return raw;
 }
 
-/** What `npm run emulator` (the standalone emulator, `src/emulator/main.ts`) is run with. */
+/** What `npm run emulator` (the standalone emulator, `src/runEmulator.ts`) is run with. */
 export interface EmulatorConfig extends EmulatorBehaviour {
   host: string;
   port: number;

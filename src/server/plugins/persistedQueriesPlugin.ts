@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { visit, BREAK, type DocumentNode } from "graphql";
-import { literalEmailInPersistedDocumentError } from "../errors/requestErrors.js";
-import type { GraphQLContext } from "../server/context.js";
-import type { CallerBudgets } from "./CallerBudgets.js";
+import { literalEmailInPersistedDocumentError } from "../../errors/requestErrors.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
+import type { CallerBudgets } from "../../callers/CallerBudgets.js";
 
 /** Something shaped like an email address anywhere in a string literal. */
 const HOLDS_EMAIL = /[^\s@"]+@[^\s@"]+\.[^\s@"]+/;

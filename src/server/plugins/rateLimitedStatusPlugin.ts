@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { ErrorCode } from "../errors/ErrorCode.js";
-import type { GraphQLContext } from "../server/context.js";
+import { ErrorCode } from "../../errors/ErrorCode.js";
+import type { GraphQLContext } from "../../resolvers/context.js";
 
 /**
  * HTTP 429 with `Retry-After` for an operation of which nothing could run because its caller is over

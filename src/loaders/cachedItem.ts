@@ -1,4 +1,4 @@
-import { isRecord } from "../appfabric/isRecord.js";
+import { isRecord } from "../lib/isRecord.js";
 import type { ResultStatus, UserAccessResultItem } from "../appfabric/types.js";
 
 /** A result as the cache keeps it: the item, and until when (ms since the epoch) it may be served. */
