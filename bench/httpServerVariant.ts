@@ -19,7 +19,7 @@ import { localCallerRules } from "../src/callers/CallerRules.js";
 import { buildSchema } from "../src/server/buildSchema.js";
 import { Metrics } from "../src/observability/Metrics.js";
 
-const rules = localCallerRules({ budgets: { taskIdsPerSecond: 500, startsPerMinute: 20, persistedBytesPerMinute: 262_144 }, metrics: new Metrics() });
+const rules = localCallerRules({ budgets: { taskIdsPerSecond: 500, startsPerMinute: 20, persistedBytesPerMinute: 262_144 }, observer: new Metrics() });
 
 // Each operation ends at once here: the variants measure the HTTP layer, not the deadline timer.
 const context = async () => {

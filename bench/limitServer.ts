@@ -16,7 +16,7 @@ const server = await startServer({
   config,
   source: constantSource,
   starter: noStarter,
-  rules: localCallerRules({ budgets: config.callers, metrics }),
+  rules: localCallerRules({ budgets: config.callers, observer: metrics }),
   // The same log lines as the service (info), thrown away: the limit pays what the service pays.
   logger: createLogger({ level: "info", pretty: false, destination: new Writable({ write: (_c, _e, done) => done() }) }),
   metrics,

@@ -48,13 +48,15 @@ export interface FleetOptions {
 export function startFleet(options: FleetOptions): Fleet {
   const { settings, metrics } = options;
   const link =
-    settings.redis === undefined ? undefined : new RedisLink({ url: settings.redis.url, timeoutMs: settings.redis.timeoutMs, logger: options.logger, metrics });
+    settings.redis === undefined
+      ? undefined
+      : new RedisLink({ url: settings.redis.url, timeoutMs: settings.redis.timeoutMs, logger: options.logger, observer: metrics });
   const keyPrefix = settings.redis?.keyPrefix ?? "";
   const scope = `${keyPrefix}${upstreamHash(options.upstream)}:`;
   const gate = new FleetCallGate({
     ...(link === undefined ? {} : { redis: { link, scope } }),
     ...(settings.maxCallsPerSecond === undefined ? {} : { maxCallsPerSecond: settings.maxCallsPerSecond }),
-    metrics,
+    observer: metrics,
     now: options.now,
   });
   const values = settings.redis?.values ?? "plain";
@@ -62,14 +64,14 @@ export function startFleet(options: FleetOptions): Fleet {
     options.logger.warn("Results are kept in Redis in clear, personal data included (no REDIS_ENCRYPTION_KEY): anyone who can read this Redis reads them");
   }
   const shared = link === undefined ? undefined : new SharedResults(link, scope, values === "plain" ? PLAIN : new ResultSeal(values, scope));
-  const budgets = new CallerBudgets({ settings: options.callers, ...(link === undefined ? {} : { redis: { link, scope } }), metrics });
+  const budgets = new CallerBudgets({ settings: options.callers, ...(link === undefined ? {} : { redis: { link, scope } }), observer: metrics });
   return {
     gate,
     budgets,
     cached: (source) =>
       settings.resultCache === undefined
         ? source
-        : new CachedSource(source, { settings: settings.resultCache, ...(shared === undefined ? {} : { shared }), metrics, now: options.now }),
+        : new CachedSource(source, { settings: settings.resultCache, ...(shared === undefined ? {} : { shared }), observer: metrics, now: options.now }),
     ...(link === undefined
       ? {}
       : { persistedQueries: persistedQueryCache(link, keyPrefix, options.maxDocumentBytes, settings.redis?.persistedQueriesMaxBytes ?? 0, metrics) }),

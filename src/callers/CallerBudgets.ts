@@ -1,7 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { FleetRate } from "../fleet/FleetRate.js";
 import type { RedisLink } from "../fleet/RedisLink.js";
-import type { Metrics } from "../observability/Metrics.js";
 import { RateLimitedError, type BudgetReason } from "../errors/RateLimitedError.js";
 
 /** Each caller's share of AppFabric (CALLER_MAX_*): AppFabric throttles per account, so this service shares it out. */
@@ -14,11 +13,16 @@ export interface CallerBudgetSettings {
   persistedBytesPerMinute: number;
 }
 
+/** What the budgets report (metrics implement it): each refusal, by the budget that ran out. */
+export interface BudgetObserver {
+  callerLimited(reason: BudgetReason): void;
+}
+
 export interface CallerBudgetsOptions {
   settings: CallerBudgetSettings;
   /** With Redis: each budget is the caller's across the fleet (under `<scope>caller:`). */
   redis?: { link: RedisLink; scope: string };
-  metrics: Metrics;
+  observer: BudgetObserver;
 }
 
 /** Callers remembered as over budget at once; past it the least recent are forgotten (they are only asked again). */
@@ -33,7 +37,7 @@ export class CallerBudgets {
   readonly #taskIds: FleetRate;
   readonly #starts: FleetRate;
   readonly #persistedBytes: FleetRate;
-  readonly #metrics: Metrics;
+  readonly #observer: BudgetObserver;
   /** Callers whose task-id budget ran out, until their window ends (this replica's knowledge; on the windows' clock, Date.now). */
   readonly #outOfTaskIds = new LRUCache<string, true>({ max: MAX_REMEMBERED_CALLERS, perf: { now: () => Date.now() } });
 
@@ -44,7 +48,7 @@ export class CallerBudgets {
     this.#taskIds = new FleetRate({ points: settings.taskIdsPerSecond, durationMs: 1_000, ...shared("ids") });
     this.#starts = new FleetRate({ points: settings.startsPerMinute, durationMs: 60_000, ...shared("starts") });
     this.#persistedBytes = new FleetRate({ points: settings.persistedBytesPerMinute, durationMs: 60_000, ...shared("apq") });
-    this.#metrics = options.metrics;
+    this.#observer = options.observer;
   }
 
   /** Takes `count` task ids (at most one AppFabric call's 50) from the caller's budget. */
@@ -72,19 +76,19 @@ export class CallerBudgets {
    */
   async mayPersist(callerKey: string, bytes: number): Promise<boolean> {
     if ((await this.#persistedBytes.take(callerKey, bytes)) === 0) return true;
-    this.#metrics.callerLimited("persisted_bytes");
+    this.#observer.callerLimited("persisted_bytes");
     return false;
   }
 
   /** A refusal decided elsewhere (the queue's share, the watcher's, an operation refused whole), counted with these. */
   refused(reason: BudgetReason): void {
-    this.#metrics.callerLimited(reason);
+    this.#observer.callerLimited(reason);
   }
 
   async #take(rate: FleetRate, reason: BudgetReason, callerKey: string, count: number): Promise<void> {
     const waitMs = await rate.take(callerKey, count);
     if (waitMs === 0) return;
-    this.#metrics.callerLimited(reason);
+    this.#observer.callerLimited(reason);
     if (reason === "task_ids") this.#outOfTaskIds.set(callerKey, true, { ttl: waitMs });
     throw new RateLimitedError(reason, Math.ceil(waitMs / 1_000));
   }

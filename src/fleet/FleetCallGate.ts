@@ -1,17 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_HOLD_WAIT_MS, type CallGate } from "../appfabric/CallGate.js";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
-import type { Metrics } from "../observability/Metrics.js";
 import { CLOCK_SKEW_MS } from "../loaders/cachedItem.js";
 import { FleetRate } from "./FleetRate.js";
 import type { RedisLink } from "./RedisLink.js";
+
+/** What the gate reports (metrics implement it): each attempt it held, and whether it waited or was refused. */
+export interface CallGateObserver {
+  callHeld(reason: "throttled" | "rate", outcome: "waited" | "refused"): void;
+}
 
 export interface FleetCallGateOptions {
   /** With Redis: a hold is shared by every replica of the key space `scope`. */
   redis?: { link: RedisLink; scope: string };
   /** A fleet-wide rate of attempts per second (`APPFABRIC_MAX_CALLS_PER_SECOND`). */
   maxCallsPerSecond?: number;
-  metrics: Metrics;
+  observer: CallGateObserver;
   /** The gate's clock (ms since the epoch); tests move it by hand. */
   now?: () => number;
 }
@@ -102,10 +106,10 @@ export class FleetCallGate implements CallGate {
   /** Waits out a hold of at most MAX_HOLD_WAIT_MS; refuses a longer one at once (nothing sent). Counted either way. */
   async #waitOrRefuse(reason: "throttled" | "rate", ms: number, deadline: AbortSignal | undefined): Promise<void> {
     if (ms > MAX_HOLD_WAIT_MS) {
-      this.#options.metrics.callHeld(reason, "refused");
+      this.#options.observer.callHeld(reason, "refused");
       throw new HeldByFleetError(reason, Math.ceil(ms / 1_000));
     }
-    this.#options.metrics.callHeld(reason, "waited");
+    this.#options.observer.callHeld(reason, "waited");
     await this.#sleep(ms, deadline);
   }
 

@@ -1,18 +1,26 @@
 import { createClient, ErrorReply, type RedisClientType } from "@redis/client";
 import type { Logger } from "pino";
-import type { Metrics } from "../observability/Metrics.js";
 
 /** What the fleet shares through Redis; each use is counted on its own. */
 export type RedisUse = "results" | "claims" | "throttle" | "rate" | "budgets" | "apq";
 
 export type RedisState = "connecting" | "up" | "down";
 
+/** What the link reports (metrics implement it): its state, each round trip, each fallback, each value refused. */
+export interface RedisLinkObserver {
+  /** Called once, with a reader of the link's state (`up`, `down`, `full`, …) to sample. */
+  observeRedis(state: () => string): void;
+  redisRoundTrip(use: RedisUse): void;
+  redisFallback(use: RedisUse): void;
+  redisValuesRejected(use: RedisUse, count: number): void;
+}
+
 export interface RedisLinkOptions {
   url: URL;
   /** How long one Redis round trip may take before the replica goes on alone. */
   timeoutMs: number;
   logger: Logger;
-  metrics: Metrics;
+  observer: RedisLinkObserver;
 }
 
 /** Commands that may wait for Redis at once; past this they fail at once (and the replica goes on alone). */
@@ -61,7 +69,7 @@ export class RedisLink {
     // node-redis emits an error for every failed (re)connection; without a listener Node would crash.
     this.client.on("error", (error: unknown) => this.#down(reasonOf(error)));
     this.client.on("ready", () => this.#up());
-    options.metrics.observeRedis(() => this.#state);
+    options.observer.observeRedis(() => this.#state);
     // Not awaited: a replica starts, and serves, whether Redis is there or not.
     this.client.connect().catch((error: unknown) => this.#down(reasonOf(error)));
   }
@@ -83,26 +91,26 @@ export class RedisLink {
     command: (client: RedisClientType) => Promise<T>,
     { writes = false, whileDown = false }: { writes?: boolean; whileDown?: boolean } = {},
   ): Promise<T | undefined> {
-    const { metrics } = this.#options;
+    const { observer } = this.#options;
     if ((this.#state !== "up" && !(whileDown && this.#state === "down")) || !this.client.isReady) {
-      metrics.redisFallback(use);
+      observer.redisFallback(use);
       return undefined;
     }
-    metrics.redisRoundTrip(use);
+    observer.redisRoundTrip(use);
     // The command first: node-redis queues its write before the timeout starts counting.
     const pending = command(this.client);
     const timeout = redisTimeout(this.#options.timeoutMs);
     try {
       const answer = await Promise.race([pending, timeout.expired]);
       if (answer === "timeout") {
-        metrics.redisFallback(use);
+        observer.redisFallback(use);
         this.#down("timeout");
         return undefined;
       }
       if (writes && this.#full) this.#roomAgain();
       return answer;
     } catch (error) {
-      metrics.redisFallback(use);
+      observer.redisFallback(use);
       // Redis answered, about a value this service did not write (a list where a string belongs, text
       // where JSON or a number belongs): the value is ignored, Redis itself is fine.
       if (isForeignValue(error)) this.rejected(use, 1);
@@ -118,7 +126,7 @@ export class RedisLink {
 
   /** `count` values read for `use` were not ones this service writes (junk, forged, oversized): ignored. */
   rejected(use: RedisUse, count: number): void {
-    if (count > 0) this.#options.metrics.redisValuesRejected(use, count);
+    if (count > 0) this.#options.observer.redisValuesRejected(use, count);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,6 @@ import { createHash } from "node:crypto";
 import KeyvRedis from "@keyv/redis";
 import Keyv from "keyv";
 import type { Keyv as CommonJsKeyv } from "keyv" with { "resolution-mode": "require" };
-import type { Metrics } from "../observability/Metrics.js";
 import { FleetRate } from "./FleetRate.js";
 import type { RedisLink } from "./RedisLink.js";
 
@@ -14,6 +13,11 @@ const MEMORY_BYTES = 30 * 1024 * 1024;
 export const PERSISTED_QUERY_TTL_S = 3_600;
 /** The window of the fleet's allowance of bytes written to the APQ namespace. */
 const ALLOWANCE_WINDOW_MS = 60_000;
+
+/** What the store reports (metrics implement it): a document kept in this replica only (the fleet's allowance was used up). */
+export interface PersistedQueryObserver {
+  persistedLocally(): void;
+}
 
 /**
  * Apollo Server's automatic persisted queries, shared by the fleet: Apollo's `KeyvAdapter` over Keyv
@@ -28,7 +32,13 @@ const ALLOWANCE_WINDOW_MS = 60_000;
  * PERSISTED_QUERY_TTL_S, never passes `maxBytes`. A document past the minute's allowance is kept in
  * this replica's memory only (counted): the other replicas do not find it, and its client sends it again.
  */
-export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocumentBytes: number, maxBytes: number, metrics: Metrics): KeyValueCache<string> {
+export function persistedQueryCache(
+  link: RedisLink,
+  keyPrefix: string,
+  maxDocumentBytes: number,
+  maxBytes: number,
+  observer: PersistedQueryObserver,
+): KeyValueCache<string> {
   const allowance = new FleetRate({
     points: Math.max(1, Math.floor((maxBytes * ALLOWANCE_WINDOW_MS) / (PERSISTED_QUERY_TTL_S * 1_000))),
     durationMs: ALLOWANCE_WINDOW_MS,
@@ -67,7 +77,7 @@ export function persistedQueryCache(link: RedisLink, keyPrefix: string, maxDocum
     },
     async set(key: string, value: string, options?: KeyValueCacheSetOptions): Promise<void> {
       await memory.set(key, value, options);
-      if ((await allowance.take("fleet", Buffer.byteLength(value))) > 0) return metrics.persistedLocally();
+      if ((await allowance.take("fleet", Buffer.byteLength(value))) > 0) return observer.persistedLocally();
       // Not awaited by the answer beyond Redis's timeout: `run` bounds it.
       await link.run("apq", () => shared.set(key, value, options), { writes: true });
     },

@@ -4,7 +4,6 @@ import { ensureError } from "../lib/ensureError.js";
 import { untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
-import type { Metrics } from "../observability/Metrics.js";
 import { CLOCK_SKEW_MS, FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
 import type { SharedResultStore } from "./SharedResultStore.js";
 
@@ -17,11 +16,16 @@ export interface ResultCacheSettings {
   maxEntries: number;
 }
 
+/** What the cache reports (metrics implement it): how many ids each lookup served, and from where. */
+export interface ResultCacheObserver {
+  cacheLookedUp(outcome: "local" | "shared" | "stale" | "awaited" | "miss", ids: number): void;
+}
+
 export interface CachedSourceOptions {
   settings: ResultCacheSettings;
   /** The fleet's cache in Redis, when `REDIS_URL` is set. */
   shared?: SharedResultStore;
-  metrics: Metrics;
+  observer: ResultCacheObserver;
   /** The cache's clock (ms since the epoch); tests move it by hand. */
   now?: () => number;
   /** Waits between looks for a result another replica is fetching (real time by default); rejects when `signal` aborts. */
@@ -70,7 +74,7 @@ export class CachedSource implements UserAccessTaskSource {
   readonly #inner: UserAccessTaskSource;
   readonly #settings: ResultCacheSettings;
   readonly #shared: SharedResultStore | undefined;
-  readonly #metrics: Metrics;
+  readonly #observer: ResultCacheObserver;
   readonly #now: () => number;
   readonly #local: LRUCache<string, CachedResult>;
   readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
@@ -84,7 +88,7 @@ export class CachedSource implements UserAccessTaskSource {
     this.#inner = inner;
     this.#settings = options.settings;
     this.#shared = options.shared;
-    this.#metrics = options.metrics;
+    this.#observer = options.observer;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
     // Bounded by count and by size: AppFabric's items are a few hundred bytes; the size bound keeps a
@@ -106,7 +110,7 @@ export class CachedSource implements UserAccessTaskSource {
       if (cached !== undefined && cached.freshUntil > now) answers[index] = cached.item;
       else missing.push(index);
     }
-    this.#metrics.cacheLookedUp("local", taskIds.length - missing.length);
+    this.#observer.cacheLookedUp("local", taskIds.length - missing.length);
     if (missing.length === 0) return answers;
     if (this.#shared === undefined) {
       await this.#fetch(taskIds, missing, answers, [], now, options);
@@ -134,7 +138,7 @@ export class CachedSource implements UserAccessTaskSource {
     options: LoadOptions,
   ): Promise<void> {
     if (indexes.length === 0) return;
-    this.#metrics.cacheLookedUp("miss", indexes.length);
+    this.#observer.cacheLookedUp("miss", indexes.length);
     const fetchIds = indexes.map((index) => taskIds[index] ?? "");
     let results: Answer[];
     try {
@@ -254,7 +258,7 @@ export class CachedSource implements UserAccessTaskSource {
         toClaim.push(index);
       }
     }
-    this.#metrics.cacheLookedUp("shared", fromRedis);
+    this.#observer.cacheLookedUp("shared", fromRedis);
     shared.rejected(rejected);
     const { won, joined, lost, claimed } = await this.#claim(shared, taskIds, toClaim, answers);
     // Where another replica, or another operation of this one, holds the claim: the stale result
@@ -269,7 +273,7 @@ export class CachedSource implements UserAccessTaskSource {
         servedStale += 1;
       } else (joined.includes(index) ? joining : waiting).push(index);
     }
-    this.#metrics.cacheLookedUp("stale", servedStale);
+    this.#observer.cacheLookedUp("stale", servedStale);
     return { fetch: [...fetch, ...won].sort((a, b) => a - b), claimed: [...overdue, ...claimed], waiting, joining };
   }
 
@@ -328,7 +332,7 @@ export class CachedSource implements UserAccessTaskSource {
       }
     }
     this.#release(released, (taskId) => this.#local.get(taskId)?.item);
-    this.#metrics.cacheLookedUp("shared", released.length);
+    this.#observer.cacheLookedUp("shared", released.length);
     return { won, joined, lost, claimed };
   }
 
@@ -359,7 +363,7 @@ export class CachedSource implements UserAccessTaskSource {
           this.#local.set(taskIds[index] ?? "", cached);
         }
       }
-      this.#metrics.cacheLookedUp("awaited", left.length - absent.length - forged.length);
+      this.#observer.cacheLookedUp("awaited", left.length - absent.length - forged.length);
       // A value this service did not write, where the result was awaited: counted, and fetched here.
       shared.rejected(forged.length);
       fetches.push(this.#fetch(taskIds, forged, answers, [], now, options));

@@ -14,7 +14,7 @@ function holdLoop(ms: number): void {
 
 async function linkUp(redis: RedisServer, timeoutMs: number): Promise<{ link: RedisLink; logs: ReturnType<typeof collectLogs> }> {
   const logs = collectLogs();
-  const link = new RedisLink({ url: new URL(redis.url), timeoutMs, logger: logs.logger, metrics: new Metrics() });
+  const link = new RedisLink({ url: new URL(redis.url), timeoutMs, logger: logs.logger, observer: new Metrics() });
   for (let tries = 0; link.state !== "up"; tries++) {
     if (tries > 200) throw new Error(`Redis link never came up: ${logs.text()}`);
     await new Promise((resolve) => setTimeout(resolve, 25));

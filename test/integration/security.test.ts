@@ -236,7 +236,7 @@ describe("production mode", () => {
         },
       },
       starter: { startUserAccessTasks: async () => [] },
-      rules: localCallerRules({ budgets: config.callers, metrics: new Metrics() }),
+      rules: localCallerRules({ budgets: config.callers, observer: new Metrics() }),
       logger: logs.logger,
       metrics: new Metrics(),
       readiness: async () => ({ ready: true, checks: { credentials: "ok", endpoint: "ok" } }),

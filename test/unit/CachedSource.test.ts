@@ -28,7 +28,7 @@ const SETTINGS: ResultCacheSettings = { finalTtlMs: 300_000, inProgressMs: 1_000
 function cachedSource(settings: Partial<ResultCacheSettings> = {}) {
   const source = new ScriptedSource();
   let clock = 1_000_000;
-  const cache = new CachedSource(source, { settings: { ...SETTINGS, ...settings }, metrics: new Metrics(), now: () => clock });
+  const cache = new CachedSource(source, { settings: { ...SETTINGS, ...settings }, observer: new Metrics(), now: () => clock });
   return { source, cache, advance: (ms: number) => void (clock += ms) };
 }
 
@@ -68,7 +68,7 @@ describe("the result cache (one replica)", () => {
       [id(0), id(1)],
     ]);
     weird.tasks.set(id(2), "PAUSED" as ResultStatus);
-    const cache2 = new CachedSource(weird, { settings: SETTINGS, metrics: new Metrics() });
+    const cache2 = new CachedSource(weird, { settings: SETTINGS, observer: new Metrics() });
     await cache2.loadUserAccessTasks([id(2)]);
     await cache2.loadUserAccessTasks([id(2)]);
     expect(weird.asked).toHaveLength(2);
@@ -89,7 +89,7 @@ describe("the result cache (one replica)", () => {
           return [answer];
         },
       },
-      { settings: SETTINGS, metrics: new Metrics(), now: () => clock },
+      { settings: SETTINGS, observer: new Metrics(), now: () => clock },
     );
     const first = cache.loadUserAccessTasks([id(0)]);
     clock = 400;
@@ -129,7 +129,7 @@ describe("the result cache (one replica)", () => {
       loadUserAccessTasks: async (taskIds: readonly string[]) =>
         taskIds.map((taskId) => ({ taskId, resultStatus: "COMPLETED" as const, app: "x".repeat(4_000) })),
     };
-    const cache = new CachedSource(big, { settings: { ...SETTINGS, maxEntries: 10 }, metrics: new Metrics() });
+    const cache = new CachedSource(big, { settings: { ...SETTINGS, maxEntries: 10 }, observer: new Metrics() });
     await cache.loadUserAccessTasks(Array.from({ length: 10 }, (_, n) => id(n)));
     // 10 entries × 2 KB on average is the bound; each of these is about 8 KB.
     expect(cache.size).toBe(2);
@@ -183,7 +183,7 @@ describe("the result cache with the fleet's store", () => {
       slept.push(ms);
       if (signal?.aborted === true) throw new Error("aborted");
     };
-    const cache = new CachedSource(source, { settings: SETTINGS, shared: store, metrics: new Metrics(), now: () => now, sleep });
+    const cache = new CachedSource(source, { settings: SETTINGS, shared: store, observer: new Metrics(), now: () => now, sleep });
     return { source, store, cache, slept };
   }
 
@@ -335,7 +335,7 @@ describe("the call gate (one replica)", () => {
   function gate(maxCallsPerSecond?: number) {
     let clock = 1_000_000;
     const metrics = new Metrics();
-    const callGate = new FleetCallGate({ metrics, now: () => clock, ...(maxCallsPerSecond === undefined ? {} : { maxCallsPerSecond }) });
+    const callGate = new FleetCallGate({ observer: metrics, now: () => clock, ...(maxCallsPerSecond === undefined ? {} : { maxCallsPerSecond }) });
     return { callGate, metrics, advance: (ms: number) => void (clock += ms) };
   }
 

@@ -10,7 +10,7 @@ describe("CallerBudgets (one replica, no Redis)", () => {
   });
   afterEach(() => vi.useRealTimers());
 
-  const budgets = () => new CallerBudgets({ settings: { taskIdsPerSecond: 100, startsPerMinute: 2, persistedBytesPerMinute: 4_096 }, metrics: new Metrics() });
+  const budgets = () => new CallerBudgets({ settings: { taskIdsPerSecond: 100, startsPerMinute: 2, persistedBytesPerMinute: 4_096 }, observer: new Metrics() });
 
   it("lets a caller send its task ids per second, refuses the rest with the time left, and starts again with the next second", async () => {
     const caller = budgets();

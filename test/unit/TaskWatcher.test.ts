@@ -116,7 +116,7 @@ describe("TaskWatcher over the result cache", () => {
           return answer;
         },
       },
-      { settings: { finalTtlMs: 300_000, inProgressMs: INTERVAL, maxEntries: 10 }, metrics: new Metrics(), now: () => clock },
+      { settings: { finalTtlMs: 300_000, inProgressMs: INTERVAL, maxEntries: 10 }, observer: new Metrics(), now: () => clock },
     );
     const timers = manualTimers();
     const watcher = new TaskWatcher({

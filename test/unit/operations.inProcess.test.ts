@@ -32,7 +32,7 @@ function memorySource(tasks: readonly UserAccessResultItem[]) {
  */
 const rules = localCallerRules({
   budgets: { taskIdsPerSecond: 1_000_000, startsPerMinute: 1_000, persistedBytesPerMinute: 1_000_000_000 },
-  metrics: new Metrics(),
+  observer: new Metrics(),
 });
 
 describe("operations in process", () => {
