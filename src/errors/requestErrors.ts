@@ -73,3 +73,12 @@ export function literalEmailInPersistedDocumentError(): GraphQLError {
     extensions: { code: ErrorCode.BAD_USER_INPUT, retryable: false, http: { status: 400 } },
   });
 }
+
+/**
+ * A refusal of a subscription request before it runs, coded as Apollo codes the same refusal over
+ * HTTP (`BAD_REQUEST` unless told), located in the document when it comes from a parse or validation error.
+ */
+export function requestRefusedError(message: string, code: string = ErrorCode.BAD_REQUEST, source?: unknown): GraphQLError {
+  const located = source instanceof GraphQLError ? { nodes: source.nodes, source: source.source, positions: source.positions } : {};
+  return new GraphQLError(message, { ...located, extensions: { code } });
+}
