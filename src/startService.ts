@@ -5,6 +5,7 @@ import { AppFabricClient } from "./appfabric/AppFabricClient.js";
 import { observeAll } from "./appfabric/callEvents.js";
 import { defaultEndpoint, MAX_TASK_IDS_PER_BATCH } from "./appfabric/constants.js";
 import type { Config } from "./config/loadConfig.js";
+import { settingWarnings } from "./config/settingWarnings.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
 import { CrossOperationBatcher } from "./loaders/CrossOperationBatcher.js";
 import { DirectSource } from "./loaders/DirectSource.js";
@@ -123,9 +124,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       readiness: createReadinessCheck({ endpoint, credentials, redis: () => fleet.redisState() }),
       persistedQueries: fleet.persistedQueries,
     });
-    if (config.audit.key === undefined && config.audit.destination !== "off" && config.production) {
-      logger.warn("The audit trail's start lines carry no emailDigest: set AUDIT_KEY so that an auditor can find who looked up an address.");
-    }
+    for (const warning of settingWarnings(config)) logger.warn(warning);
     return {
       url: server.url,
       upstream: { kind: emulator ? "emulator" : "aws", endpoint },

@@ -1,0 +1,23 @@
+import type { Config } from "./loadConfig.js";
+
+/**
+ * The settings that are each valid but interact, in one place: a line for each combination that does
+ * not do what its parts say, written once at start (as `warn`). Values and variable names only, never
+ * a secret.
+ */
+export function settingWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  const cache = config.fleet.resultCache;
+  const { watchIntervalMs } = config.subscriptions;
+  // The watcher polls through the result cache: an IN_PROGRESS task is served from it until it is due.
+  if (cache !== undefined && cache.inProgressMs > watchIntervalMs) {
+    warnings.push(
+      `Subscriptions see a change at most every ${cache.inProgressMs} ms (RESULT_CACHE_IN_PROGRESS_MS), not every ${watchIntervalMs} ms ` +
+        "(APPFABRIC_WATCH_INTERVAL_MS): the watcher polls through the result cache. Lower RESULT_CACHE_IN_PROGRESS_MS or raise the interval.",
+    );
+  }
+  if (config.audit.key === undefined && config.audit.destination !== "off" && config.production) {
+    warnings.push("The audit trail's start lines carry no emailDigest: set AUDIT_KEY so that an auditor can find who looked up an address.");
+  }
+  return warnings;
+}
