@@ -14,7 +14,8 @@ import { testConfig } from "../support/testConfig.js";
  * Three replicas of the service, one AppFabric (the emulator) and one real redis-server (with a
  * password: every test goes through AUTH). The replicas share one clock that the test moves by hand,
  * so freshness and holds never depend on how fast this machine is. IN_PROGRESS results are fresh for
- * 30 s of that clock (Redis keeps them for 35 s of real time, far longer than any test takes).
+ * 30 s of that clock (Redis keeps them for 35 s of real time, far longer than any test takes); the
+ * watcher polls as seldom, so that no replica warns at start about the two settings.
  */
 const FRESH_MS = 30_000;
 const QUERY = `query Poll($id: ID!) { userAccessTask(id: $id) { taskId resultStatus app } }`;
@@ -44,7 +45,17 @@ async function startReplicas(env: Record<string, string> = {}): Promise<void> {
     logs.map((log) =>
       startService(
         {
-          ...testConfig({}, { RESULT_CACHE: "on", RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS), REDIS_URL: redis.url, REDIS_ENCRYPTION_KEY: KEY, ...env }),
+          ...testConfig(
+            {},
+            {
+              RESULT_CACHE: "on",
+              RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS),
+              APPFABRIC_WATCH_INTERVAL_MS: String(FRESH_MS),
+              REDIS_URL: redis.url,
+              REDIS_ENCRYPTION_KEY: KEY,
+              ...env,
+            },
+          ),
           upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: emulator.url },
         },
         { credentials: EMULATOR_CREDENTIALS, logger: log.logger, now: () => clock },
@@ -219,6 +230,7 @@ describe("three replicas through one Redis", () => {
           {
             RESULT_CACHE: "on",
             RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS),
+            APPFABRIC_WATCH_INTERVAL_MS: String(FRESH_MS),
             REDIS_URL: redis.url,
             REDIS_ENCRYPTION_KEY: KEY,
             REDIS_KEY_PREFIX: "appfabric-subgraph:b:",
