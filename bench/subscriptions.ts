@@ -144,7 +144,7 @@ async function run(mode: Mode, clients: number, service: { url: URL; child: Chil
 
 await buildService();
 const emulator = await startEmulatorProcess(20);
-const service = await startServiceProcess(emulator.url, { MAX_CONNECTIONS: "4096", LOG_LEVEL: "warn", APPFABRIC_WATCH_INTERVAL_MS: String(INTERVAL_MS) });
+const service = await startServiceProcess(emulator.url, { MAX_CONNECTIONS: "4096", LOG_LEVEL: "warn", SUBSCRIPTION_WATCH_INTERVAL_MS: String(INTERVAL_MS) });
 const runs: Run[] = [];
 try {
   for (const clients of SIZES) {
@@ -173,7 +173,7 @@ const verdict = runs
   .join("; ");
 await writeFile(
   "bench/results/subscriptions.md",
-  `# npm run bench:subscriptions\n\nN clients watch the same 10 tasks (final 1–4 s after they start) until all are final; emulator answers in 20 ms; APPFABRIC_WATCH_INTERVAL_MS=${INTERVAL_MS}; polling clients ask every second from a random start. Latency: task turns final at the emulator → a client holds an answer saying so. One run each, on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.\n\n${table}\n\n${verdict}\n`,
+  `# npm run bench:subscriptions\n\nN clients watch the same 10 tasks (final 1–4 s after they start) until all are final; emulator answers in 20 ms; SUBSCRIPTION_WATCH_INTERVAL_MS=${INTERVAL_MS}; polling clients ask every second from a random start. Latency: task turns final at the emulator → a client holds an answer saying so. One run each, on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.\n\n${table}\n\n${verdict}\n`,
 );
 console.log(table);
 console.log(verdict);

@@ -1,4 +1,7 @@
 import { ConfigError, loadConfig } from "./config/loadConfig.js";
+import { printConfig } from "./config/printConfig.js";
+import { settingWarnings } from "./config/settingWarnings.js";
+import { lookup } from "./config/env.js";
 import { sharedConfigRegion } from "./config/sharedConfigRegion.js";
 import { listenProblem } from "./lib/listenProblem.js";
 import { startService } from "./startService.js";
@@ -6,12 +9,17 @@ import { startService } from "./startService.js";
 let config;
 try {
   // As AWS SDKs do: without AWS_REGION or AWS_DEFAULT_REGION, the profile's region in ~/.aws/config.
-  const regionSet = [process.env["AWS_REGION"], process.env["AWS_DEFAULT_REGION"]].some((value) => value !== undefined && value !== "");
+  const regionSet = lookup(process.env, "AWS_REGION") !== undefined;
   config = loadConfig(process.env, regionSet ? {} : { profileRegion: await sharedConfigRegion(process.env) });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`Configuration error: ${error.message}`);
   process.exit(1);
+}
+// `--print-config`: the effective settings (secrets masked) and the start-up warnings, then exit; nothing starts.
+if (process.argv.includes("--print-config")) {
+  console.log([...printConfig(process.env), "", ...settingWarnings(config).map((warning) => `# warning: ${warning}`)].join("\n").trimEnd());
+  process.exit(0);
 }
 
 const onEmulator = config.upstream.kind === "emulator";

@@ -3,7 +3,8 @@
  * prints the endpoint and the demo key (a key the emulator alone accepts, published in the README),
  * answers until SIGINT or SIGTERM, then closes.
  */
-import { ConfigError, loadEmulatorConfig } from "./config/loadConfig.js";
+import { ConfigError } from "./config/ConfigError.js";
+import { loadEmulatorConfig } from "./config/loadEmulatorConfig.js";
 import { AppFabricEmulator } from "./emulator/AppFabricEmulator.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./emulator/demoData.js";
 

@@ -21,7 +21,7 @@ export function readAuth(env: Env): AuthSettings {
   const audience = setting(env, "AUTH_JWT_AUDIENCE");
   const scopes = readScopes(env);
   if (jwksUrl === undefined && publicKeyPem === undefined) {
-    const scopeVariable = ["AUTH_SCOPE_READ", "AUTH_SCOPE_START"].find((variable) => setting(env, variable) !== undefined);
+    const scopeVariable = (["AUTH_SCOPE_READ", "AUTH_SCOPE_START"] as const).find((variable) => setting(env, variable) !== undefined);
     // Scopes come from the JWT: without one, a scope check would refuse everything (or, worse, nothing).
     if (scopeVariable !== undefined)
       throw new ConfigError(scopeVariable, "unset unless JWT verification is on (AUTH_JWKS_URL or AUTH_JWT_PUBLIC_KEY)", setting(env, scopeVariable) ?? "");
@@ -49,7 +49,7 @@ export function readAuth(env: Env): AuthSettings {
     }
     key = { publicKeyPem: pem };
   }
-  const maxLifetimeSeconds = readInteger(env, "AUTH_JWT_MAX_LIFETIME_S", 86_400, 60, 31_536_000);
+  const maxLifetimeSeconds = readInteger(env, "AUTH_JWT_MAX_LIFETIME_S");
   return {
     ...(routerSecret === undefined ? {} : { routerSecret }),
     jwt: { key, issuer, audience, maxLifetimeSeconds },

@@ -1,7 +1,7 @@
 import type { ResultCacheSettings } from "../loaders/CachedSource.js";
 import type { SealKeys } from "../fleet/ResultSeal.js";
 import { ConfigError } from "./ConfigError.js";
-import { parseUrl, readInteger, setting, shownUrl, type Env } from "./env.js";
+import { parseUrl, readInteger, readText, setting, shownUrl, type Env } from "./env.js";
 
 /** How replicas share work: the result cache, Redis, and the fleet-wide call rate. */
 export interface FleetSettings {
@@ -29,7 +29,6 @@ export interface RedisSettings {
   persistedQueriesMaxBytes: number;
 }
 
-const DEFAULT_KEY_PREFIX = "appfabric-subgraph:";
 const KEY_PREFIX = /^[\w.:{}-]{1,64}$/;
 
 export function readFleet(env: Env, production: boolean): FleetSettings {
@@ -38,8 +37,7 @@ export function readFleet(env: Env, production: boolean): FleetSettings {
   if (resultCache !== undefined) settings.resultCache = resultCache;
   const redis = readRedis(env, production);
   if (redis !== undefined) settings.redis = redis;
-  const rate = setting(env, "APPFABRIC_MAX_CALLS_PER_SECOND");
-  if (rate !== undefined) settings.maxCallsPerSecond = readInteger(env, "APPFABRIC_MAX_CALLS_PER_SECOND", 0, 1, 100_000);
+  if (setting(env, "APPFABRIC_MAX_CALLS_PER_SECOND") !== undefined) settings.maxCallsPerSecond = readInteger(env, "APPFABRIC_MAX_CALLS_PER_SECOND");
   return settings;
 }
 
@@ -47,9 +45,9 @@ function readResultCache(env: Env): ResultCacheSettings | undefined {
   const mode = setting(env, "RESULT_CACHE");
   if (mode !== undefined && mode !== "on" && mode !== "off") throw new ConfigError("RESULT_CACHE", "on or off", mode);
   const settings: ResultCacheSettings = {
-    finalTtlMs: readInteger(env, "RESULT_CACHE_FINAL_TTL_S", 300, 0, 86_400) * 1_000,
-    inProgressMs: readInteger(env, "RESULT_CACHE_IN_PROGRESS_MS", 1_000, 0, 60_000),
-    maxEntries: readInteger(env, "RESULT_CACHE_MAX_ENTRIES", 10_000, 1, 10_000_000),
+    finalTtlMs: readInteger(env, "RESULT_CACHE_FINAL_TTL_S") * 1_000,
+    inProgressMs: readInteger(env, "RESULT_CACHE_IN_PROGRESS_MS"),
+    maxEntries: readInteger(env, "RESULT_CACHE_MAX_ENTRIES"),
   };
   return mode === "off" ? undefined : settings;
 }
@@ -57,10 +55,10 @@ function readResultCache(env: Env): ResultCacheSettings | undefined {
 function readRedis(env: Env, production: boolean): RedisSettings | undefined {
   const values = readValueKeys(env);
   const raw = setting(env, "REDIS_URL");
-  const keyPrefix = setting(env, "REDIS_KEY_PREFIX") ?? DEFAULT_KEY_PREFIX;
+  const keyPrefix = readText(env, "REDIS_KEY_PREFIX") ?? "";
   if (!KEY_PREFIX.test(keyPrefix)) throw new ConfigError("REDIS_KEY_PREFIX", "1 to 64 letters, digits and . : _ - { }", keyPrefix);
-  const timeoutMs = readInteger(env, "REDIS_TIMEOUT_MS", 100, 5, 10_000);
-  const persistedQueriesMaxBytes = readInteger(env, "PERSISTED_QUERIES_MAX_BYTES", 64 * 1024 * 1024, 1024 * 1024, 16 * 1024 * 1024 * 1024);
+  const timeoutMs = readInteger(env, "REDIS_TIMEOUT_MS");
+  const persistedQueriesMaxBytes = readInteger(env, "PERSISTED_QUERIES_MAX_BYTES");
   if (raw === undefined) return undefined;
   const url = parseUrl(raw);
   if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:") || url.hostname === "" || url.search !== "" || url.hash !== "") {
@@ -105,7 +103,7 @@ function readValueKeys(env: Env): SealKeys | "plain" | undefined {
 }
 
 /** A 32-byte key in base64; the error says only what was wrong with it, never any of it. */
-function readKey(env: Env, variable: string): Buffer | undefined {
+function readKey(env: Env, variable: "REDIS_ENCRYPTION_KEY" | "REDIS_ENCRYPTION_KEY_PREVIOUS"): Buffer | undefined {
   const text = setting(env, variable);
   if (text === undefined) return undefined;
   const key = Buffer.from(text, "base64");

@@ -1,5 +1,5 @@
 import { ConfigError } from "./ConfigError.js";
-import { parseHttpUrl, readInteger, setting, shownUrl, type Env } from "./env.js";
+import { lookup, parseHttpUrl, readInteger, readText, setting, shownUrl, type Env } from "./env.js";
 import { DEFAULT_SERVICE_NAME, type SamplerSettings, type TracingSettings } from "../observability/TracingSettings.js";
 
 const SAMPLERS: Record<string, Omit<SamplerSettings, "ratio">> = {
@@ -21,6 +21,7 @@ const SAMPLERS: Record<string, Omit<SamplerSettings, "ratio">> = {
  */
 export function readTracing(env: Env): TracingSettings | undefined {
   const disabled = setting(env, "OTEL_SDK_DISABLED")?.toLowerCase();
+  // As the OpenTelemetry SDKs read it: case-insensitive, unlike the service's own booleans.
   if (disabled !== undefined && disabled !== "true" && disabled !== "false") throw new ConfigError("OTEL_SDK_DISABLED", "true or false", disabled);
   if (disabled === "true") return undefined;
   const exporter = setting(env, "OTEL_TRACES_EXPORTER")?.toLowerCase();
@@ -82,8 +83,8 @@ function decodedPair(pair: string): [string | undefined, string | undefined] {
  * one line instead of the exporter falling back to its defaults (or dropping the headers) in silence.
  */
 function checkExporterSettings(env: Env): void {
-  for (const prefix of ["OTEL_EXPORTER_OTLP_TRACES_", "OTEL_EXPORTER_OTLP_"]) {
-    readInteger(env, `${prefix}TIMEOUT`, 10_000, 1, 600_000);
+  for (const prefix of ["OTEL_EXPORTER_OTLP_TRACES_", "OTEL_EXPORTER_OTLP_"] as const) {
+    readInteger(env, `${prefix}TIMEOUT`);
     const compression = setting(env, `${prefix}COMPRESSION`);
     if (compression !== undefined && compression !== "gzip" && compression !== "none")
       throw new ConfigError(`${prefix}COMPRESSION`, "gzip or none", compression);
@@ -121,14 +122,16 @@ function readTracesUrl(env: Env): URL | undefined {
 }
 
 function readProtocol(env: Env): TracingSettings["protocol"] {
-  const variable = setting(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") !== undefined ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
-  const raw = setting(env, variable) ?? "http/protobuf";
+  const { variable, value: raw } = lookup(env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? {
+    variable: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    value: "http/protobuf",
+  };
   if (raw !== "http/protobuf" && raw !== "http/json") throw new ConfigError(variable, "http/protobuf or http/json (grpc is not supported)", raw);
   return raw;
 }
 
 function readSampler(env: Env): SamplerSettings {
-  const raw = setting(env, "OTEL_TRACES_SAMPLER")?.toLowerCase() ?? "parentbased_always_on";
+  const raw = (readText(env, "OTEL_TRACES_SAMPLER") ?? "").toLowerCase();
   const sampler = SAMPLERS[raw];
   if (sampler === undefined) throw new ConfigError("OTEL_TRACES_SAMPLER", Object.keys(SAMPLERS).join(", "), raw);
   const arg = setting(env, "OTEL_TRACES_SAMPLER_ARG");

@@ -13,11 +13,17 @@ export function settingWarnings(config: Config): string[] {
   if (cache !== undefined && cache.inProgressMs > watchIntervalMs) {
     warnings.push(
       `Subscriptions see a change at most every ${cache.inProgressMs} ms (RESULT_CACHE_IN_PROGRESS_MS), not every ${watchIntervalMs} ms ` +
-        "(APPFABRIC_WATCH_INTERVAL_MS): the watcher polls through the result cache. Lower RESULT_CACHE_IN_PROGRESS_MS or raise the interval.",
+        "(SUBSCRIPTION_WATCH_INTERVAL_MS): the watcher polls through the result cache. Lower RESULT_CACHE_IN_PROGRESS_MS or raise the interval.",
     );
   }
   if (config.audit.key === undefined && config.audit.destination !== "off" && config.production) {
     warnings.push("The audit trail's start lines carry no emailDigest: set AUDIT_KEY so that an auditor can find who looked up an address.");
+  }
+  for (const { used, instead } of config.environment?.deprecated ?? []) {
+    warnings.push(`${used} is a former name of ${instead}: it is still read, but set ${instead} instead.`);
+  }
+  for (const { name, closest } of config.environment?.unknown ?? []) {
+    warnings.push(`${name} is not a setting of this service and is ignored${closest === undefined ? "" : `: did you mean ${closest}?`}`);
   }
   return warnings;
 }

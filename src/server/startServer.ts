@@ -51,7 +51,7 @@ export interface ServerLimits {
 
 /** Subscriptions over WebSocket (see `startSubscriptionServer` and `TaskWatcher`). */
 export interface SubscriptionSettings {
-  /** Time between two polls of the watched tasks (APPFABRIC_WATCH_INTERVAL_MS). */
+  /** Time between two polls of the watched tasks (SUBSCRIPTION_WATCH_INTERVAL_MS). */
   watchIntervalMs: number;
   /** Subscriptions one direct caller's connection may run at once. */
   maxPerConnection: number;

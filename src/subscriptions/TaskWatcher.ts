@@ -23,7 +23,7 @@ const MAX_BACKOFF_MS = 30_000;
 export interface TaskWatcherOptions {
   /** Where polls go: the same batcher as queries, so their calls are shared. */
   source: UserAccessTaskSource;
-  /** Time between the starts of two polls (APPFABRIC_WATCH_INTERVAL_MS). */
+  /** Time between the starts of two polls (SUBSCRIPTION_WATCH_INTERVAL_MS). */
   intervalMs: number;
   /** Distinct task ids watched at once in this process; a subscription that would pass it is refused. */
   maxWatchedIds: number;

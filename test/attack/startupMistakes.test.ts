@@ -57,6 +57,28 @@ describe("mistakes at start", () => {
   });
 });
 
+describe("--print-config", () => {
+  it("prints the effective settings, secrets masked, and exits 0 without starting", async () => {
+    const secret = "print-config-secret-0123456789";
+    const child = spawn(process.execPath, [...withTsx("src/index.ts"), "--print-config"], {
+      env: { ...BARE_ENV, ROUTER_SECRET: secret, REDIS_URL: `redis://:${secret}@127.0.0.1:1/0`, REDIS_URl: "typo" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const [code] = (await once(child, "exit")) as [number | null];
+    clearTimeout(timer);
+    expect(code).toBe(0);
+    expect(output).toContain("ROUTER_SECRET=[set, not shown]");
+    expect(output).toContain("REDIS_URL=redis://redacted@127.0.0.1:1/0");
+    expect(output).toContain("# warning: REDIS_URl is not a setting of this service and is ignored: did you mean REDIS_URL?");
+    expect(output).not.toContain(secret);
+    expect(output).not.toContain("ready at");
+  });
+});
+
 describe("the embedded emulator's memory", () => {
   it("keeps at most MAX_TASKS started tasks, forgetting the oldest", () => {
     const tasks = new StartedTasks(1000, () => 0);

@@ -50,7 +50,7 @@ async function startReplicas(env: Record<string, string> = {}): Promise<void> {
             {
               RESULT_CACHE: "on",
               RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS),
-              APPFABRIC_WATCH_INTERVAL_MS: String(FRESH_MS),
+              SUBSCRIPTION_WATCH_INTERVAL_MS: String(FRESH_MS),
               REDIS_URL: redis.url,
               REDIS_ENCRYPTION_KEY: KEY,
               ...env,
@@ -230,7 +230,7 @@ describe("three replicas through one Redis", () => {
           {
             RESULT_CACHE: "on",
             RESULT_CACHE_IN_PROGRESS_MS: String(FRESH_MS),
-            APPFABRIC_WATCH_INTERVAL_MS: String(FRESH_MS),
+            SUBSCRIPTION_WATCH_INTERVAL_MS: String(FRESH_MS),
             REDIS_URL: redis.url,
             REDIS_ENCRYPTION_KEY: KEY,
             REDIS_KEY_PREFIX: "appfabric-subgraph:b:",

@@ -4,7 +4,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, loadConfig, loadEmulatorConfig } from "../../src/config/loadConfig.js";
+import { ConfigError, loadConfig } from "../../src/config/loadConfig.js";
+import { loadEmulatorConfig } from "../../src/config/loadEmulatorConfig.js";
 import { sharedConfigRegion } from "../../src/config/sharedConfigRegion.js";
 
 const PUBLIC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();

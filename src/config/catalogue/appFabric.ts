@@ -1,0 +1,113 @@
+import { DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_QUEUED_IDS, DEFAULT_TIMEOUT_MS } from "../../appfabric/constants.js";
+import type { SettingSpec } from "../SettingSpec.js";
+
+export const appFabric = {
+  group: "AppFabric",
+  settings: [
+    {
+      name: "APPFABRIC_APP_BUNDLE",
+      kind: "text",
+      values: "an app bundle ARN or UUID",
+      doc: "the app bundle whose tasks are read; unset: the embedded emulator",
+    },
+    {
+      name: "APPFABRIC_ENDPOINT",
+      kind: "text",
+      shown: "url",
+      shownDefault: "`https://appfabric.{region}.amazonaws.com`",
+      values: "an http(s) URL without user, password, query or fragment",
+      doc: "endpoint override (VPC endpoint, proxy, tests); needs `APPFABRIC_APP_BUNDLE`",
+    },
+    {
+      name: "AWS_ENDPOINT_URL_APPFABRIC",
+      kind: "text",
+      shown: "url",
+      values: "as `APPFABRIC_ENDPOINT`",
+      doc: "as in the AWS SDKs: read when `APPFABRIC_ENDPOINT` is unset, with `APPFABRIC_APP_BUNDLE` only (a machine's endpoint for another tool never turns the emulator demo into an error)",
+    },
+    {
+      name: "AWS_ENDPOINT_URL",
+      kind: "text",
+      shown: "url",
+      values: "as `APPFABRIC_ENDPOINT`",
+      doc: "as in the AWS SDKs: read when both above are unset, with `APPFABRIC_APP_BUNDLE` only",
+    },
+    {
+      name: "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+      kind: "boolean",
+      default: false,
+      doc: "as in the AWS SDKs: `true` ignores `AWS_ENDPOINT_URL_APPFABRIC` and `AWS_ENDPOINT_URL`",
+    },
+    {
+      name: "AWS_REGION",
+      kind: "text",
+      default: "us-east-1",
+      values: "an AWS region",
+      aliases: ["AWS_DEFAULT_REGION"],
+      doc: "region (signing and endpoint); `AWS_REGION` wins over `AWS_DEFAULT_REGION`; with neither, the `region` of the profile (`AWS_PROFILE`, else `default`) in the shared config file (`AWS_CONFIG_FILE`, else `~/.aws/config`), as the SDKs resolve it",
+    },
+    {
+      name: "APPFABRIC_EMULATOR",
+      kind: "boolean",
+      default: false,
+      doc: "`true` runs on the embedded emulator even in production (demos, smoke tests)",
+    },
+    {
+      name: "APPFABRIC_TIMEOUT_MS",
+      kind: "integer",
+      default: DEFAULT_TIMEOUT_MS,
+      min: 1,
+      max: 120_000,
+      doc: "timeout of one AppFabric attempt (connect, headers, body)",
+    },
+    {
+      name: "APPFABRIC_MAX_ATTEMPTS",
+      kind: "integer",
+      default: DEFAULT_MAX_ATTEMPTS,
+      min: 1,
+      max: 10,
+      aliases: ["AWS_MAX_ATTEMPTS"],
+      doc: "attempts per AppFabric call, the first included (1 turns retries off); unset, the SDKs' `AWS_MAX_ATTEMPTS` is read",
+    },
+    {
+      name: "AWS_RETRY_MODE",
+      kind: "text",
+      default: "standard",
+      values: "`standard`",
+      doc: "smithy's `StandardRetryStrategy`, what the service runs; `adaptive` and `legacy` stop the start with one line: the fleet's shared hold and `APPFABRIC_MAX_CALLS_PER_SECOND` do adaptive's work, across replicas",
+    },
+    {
+      name: "APPFABRIC_MAX_CONCURRENCY",
+      kind: "integer",
+      default: DEFAULT_MAX_CONCURRENCY,
+      min: 1,
+      max: 1024,
+      doc: "AppFabric attempts in flight at once per process; more wait in a queue",
+    },
+    {
+      name: "APPFABRIC_COALESCE_MS",
+      kind: "integer",
+      // Small against AppFabric's round trip (tens of ms), long enough for concurrent operations to meet.
+      default: 2,
+      min: 0,
+      max: 1000,
+      doc: "while AppFabric calls are under way, how long an id waits for other operations' ids to share its call (with none under way it leaves at once); `0`: per-operation batching only",
+    },
+    {
+      name: "APPFABRIC_MAX_QUEUED_IDS",
+      kind: "integer",
+      default: DEFAULT_MAX_QUEUED_IDS,
+      min: 50,
+      max: 1_000_000,
+      doc: "task ids that may wait for AppFabric in the process; more are refused at once with `OVERLOADED` (retryable). With several callers waiting, none may take more than an equal share (`RATE_LIMITED` past it), and callers below their share get in even when the line is full, up to twice this in all",
+    },
+    {
+      name: "APPFABRIC_MAX_CALLS_PER_SECOND",
+      kind: "integer",
+      min: 1,
+      max: 100_000,
+      shownDefault: "off",
+      doc: "AppFabric attempts per second for the whole fleet (through Redis; per replica without it); past it calls wait, or are refused `THROTTLED` when the wait would pass 2 s",
+    },
+  ],
+} as const satisfies { group: string; settings: readonly SettingSpec[] };

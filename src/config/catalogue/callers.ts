@@ -1,0 +1,80 @@
+import type { SettingSpec } from "../SettingSpec.js";
+
+export const callers = {
+  group: "Callers and authentication",
+  settings: [
+    {
+      name: "ROUTER_SECRET",
+      kind: "text",
+      shown: "secret",
+      values: "at least 16 printable ASCII characters",
+      doc: "when set, GraphQL requests must send it in `router-authorization`",
+    },
+    {
+      name: "AUTH_JWKS_URL",
+      kind: "text",
+      shown: "url",
+      values: "an http(s) URL of a JSON Web Key Set",
+      doc: "when set, GraphQL requests must send `Authorization: Bearer <JWT>` signed by a key of this JWKS",
+    },
+    {
+      name: "AUTH_JWT_PUBLIC_KEY",
+      kind: "text",
+      values: "a PEM public key (`\\n` for line breaks)",
+      doc: "instead of `AUTH_JWKS_URL`: the one key tokens are signed with",
+    },
+    { name: "AUTH_JWT_ISSUER", kind: "text", values: "text", doc: "required with JWT verification: the token's `iss`" },
+    {
+      name: "AUTH_JWT_AUDIENCE",
+      kind: "text",
+      values: "text",
+      doc: "required with JWT verification: the token's `aud` (its `sub` is required too: it names the caller)",
+    },
+    {
+      name: "AUTH_JWT_MAX_LIFETIME_S",
+      kind: "integer",
+      default: 86_400,
+      min: 60,
+      max: 31_536_000,
+      doc: "the longest a token may still be valid: a token whose `exp` is further away (or not a finite number) is refused",
+    },
+    {
+      name: "AUTH_SCOPE_READ",
+      kind: "text",
+      shownDefault: "no scope check",
+      values: "one scope name",
+      doc: 'with JWT verification: the scope a token must grant (in `scope` or `scp`) to read tasks (see "Callers")',
+    },
+    {
+      name: "AUTH_SCOPE_START",
+      kind: "text",
+      shownDefault: "no scope check",
+      values: "one scope name",
+      doc: "with JWT verification: the scope a token must grant to start lookups",
+    },
+    {
+      name: "CALLER_MAX_TASK_IDS_PER_SECOND",
+      kind: "integer",
+      default: 500,
+      min: 50,
+      max: 1_000_000,
+      doc: "task ids one caller may have sent to AppFabric per second, fleet-wide with Redis (cache hits are free)",
+    },
+    {
+      name: "CALLER_MAX_STARTS_PER_MINUTE",
+      kind: "integer",
+      default: 20,
+      min: 1,
+      max: 100_000,
+      doc: "starts one caller may make per minute, fleet-wide with Redis",
+    },
+    {
+      name: "CALLER_MAX_PERSISTED_BYTES_PER_MINUTE",
+      kind: "integer",
+      default: 256 * 1024,
+      min: 1024,
+      max: 1024 * 1024 * 1024,
+      doc: "bytes of documents one caller may persist (APQ) per minute, fleet-wide with Redis; past it a document runs and is not kept",
+    },
+  ],
+} as const satisfies { group: string; settings: readonly SettingSpec[] };
