@@ -15,7 +15,9 @@ import { createLogger } from "./observability/createLogger.js";
 import { Metrics } from "./observability/Metrics.js";
 import { createReadinessCheck } from "./server/createReadinessCheck.js";
 import { startServer } from "./server/startServer.js";
-import { startFleet } from "./startFleet.js";
+import { createWatcher } from "./createWatcher.js";
+import type { UserAccessTaskSource } from "./loaders/UserAccessTaskSource.js";
+import { startFleet, type Fleet } from "./startFleet.js";
 import { openAuditTrail } from "./callers/AuditTrail.js";
 import { BudgetedSource } from "./callers/BudgetedSource.js";
 
@@ -65,7 +67,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
   const endpoint = emulator?.url ?? (config.upstream.kind === "aws" ? config.upstream.endpoint : undefined) ?? defaultEndpoint(config.region);
   // One provider for signing and readiness: it caches and refreshes credentials itself.
   const credentials = emulator ? EMULATOR_CREDENTIALS : (overrides.credentials ?? fromNodeProviderChain());
-  const { coalesceMs, maxQueuedIds, ...clientSettings } = config.appFabric;
+  const { timeoutMs, maxAttempts, maxConcurrency, maxQueuedIds } = config.appFabric;
   const appBundleIdentifier = config.upstream.kind === "aws" ? config.upstream.appBundleIdentifier : DEMO_APP_BUNDLE_ARN;
   const fleet = startFleet({
     settings: config.fleet,
@@ -82,7 +84,9 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     appBundleIdentifier,
     credentials,
     gate: fleet.gate,
-    ...clientSettings,
+    timeoutMs,
+    maxAttempts,
+    maxConcurrency,
     // Per-operation batching queues calls of up to 50 ids; the bound on ids becomes one on calls.
     maxQueuedCalls: Math.ceil(maxQueuedIds / MAX_TASK_IDS_PER_BATCH),
     observer: observeAll([createCallObserver(logger, metrics), tracing?.observer]),
@@ -98,19 +102,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     await tracing?.shutdown();
   };
   try {
-    // The result cache sits under the per-operation loaders and over the batcher: a hit costs no call,
-    // and misses still share calls.
-    // Under the cache, each caller's task-id budget is charged for what goes on to AppFabric.
-    const batcher =
-      coalesceMs > 0
-        ? new CrossOperationBatcher(client, {
-            windowMs: coalesceMs,
-            maxInFlight: clientSettings.maxConcurrency,
-            maxQueuedIds,
-            onShareRefused: () => fleet.budgets.refused("queue_share"),
-          })
-        : new DirectSource(client);
-    const source = fleet.cached(new BudgetedSource(batcher, fleet.budgets));
+    const source = composeReadPath(client, config.appFabric, fleet);
     const server = await startServer({
       config,
       source,
@@ -123,6 +115,7 @@ export async function startService(config: Config, overrides: ServiceOverrides =
       startSpan: tracing?.startOperation,
       readiness: createReadinessCheck({ endpoint, credentials, redis: () => fleet.redisState() }),
       persistedQueries: fleet.persistedQueries,
+      watcher: createWatcher(config.subscriptions, source, { budgets: fleet.budgets, metrics }),
     });
     for (const warning of settingWarnings(config)) logger.warn(warning);
     return {
@@ -139,4 +132,22 @@ export async function startService(config: Config, overrides: ServiceOverrides =
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The read path under the per-operation loaders: the result cache over each caller's task-id budget
+ * over the cross-operation batcher (or, with `APPFABRIC_COALESCE_MS=0`, the client directly). A cache
+ * hit costs no call and no budget; misses are charged for what goes on to AppFabric and still share calls.
+ */
+function composeReadPath(client: AppFabricClient, settings: Config["appFabric"], fleet: Pick<Fleet, "cached" | "budgets">): UserAccessTaskSource {
+  const batcher =
+    settings.coalesceMs > 0
+      ? new CrossOperationBatcher(client, {
+          windowMs: settings.coalesceMs,
+          maxInFlight: settings.maxConcurrency,
+          maxQueuedIds: settings.maxQueuedIds,
+          onShareRefused: () => fleet.budgets.refused("queue_share"),
+        })
+      : new DirectSource(client);
+  return fleet.cached(new BudgetedSource(batcher, fleet.budgets));
 }

@@ -2,7 +2,7 @@ import type { AuditSettings } from "../callers/AuditTrail.js";
 import type { CallerBudgetSettings } from "../callers/CallerBudgets.js";
 import type { TracingSettings } from "../observability/TracingSettings.js";
 import type { AuthSettings } from "../server/createAuthenticator.js";
-import type { ServerLimits, SubscriptionSettings } from "../server/startServer.js";
+import type { ServerLimits, SubscriptionSettings } from "../server/ServerSettings.js";
 import type { LevelWithSilent } from "pino";
 import { integerSpecOf, type IntegerSettingName } from "./catalogue.js";
 import { ConfigError } from "./ConfigError.js";

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/loadConfig.js";
 import { syntheticTaskId } from "../fixtures/syntheticTasks.js";
 import { Metrics } from "../../src/observability/Metrics.js";
+import { createWatcher } from "../../src/createWatcher.js";
 import { startServer } from "../../src/server/startServer.js";
 import { localCallerRules } from "../../src/callers/CallerRules.js";
 import { collectLogs } from "../support/collectLogs.js";
@@ -228,18 +229,22 @@ describe("production mode", () => {
   it("turns off Sandbox, introspection and field suggestions, and masks unexpected errors", async () => {
     const logs = collectLogs();
     const config: Config = productionConfig();
+    const source = {
+      loadUserAccessTasks: async () => {
+        throw new TypeError("secret internals at /srv/app.js:42");
+      },
+    };
+    const metrics = new Metrics();
+    const rules = localCallerRules({ budgets: config.callers, observer: metrics });
     const server = await startServer({
       config: { ...config, port: 0, host: "127.0.0.1" },
-      source: {
-        loadUserAccessTasks: async () => {
-          throw new TypeError("secret internals at /srv/app.js:42");
-        },
-      },
+      source,
       starter: { startUserAccessTasks: async () => [] },
-      rules: localCallerRules({ budgets: config.callers, observer: new Metrics() }),
+      rules,
       logger: logs.logger,
-      metrics: new Metrics(),
+      metrics,
       readiness: async () => ({ ready: true, checks: { credentials: "ok", endpoint: "ok" } }),
+      watcher: createWatcher(config.subscriptions, source, { budgets: rules.budgets, metrics }),
     });
     try {
       const introspection = await post(server.url, JSON.stringify({ query: "{ __schema { queryType { name } } }" }));

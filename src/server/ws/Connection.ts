@@ -3,15 +3,7 @@ import type { Context } from "graphql-ws";
 import type { WebSocket } from "ws";
 import type { Caller } from "../../callers/Caller.js";
 import type { TaskSubscription } from "../../subscriptions/TaskWatcher.js";
-import type { DocumentProfile } from "../admission/admitSubscription.js";
-
-/** What a connection of one kind of caller (client or router) may do. */
-export interface SubscriptionProfile extends DocumentProfile {
-  /** Largest message accepted (the request body limit of the same caller); a larger one closes the connection (1009). */
-  maxMessageBytes: number;
-  /** Subscriptions one connection may run at once. */
-  maxSubscriptionsPerConnection: number;
-}
+import type { SubscriptionProfile } from "../admission/callerProfiles.js";
 
 /** One subscription's record, for its log lines. */
 export interface SubscriptionRecord {

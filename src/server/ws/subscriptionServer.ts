@@ -18,14 +18,13 @@ import type { CallerRules } from "../../callers/CallerRules.js";
 import { personalDataReader } from "../../callers/personalData.js";
 import { isRouterRequest, type Authenticator } from "../createAuthenticator.js";
 import { admitSubscription } from "../admission/admitSubscription.js";
-import type { Connection, ConnectionContext, SubscriptionProfile, SubscriptionRecord } from "./Connection.js";
+import type { SubscriptionProfile } from "../admission/callerProfiles.js";
+import type { Connection, ConnectionContext, SubscriptionRecord } from "./Connection.js";
 import { connectionAuthenticator } from "./connectionAuth.js";
 import { handshakeHandler } from "./handshake.js";
 import { releaseOnceSerialized } from "./releaseOnceSerialized.js";
 import { bridgeSocket, OutboxPool } from "./socketBridge.js";
 import { subscriptionContext } from "./subscriptionContext.js";
-
-export type { SubscriptionProfile } from "./Connection.js";
 
 export interface SubscriptionServerOptions {
   schema: GraphQLSchema;
