@@ -1,6 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { CLOCK_SKEW_MS } from "../loaders/cachedItem.js";
-import { isForeignValue, type RedisLink, type RedisUse } from "./RedisLink.js";
+import type { RedisLink, RedisUse } from "./RedisLink.js";
+import { isForeignValue } from "./redisReplies.js";
 
 export interface FleetRateOptions {
   /** Points each key may take per window. */

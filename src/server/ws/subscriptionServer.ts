@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { GraphQLError, subscribe as graphqlSubscribe, type GraphQLSchema } from "graphql";
+import { GraphQLError, subscribe as graphqlSubscribe } from "graphql";
 import { CloseCode, handleProtocols, makeServer, type Server as ProtocolServer, type SubscribePayload } from "graphql-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
@@ -8,15 +8,11 @@ import { ErrorCode } from "../../errors/ErrorCode.js";
 import { formatError, isExpected } from "../../errors/formatError.js";
 import { requestRefusedError } from "../../errors/requestErrors.js";
 import { withoutRedaction } from "../../observability/createLogger.js";
-import type { Metrics } from "../../observability/Metrics.js";
 import { loggableOperationName } from "../../observability/operationName.js";
 import { refusalReasonOf, type RefusalReason } from "../../observability/refusalReasons.js";
-import type { TaskWatcher } from "../../subscriptions/TaskWatcher.js";
-import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import { addressCaller } from "../../callers/Caller.js";
-import type { CallerRules } from "../../callers/CallerRules.js";
 import { personalDataReader } from "../../callers/personalData.js";
-import { isRouterRequest, type Authenticator } from "../createAuthenticator.js";
+import { isRouterRequest } from "../createAuthenticator.js";
 import { admitSubscription } from "../admission/admitSubscription.js";
 import type { SubscriptionProfile } from "../admission/callerProfiles.js";
 import type { Connection, ConnectionContext, SubscriptionRecord } from "./Connection.js";
@@ -25,44 +21,8 @@ import { handshakeHandler } from "./handshake.js";
 import { releaseOnceSerialized } from "./releaseOnceSerialized.js";
 import { bridgeSocket, OutboxPool } from "./socketBridge.js";
 import { subscriptionContext } from "./subscriptionContext.js";
-
-export interface SubscriptionServerOptions {
-  schema: GraphQLSchema;
-  watcher: TaskWatcher;
-  /** For the (unused) loader of a subscription's context: resolvers are typed for one. */
-  source: UserAccessTaskSource;
-  /** Scopes, the watcher's share per caller, the audit trail. */
-  rules: CallerRules;
-  /** Connections at once that have not completed `connection_init` (see `HandshakeOptions`). */
-  maxUnauthenticated: number;
-  client: SubscriptionProfile;
-  /** Connections whose handshake carries the router secret. */
-  router?: SubscriptionProfile & { secret: string };
-  /**
-   * The most all connections together may hold for their clients (WEBSOCKET_MAX_PENDING_BYTES): a
-   * message that would pass it cuts its connection off, as one over a connection's own bound does.
-   */
-  maxPendingBytes: number;
-  authenticate: Authenticator | undefined;
-  /** Browser origins allowed to open a connection (CORS_ORIGINS); a handshake without `Origin` is not a browser's. */
-  corsOrigins: readonly string[];
-  /** Error messages without field suggestions. */
-  production: boolean;
-  /** The clock of JWT expiry; injected by tests. */
-  now?: () => number;
-  /** A connection's id, from the handshake's `x-request-id` or made up. */
-  requestIdOf: (request: IncomingMessage) => string;
-  logger: Logger;
-  metrics: Metrics;
-}
-
-export interface SubscriptionServer {
-  /** Closes every connection (1001, so clients reconnect elsewhere) and stops the watcher. */
-  close(): Promise<void>;
-}
-
-/** A connection with no subscription for this long is closed (1000): it costs a socket and holds nothing. */
-export const IDLE_TIMEOUT_MS = 60_000;
+import { armIdle, maskSuggestions } from "./connectionHelpers.js";
+import type { SubscriptionServer, SubscriptionServerOptions } from "./SubscriptionServerOptions.js";
 
 /**
  * Subscriptions over the GraphQL over WebSocket protocol (graphql-ws), on the HTTP server's port and
@@ -238,16 +198,4 @@ class WebSocketSubscriptions implements SubscriptionServer {
     );
     if (connection.subscriptions.size === 0) armIdle(connection);
   }
-}
-
-/** Closes the connection once it has had no subscription for IDLE_TIMEOUT_MS. */
-function armIdle(connection: Connection): void {
-  clearTimeout(connection.idle);
-  connection.idle = setTimeout(() => connection.socket.close(1000, "Idle: no subscription for a while"), IDLE_TIMEOUT_MS);
-  connection.idle.unref();
-}
-
-/** In production, "Did you mean …?" is hidden, as graphql-armor does for HTTP requests. */
-function maskSuggestions<T extends { message: string }>(error: T, production: boolean): T {
-  return production ? { ...error, message: error.message.replace(/Did you mean ".+"\?/g, "[Suggestion hidden]").trim() } : error;
 }
