@@ -7,6 +7,9 @@
 export const RESULT_STATUSES = ["IN_PROGRESS", "COMPLETED", "FAILED", "EXPIRED"] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
 
+/** Statuses after which a task never changes again: cached for RESULT_CACHE_FINAL_TTL_S, and the end of a watch. */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set<ResultStatus>(["COMPLETED", "FAILED", "EXPIRED"]);
+
 /** An error reported by the application for one task. */
 export interface TaskError {
   errorCode?: string;

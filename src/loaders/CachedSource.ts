@@ -4,7 +4,8 @@ import { ensureError } from "../lib/ensureError.js";
 import { untilDeadline } from "../appfabric/errors.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
-import { CLOCK_SKEW_MS, FINAL_STATUSES, type CachedResult } from "./cachedItem.js";
+import { FINAL_STATUSES } from "../appfabric/types.js";
+import { CLOCK_SKEW_MS, type CachedResult } from "./cachedItem.js";
 import type { SharedResultStore } from "./SharedResultStore.js";
 
 export interface ResultCacheSettings {

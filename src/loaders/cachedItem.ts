@@ -1,5 +1,5 @@
 import { isRecord } from "../lib/isRecord.js";
-import type { ResultStatus, UserAccessResultItem } from "../appfabric/types.js";
+import { RESULT_STATUSES, type ResultStatus, type UserAccessResultItem } from "../appfabric/types.js";
 
 /** A result as the cache keeps it: the item, and until when (ms since the epoch) it may be served. */
 export interface CachedResult {
@@ -14,9 +14,7 @@ export interface CachedResult {
  */
 export const CLOCK_SKEW_MS = 1_000;
 
-/** Statuses that can no longer change: a task in one of them is cached for RESULT_CACHE_FINAL_TTL_S. */
-export const FINAL_STATUSES: ReadonlySet<ResultStatus> = new Set(["COMPLETED", "FAILED", "EXPIRED"]);
-const STATUSES: ReadonlySet<string> = new Set(["IN_PROGRESS", ...FINAL_STATUSES]);
+const STATUSES: ReadonlySet<string> = new Set(RESULT_STATUSES);
 const isResultStatus = (text: string | undefined): text is ResultStatus => text !== undefined && STATUSES.has(text);
 const TEXT_FIELDS = [
   "app",

@@ -1,7 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { SubscriptionResolvers } from "./__generated__/resolvers-types.js";
 import { subscriptionsOverHttpError } from "../errors/requestErrors.js";
-import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
+import type { WatchedTask } from "../subscriptions/watchState.js";
 
 /**
  * `userAccessTasksUpdated`: the process's shared watcher does the polling (see `TaskWatcher`); this

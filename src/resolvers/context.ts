@@ -4,7 +4,7 @@ import type { UserAccessTaskItem } from "../appfabric/types.js";
 import type { Action } from "../callers/access.js";
 import type { Caller } from "../callers/Caller.js";
 import type { UserAccessTaskLoader } from "../loaders/UserAccessTaskLoader.js";
-import type { WatchedTask } from "../subscriptions/TaskWatcher.js";
+import type { WatchedTask } from "../subscriptions/watchState.js";
 
 /** What the mutation needs from the AppFabric client. */
 export interface TaskStarter {

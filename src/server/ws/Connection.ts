@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Context } from "graphql-ws";
 import type { WebSocket } from "ws";
 import type { Caller } from "../../callers/Caller.js";
-import type { TaskSubscription } from "../../subscriptions/TaskWatcher.js";
+import type { TaskSubscription } from "../../subscriptions/TaskWatcherOptions.js";
 import type { SubscriptionProfile } from "../admission/callerProfiles.js";
 
 /** One subscription's record, for its log lines. */
