@@ -1,4 +1,4 @@
-import type { ResultCacheSettings } from "../loaders/CachedSource.js";
+import type { ResultCacheSettings } from "../loaders/ResultCacheSettings.js";
 import type { SealKeys } from "../fleet/ResultSeal.js";
 import { ConfigError } from "./ConfigError.js";
 import { parseUrl, readInteger, readText, setting, shownUrl, type Env } from "./env.js";

@@ -7,7 +7,7 @@ import type { EmulatorOptions } from "./EmulatorOptions.js";
 import type { ReceivedCall } from "./ReceivedCall.js";
 import { DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID, DEMO_TASKS, EMULATOR_CREDENTIALS } from "./demoData.js";
 import { lowerCaseHeaders, readBody, send, sendError, sleep } from "./emulatorHttp.js";
-import { takeFault, type FaultRule } from "./faultSchedule.js";
+import { takeFault, type Fault, type FaultRule } from "./faultSchedule.js";
 import { batchGetUserAccessTasks, startUserAccessTasks } from "./operations.js";
 import type { StartedTasks } from "./startedTasks.js";
 import { parseBody, validateBatchGetRequest, validateStartRequest, type ParsedBody } from "./validateRequests.js";
@@ -139,25 +139,7 @@ export class RequestHandler {
         ? batchGetUserAccessTasks(validated, { tasks: this.#tasks, started: this.#started, random: this.#random })
         : startUserAccessTasks(validated, this.#started);
     answer(status);
-    if (fault?.kind === "truncated") {
-      response.writeHead(status, {
-        "content-type": "application/json",
-        "content-length": String(Buffer.byteLength(text) + 100),
-        "x-amzn-requestid": randomUUID(),
-      });
-      response.write(text.slice(0, Math.floor(text.length / 2)));
-      droppedByEmulator = true;
-      setImmediate(() => request.socket.destroy());
-      return;
-    }
-    if (fault?.kind === "slowBody") {
-      response.writeHead(status, { "content-type": "application/json", "x-amzn-requestid": randomUUID() });
-      response.write(text.slice(0, Math.floor(text.length / 2)));
-      await sleep(fault.ms);
-      response.end(text.slice(Math.floor(text.length / 2)));
-      return;
-    }
-    return send(response, status, text);
+    return sendAnswer(request, response, { status, text }, fault, () => (droppedByEmulator = true));
   }
 
   #record(operation: ReceivedCall["operation"], parsed: ParsedBody, headers: Record<string, string>): ReceivedCall {
@@ -170,4 +152,37 @@ export class RequestHandler {
     if (this.#recordCalls) this.#calls.push(call);
     return call;
   }
+}
+
+/**
+ * The answer, its body as a fault (if any) shapes it: cut off halfway under a content length that
+ * promises more (`truncated`, then the socket is dropped: `dropped` says so), or sent in two halves
+ * `ms` apart (`slowBody`).
+ */
+async function sendAnswer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  { status, text }: { status: number; text: string },
+  fault: Fault | undefined,
+  dropped: () => void,
+): Promise<void> {
+  if (fault?.kind === "truncated") {
+    response.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text) + 100),
+      "x-amzn-requestid": randomUUID(),
+    });
+    response.write(text.slice(0, Math.floor(text.length / 2)));
+    dropped();
+    setImmediate(() => request.socket.destroy());
+    return;
+  }
+  if (fault?.kind === "slowBody") {
+    response.writeHead(status, { "content-type": "application/json", "x-amzn-requestid": randomUUID() });
+    response.write(text.slice(0, Math.floor(text.length / 2)));
+    await sleep(fault.ms);
+    response.end(text.slice(Math.floor(text.length / 2)));
+    return;
+  }
+  send(response, status, text);
 }

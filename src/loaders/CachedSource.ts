@@ -2,25 +2,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
 import { ensureError } from "../lib/ensureError.js";
 import { untilDeadline } from "../appfabric/errors.js";
-import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { LoadOptions, UserAccessTaskSource } from "./UserAccessTaskSource.js";
 import { FINAL_STATUSES } from "../appfabric/types.js";
-import { CLOCK_SKEW_MS, type CachedResult } from "./cachedItem.js";
+import type { CachedResult } from "./cachedItem.js";
 import type { SharedResultStore } from "./SharedResultStore.js";
+import { ReplicaClaims, type Answer } from "./ReplicaClaims.js";
+import { REFRESH_CLAIM_MS, ttlOf, type ResultCacheObserver, type ResultCacheSettings } from "./ResultCacheSettings.js";
+import { SharedLookup } from "./SharedLookup.js";
 
-export interface ResultCacheSettings {
-  /** How long a task in a final status (COMPLETED, FAILED, EXPIRED) is served from the cache; 0: not cached. */
-  finalTtlMs: number;
-  /** How long an IN_PROGRESS task is served from the cache; 0: not cached. */
-  inProgressMs: number;
-  /** Results this replica keeps in memory at most (least recently used go first). */
-  maxEntries: number;
-}
-
-/** What the cache reports (metrics implement it): how many ids each lookup served, and from where. */
-export interface ResultCacheObserver {
-  cacheLookedUp(outcome: "local" | "shared" | "stale" | "awaited" | "miss", ids: number): void;
-}
+export { REFRESH_CLAIM_MS, type ResultCacheObserver, type ResultCacheSettings } from "./ResultCacheSettings.js";
 
 export interface CachedSourceOptions {
   settings: ResultCacheSettings;
@@ -32,19 +22,6 @@ export interface CachedSourceOptions {
   /** Waits between looks for a result another replica is fetching (real time by default); rejects when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
-
-/**
- * How long, past its freshness, an IN_PROGRESS result stays in Redis, and how long a replica may hold
- * the claim to refresh it. While one replica refreshes a stale result, the others serve that result:
- * an IN_PROGRESS answer is then at most `inProgressMs` plus this old (in practice plus one AppFabric call).
- */
-export const REFRESH_CLAIM_MS = 5_000;
-
-/** A replica waiting for another's first fetch of a task looks in Redis after this long, then at doubling intervals up to `MAX_LOOK_MS`. */
-const FIRST_LOOK_MS = 25;
-const MAX_LOOK_MS = 200;
-
-type Answer = UserAccessResultItem | undefined | Error;
 
 /** The memory bound is RESULT_CACHE_MAX_ENTRIES results of this size on average (about 20 MB for 10,000). */
 const AVERAGE_ITEM_BYTES = 2_048;
@@ -78,12 +55,9 @@ export class CachedSource implements UserAccessTaskSource {
   readonly #observer: ResultCacheObserver;
   readonly #now: () => number;
   readonly #local: LRUCache<string, CachedResult>;
-  readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
-  /**
-   * Ids whose claim this replica holds, each with the answer its fetch will give: another operation
-   * of this replica that finds an id here waits for that answer instead of asking again.
-   */
-  readonly #claims = new Map<string, { answer: Promise<Answer>; settle: (answer: Answer) => void }>();
+  readonly #claims: ReplicaClaims;
+  /** The second tier, with Redis. */
+  readonly #sharedLookup: SharedLookup | undefined;
 
   constructor(inner: UserAccessTaskSource, options: CachedSourceOptions) {
     this.#inner = inner;
@@ -91,10 +65,23 @@ export class CachedSource implements UserAccessTaskSource {
     this.#shared = options.shared;
     this.#observer = options.observer;
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
     // Bounded by count and by size: AppFabric's items are a few hundred bytes; the size bound keeps a
     // few outsized ones from holding much memory.
     this.#local = new LRUCache({ max: options.settings.maxEntries, maxSize: options.settings.maxEntries * AVERAGE_ITEM_BYTES, sizeCalculation: sizeOf });
+    this.#claims = new ReplicaClaims(options.shared);
+    this.#sharedLookup =
+      options.shared === undefined
+        ? undefined
+        : new SharedLookup({
+            shared: options.shared,
+            local: this.#local,
+            claims: this.#claims,
+            settings: options.settings,
+            observer: options.observer,
+            now: this.#now,
+            sleep: options.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal })),
+            tiers: { fetch: (...args) => this.#fetch(...args), join: (...args) => this.#join(...args) },
+          });
   }
 
   /** Results held in this replica's memory (for tests and metrics). */
@@ -113,15 +100,16 @@ export class CachedSource implements UserAccessTaskSource {
     }
     this.#observer.cacheLookedUp("local", taskIds.length - missing.length);
     if (missing.length === 0) return answers;
-    if (this.#shared === undefined) {
+    const shared = this.#sharedLookup;
+    if (shared === undefined) {
       await this.#fetch(taskIds, missing, answers, [], now, options);
       return answers;
     }
-    const { fetch, claimed, waiting, joining } = await this.#fromShared(this.#shared, taskIds, missing, answers, now);
+    const { fetch, claimed, waiting, joining } = await shared.look(taskIds, missing, answers, now);
     await Promise.all([
       this.#fetch(taskIds, fetch, answers, claimed, now, options),
       this.#join(taskIds, joining, answers, options),
-      this.#waitForOthers(this.#shared, taskIds, waiting, answers, options),
+      shared.waitForOthers(taskIds, waiting, answers, options),
     ]);
     return answers;
   }
@@ -146,7 +134,7 @@ export class CachedSource implements UserAccessTaskSource {
       results = await this.#inner.loadUserAccessTasks(fetchIds, options);
     } catch (error) {
       const failure = ensureError(error);
-      this.#release(claimed, () => failure);
+      this.#claims.release(claimed, () => failure);
       throw error;
     }
     const toShare: Array<{ taskId: string; cached: CachedResult; ttlMs: number }> = [];
@@ -154,7 +142,7 @@ export class CachedSource implements UserAccessTaskSource {
       const result = results[position];
       answers[index] = result;
       if (result === undefined || result instanceof Error) continue;
-      const ttlMs = this.#ttlOf(result);
+      const ttlMs = ttlOf(result, this.#settings);
       if (ttlMs <= 0) continue;
       const taskId = fetchIds[position] ?? "";
       // Operations that joined a call under way get the same answer as the one that asked first:
@@ -173,22 +161,7 @@ export class CachedSource implements UserAccessTaskSource {
     // replicas waiting for them ask AppFabric themselves.
     void this.#shared.store(toShare, claimed);
     const answerOf = new Map(fetchIds.map((taskId, position) => [taskId, results[position]]));
-    for (const taskId of claimed) this.#settle(taskId, answerOf.get(taskId));
-  }
-
-  /** Gives back claims without storing anything (a re-read found the result, or the fetch failed as a whole). */
-  #release(claimed: readonly string[], answer: (taskId: string) => Answer): void {
-    if (claimed.length === 0) return;
-    void this.#shared?.store([], claimed);
-    for (const taskId of claimed) this.#settle(taskId, answer(taskId));
-  }
-
-  /** This replica's claim on `taskId`, if it holds one, ends with `answer`: its other operations waiting for it get it. */
-  #settle(taskId: string, answer: Answer): void {
-    const claim = this.#claims.get(taskId);
-    if (claim === undefined) return;
-    this.#claims.delete(taskId);
-    claim.settle(answer);
+    for (const taskId of claimed) this.#claims.settle(taskId, answerOf.get(taskId));
   }
 
   /**
@@ -199,7 +172,7 @@ export class CachedSource implements UserAccessTaskSource {
    */
   async #join(taskIds: readonly string[], indexes: readonly number[], answers: Answer[], options: LoadOptions): Promise<void> {
     if (indexes.length === 0) return;
-    const claims = indexes.map((index) => this.#claims.get(taskIds[index] ?? "")?.answer ?? Promise.resolve<Answer>(new Error("no claim")));
+    const claims = indexes.map((index) => this.#claims.answerOf(taskIds[index] ?? "") ?? Promise.resolve<Answer>(new Error("no claim")));
     let joined: Answer[];
     try {
       joined = await untilDeadline(Promise.all(claims), options.signal);
@@ -214,199 +187,5 @@ export class CachedSource implements UserAccessTaskSource {
       else answers[index] = answer;
     }
     await this.#fetch(taskIds, again, answers, [], this.#now(), options);
-  }
-
-  /**
-   * The second tier. Fresh results from Redis answer at once (and are kept in memory). A stale or
-   * absent result is claimed, all of this look's ids in one transaction: what this replica wins it
-   * fetches (`fetch`, with the claims it holds in `claimed`); where another replica holds the claim,
-   * a stale result is served meanwhile and an absent one is waited for (`waiting`), so that the fleet
-   * asks AppFabric once per task, from the very first miss.
-   */
-  async #fromShared(
-    shared: SharedResultStore,
-    taskIds: readonly string[],
-    missing: number[],
-    answers: Answer[],
-    now: number,
-  ): Promise<{ fetch: number[]; claimed: string[]; waiting: number[]; joining: number[] }> {
-    const found = await shared.get(missing.map((index) => taskIds[index] ?? ""));
-    if (found === undefined) return { fetch: missing, claimed: [], waiting: [], joining: [] };
-    const fetch: number[] = [];
-    const toClaim: number[] = [];
-    const staleAt = new Map<number, CachedResult>();
-    let rejected = 0;
-    let fromRedis = 0;
-    // Refreshed without a claim, whatever claim there is: results stale for longer than any refresh
-    // takes. Their claims are released with the store (a claim left behind with no TTL is cleared).
-    const overdue: string[] = [];
-    for (const [position, index] of missing.entries()) {
-      const cached = this.#accepted(found[position], now);
-      // A value this service did not write (or too fresh to be true) is counted once and replaced by this replica's own fetch.
-      if (cached === "forged") {
-        rejected += 1;
-        fetch.push(index);
-      } else if (cached === undefined) toClaim.push(index);
-      else if (cached.freshUntil > now) {
-        answers[index] = cached.item;
-        this.#local.set(taskIds[index] ?? "", cached);
-        fromRedis += 1;
-      } else if (now - cached.freshUntil > REFRESH_CLAIM_MS) {
-        fetch.push(index);
-        overdue.push(taskIds[index] ?? "");
-      } else {
-        staleAt.set(index, cached);
-        toClaim.push(index);
-      }
-    }
-    this.#observer.cacheLookedUp("shared", fromRedis);
-    shared.rejected(rejected);
-    const { won, joined, lost, claimed } = await this.#claim(shared, taskIds, toClaim, answers);
-    // Where another replica, or another operation of this one, holds the claim: the stale result
-    // meanwhile; without one, the other operation's answer is joined, another replica's waited for.
-    const waiting: number[] = [];
-    const joining: number[] = [];
-    let servedStale = 0;
-    for (const index of [...joined, ...lost]) {
-      const stale = staleAt.get(index);
-      if (stale !== undefined) {
-        answers[index] = stale.item;
-        servedStale += 1;
-      } else (joined.includes(index) ? joining : waiting).push(index);
-    }
-    this.#observer.cacheLookedUp("stale", servedStale);
-    return { fetch: [...fetch, ...won].sort((a, b) => a - b), claimed: [...overdue, ...claimed], waiting, joining };
-  }
-
-  /**
-   * Claims the refresh of `indexes`' ids. Of those won, Redis is read once more: a claim is free again
-   * once the refresh before it has stored its result (`store` writes the results, then releases the
-   * claims, in one pipeline), so a refresh that finished between the first read and the claim is
-   * served, not made a second time. Returns the indexes to fetch (`won`, with the claims now held in
-   * `claimed`; all of them, without claims, when Redis did not answer), those whose claim another
-   * operation of this replica holds (`joined`: its call is under way here) and those another replica
-   * holds (`lost`).
-   */
-  async #claim(
-    shared: SharedResultStore,
-    taskIds: readonly string[],
-    indexes: readonly number[],
-    answers: Answer[],
-  ): Promise<{ won: number[]; joined: number[]; lost: number[]; claimed: string[] }> {
-    const won: number[] = [];
-    const joined: number[] = [];
-    const lost: number[] = [];
-    const toClaim: number[] = [];
-    for (const index of indexes) (this.#claims.has(taskIds[index] ?? "") ? joined : toClaim).push(index);
-    if (toClaim.length === 0) return { won, joined, lost, claimed: [] };
-    const claimIds = toClaim.map((index) => taskIds[index] ?? "");
-    const replies = await shared.claim(claimIds, REFRESH_CLAIM_MS);
-    // Without Redis's answer to the claim, this replica fetches them itself.
-    if (replies === undefined) return { won: toClaim, joined, lost, claimed: [] };
-    const wonNow: number[] = [];
-    for (const [position, index] of toClaim.entries()) {
-      // Lost to another operation of this replica (its claim went first in the same round trip): joined.
-      if (replies[position] !== true) (this.#claims.has(claimIds[position] ?? "") ? joined : lost).push(index);
-      else {
-        wonNow.push(index);
-        let settle: (answer: Answer) => void = () => undefined;
-        const answer = new Promise<Answer>((resolve) => (settle = resolve));
-        this.#claims.set(claimIds[position] ?? "", { answer, settle });
-      }
-    }
-    if (wonNow.length === 0) return { won, joined, lost, claimed: [] };
-    const wonIds = wonNow.map((index) => taskIds[index] ?? "");
-    const again = (await shared.get(wonIds)) ?? [];
-    const now = this.#now();
-    const claimed: string[] = [];
-    const released: string[] = [];
-    for (const [position, index] of wonNow.entries()) {
-      const taskId = wonIds[position] ?? "";
-      const refreshed = this.#accepted(again[position], now);
-      if (refreshed !== undefined && refreshed !== "forged" && refreshed.freshUntil > now) {
-        answers[index] = refreshed.item;
-        this.#local.set(taskId, refreshed);
-        released.push(taskId);
-      } else {
-        won.push(index);
-        claimed.push(taskId);
-      }
-    }
-    this.#release(released, (taskId) => this.#local.get(taskId)?.item);
-    this.#observer.cacheLookedUp("shared", released.length);
-    return { won, joined, lost, claimed };
-  }
-
-  /**
-   * Waits for the results another replica is fetching under its claim: looks in Redis after 25 ms,
-   * then at doubling intervals up to 200 ms, for at most the claim's lifetime. A result that arrives
-   * answers (`awaited`); where the other replica gave up its claim without a result (an error, an
-   * unknown id) or let it lapse, this replica claims and fetches the id itself. When Redis stops
-   * answering, or the operation's deadline comes, the rest is fetched at once (the source below
-   * answers a passed deadline without a call).
-   */
-  async #waitForOthers(shared: SharedResultStore, taskIds: readonly string[], waiting: number[], answers: Answer[], options: LoadOptions): Promise<void> {
-    let left = waiting;
-    const fetches: Array<Promise<void>> = [];
-    for (let step = FIRST_LOOK_MS, waited = 0; left.length > 0 && waited < REFRESH_CLAIM_MS; waited += step, step = Math.min(2 * step, MAX_LOOK_MS)) {
-      if (!(await this.#pause(step, options.signal))) break;
-      const found = await shared.get(left.map((index) => taskIds[index] ?? ""));
-      if (found === undefined) break;
-      const now = this.#now();
-      const absent: number[] = [];
-      const forged: number[] = [];
-      for (const [position, index] of left.entries()) {
-        const cached = this.#accepted(found[position], now);
-        if (cached === "forged") forged.push(index);
-        else if (cached === undefined || cached.freshUntil <= now) absent.push(index);
-        else {
-          answers[index] = cached.item;
-          this.#local.set(taskIds[index] ?? "", cached);
-        }
-      }
-      this.#observer.cacheLookedUp("awaited", left.length - absent.length - forged.length);
-      // A value this service did not write, where the result was awaited: counted, and fetched here.
-      shared.rejected(forged.length);
-      fetches.push(this.#fetch(taskIds, forged, answers, [], now, options));
-      if (absent.length === 0) {
-        left = [];
-        break;
-      }
-      const { won, joined, lost, claimed } = await this.#claim(shared, taskIds, absent, answers);
-      fetches.push(this.#fetch(taskIds, won, answers, claimed, now, options), this.#join(taskIds, joined, answers, options));
-      left = lost;
-    }
-    fetches.push(this.#fetch(taskIds, left, answers, [], this.#now(), options));
-    await Promise.all(fetches);
-  }
-
-  /** Waits `ms`; false when the operation's deadline came first. */
-  async #pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (signal?.aborted === true) return false;
-    try {
-      await this.#sleep(ms, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * A result read from Redis as this replica may use it. It is never fresher than its status allows
-   * from now: a freshness time beyond that by more than clocks differ was not written by this service
-   * (`forged`, no answer); within it (another replica's clock ahead), it is cut back.
-   */
-  #accepted(stored: CachedResult | "rejected" | undefined, now: number): CachedResult | "forged" | undefined {
-    if (stored === undefined || stored === "rejected") return stored === undefined ? undefined : "forged";
-    const limit = now + this.#ttlOf(stored.item);
-    if (stored.freshUntil > limit + CLOCK_SKEW_MS) return "forged";
-    return { item: stored.item, freshUntil: Math.min(stored.freshUntil, limit) };
-  }
-
-  /** How long a result may be served: by its status; 0 for anything without a known status. */
-  #ttlOf(item: UserAccessResultItem): number {
-    const status = item.resultStatus;
-    if (status === "IN_PROGRESS") return this.#settings.inProgressMs;
-    return status !== undefined && FINAL_STATUSES.has(status) ? this.#settings.finalTtlMs : 0;
   }
 }

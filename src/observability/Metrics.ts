@@ -1,6 +1,6 @@
 import type { BudgetReason } from "../errors/RateLimitedError.js";
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import { metricInstruments } from "./metricInstruments.js";
+import { collectDefaultMetrics, Gauge, type Registry } from "prom-client";
+import { MetricInstruments } from "./MetricInstruments.js";
 import type { AppFabricCallEvent } from "../appfabric/AppFabricClient.js";
 
 /**
@@ -11,10 +11,10 @@ import type { AppFabricCallEvent } from "../appfabric/AppFabricClient.js";
  * operator listed (`METRICS_OPERATION_NAMES`) get their own value, and refusal reasons are fixed words.
  */
 export class Metrics {
-  readonly registry = new Registry();
+  readonly #m = new MetricInstruments();
+  readonly registry: Registry = this.#m.registry;
   readonly #operationNames: ReadonlySet<string>;
 
-  readonly #m = metricInstruments(this.registry);
   /** Read from the watcher when scraped (see `observeWatcher`), not pushed on every change. */
   #watchedIdsNow: () => number = () => 0;
   readonly #watchedIds: Gauge = new Gauge({
