@@ -1,3 +1,4 @@
+import type { Clock } from "./lib/Clock.js";
 import { createHash } from "node:crypto";
 import type { KeyValueCache } from "@apollo/utils.keyvaluecache";
 import type { Logger } from "pino";
@@ -36,7 +37,7 @@ export interface FleetOptions {
   /** The largest request body any caller may send: no persisted document read from Redis is longer. */
   maxDocumentBytes: number;
   /** The cache's and the hold's clock (ms since the epoch); tests move it by hand. */
-  now?: () => number;
+  now?: Clock;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Clock } from "./lib/Clock.js";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Logger } from "pino";
@@ -29,7 +30,7 @@ export interface ServiceOverrides {
   /** Human-readable log lines (a terminal on the emulator). */
   prettyLogs?: boolean;
   /** The clock of JWT checks (tests). */
-  now?: () => number;
+  now?: Clock;
   /** Instead of AUDIT_LOG's destination (tests collect the lines). */
   auditWrite?: (line: string) => void;
 }

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { AppFabricCallObserver, CallTrace } from "./callEvents.js";
 import {
@@ -41,7 +42,7 @@ export interface AppFabricClientOptions {
   /** Attempts that may wait for a slot; past this a call fails at once with `OverloadedError`. */
   maxQueuedCalls?: number;
   /** Signing clock; injected for deterministic signatures in tests. */
-  now?: () => Date;
+  now?: Clock;
   /** Told when each call starts and ends, for logs and metrics. */
   observer?: AppFabricCallObserver;
   /** The fleet's shared hold after a 429, and its call rate (see `FleetCallGate`). */

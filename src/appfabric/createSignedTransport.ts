@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { isClockSkewError } from "@smithy/core/retry";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -21,7 +22,7 @@ export interface SignedTransportOptions {
   /** Per-attempt timeout covering connect, headers and body. */
   timeoutMs: number;
   /** Signing clock; injected for deterministic signatures in tests. */
-  now?: () => Date;
+  now?: Clock;
   /** Told when AppFabric's `Date` shows this clock 5 minutes or more off, with the offset now signed with (ms, AppFabric minus here). */
   onClockSkew?: (offsetMs: number) => void;
 }
@@ -46,7 +47,7 @@ export type Transport = (path: string, payload: object, deadline: AbortSignal | 
 export function createSignedTransport(options: SignedTransportOptions): Transport {
   const signer = createSigner({ region: options.region, credentials: options.credentials });
   const { send, onClockSkew } = options;
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? Date.now;
   const { endpoint, timeoutMs } = options;
   /**
    * How far AppFabric's clock is ahead of this one (ms), as AWS SDKs keep `systemClockOffset`: 0 until
@@ -57,7 +58,7 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
   const corrected = (date: string | string[] | undefined): boolean => {
     const serverTime = Date.parse(Array.isArray(date) ? (date[0] ?? "") : (date ?? ""));
     if (Number.isNaN(serverTime)) return false;
-    const here = now().getTime();
+    const here = now();
     if (Math.abs(here + clockOffsetMs - serverTime) < MAX_CLOCK_SKEW_MS) return false;
     clockOffsetMs = serverTime - here;
     onClockSkew?.(clockOffsetMs);
@@ -67,7 +68,7 @@ export function createSignedTransport(options: SignedTransportOptions): Transpor
   /** The headers to send, SigV4-signed. A failure here is the credential chain's: nothing was sent. */
   const sign = async (url: URL, body: string): Promise<Record<string, string>> => {
     try {
-      return await signedHeaders(signer, { url, body, contentType: "application/json", signingDate: new Date(now().getTime() + clockOffsetMs) });
+      return await signedHeaders(signer, { url, body, contentType: "application/json", signingDate: new Date(now() + clockOffsetMs) });
     } catch (error) {
       throw new CredentialsUnavailableError(error);
     }

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { createHmac } from "node:crypto";
 import { openSync } from "node:fs";
 import pino from "pino";
@@ -48,7 +49,7 @@ export interface AuditTrailOptions {
   /** Instead of the destination (tests collect lines). */
   write?: (line: string) => void;
   onRecord?: (action: "start" | "read") => void;
-  now?: () => number;
+  now?: Clock;
 }
 
 /**

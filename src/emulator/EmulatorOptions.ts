@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import type { FaultRule } from "./faultSchedule.js";
@@ -15,7 +16,7 @@ export interface EmulatorOptions {
   /** Shuffles results; injected for repeatable order. */
   random?: () => number;
   /** The emulator's clock, for signature expiry. */
-  now?: () => Date;
+  now?: Clock;
   /** Default 127.0.0.1 and a free port. */
   host?: string;
   port?: number;

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AwsCredentialIdentity } from "@smithy/types";
@@ -40,7 +41,7 @@ export class RequestHandler {
   readonly #appBundles: Set<string>;
   readonly #credentials: Map<string, AwsCredentialIdentity>;
   readonly #random: () => number;
-  readonly #now: () => Date;
+  readonly #now: Clock;
   readonly #latencyMs: number;
   readonly #calls: ReceivedCall[];
   readonly #faults: FaultRule[];
@@ -60,13 +61,13 @@ export class RequestHandler {
     this.#appBundles = new Set(options.appBundles ?? [DEMO_APP_BUNDLE_ARN, DEMO_APP_BUNDLE_ID]);
     this.#credentials = new Map((options.credentials ?? [EMULATOR_CREDENTIALS]).map((credentials) => [credentials.accessKeyId, credentials]));
     this.#random = options.random ?? Math.random;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? Date.now;
     this.#latencyMs = options.latencyMs ?? 0;
   }
 
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     // AWS's Date is AWS's clock: what SDKs correct a skewed clock by.
-    response.setHeader("date", this.#now().toUTCString());
+    response.setHeader("date", new Date(this.#now()).toUTCString());
     const body = await readBody(request);
     if (body === undefined) return sendError(response, 413, "RequestEntityTooLargeException", "The request body is too large.");
     const path = request.url ?? "/";

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { randomUUID } from "node:crypto";
 import type { ResultStatus, UserAccessResultItem, UserAccessTaskItem } from "../appfabric/types.js";
 import { DEMO_APPS, type DemoApp, type StartPlan } from "./demoData.js";
@@ -32,9 +33,9 @@ export class StartedTasks {
   static readonly MAX_TASKS = 10_000;
   readonly #running = new Map<string, Running>();
   readonly #unitMs: number;
-  readonly #now: () => number;
+  readonly #now: Clock;
 
-  constructor(unitMs: number, now: () => number = Date.now) {
+  constructor(unitMs: number, now: Clock = Date.now) {
     this.#unitMs = unitMs;
     this.#now = now;
   }

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -22,7 +23,7 @@ export interface VerifySignatureOptions {
   region: string;
   /** The secret for an access key id, or undefined for a key the emulator does not know. */
   credentialsFor: (accessKeyId: string) => AwsCredentialIdentity | undefined;
-  now: () => Date;
+  now: Clock;
 }
 
 const AUTHORIZATION =
@@ -79,7 +80,7 @@ export async function verifySignature(request: ReceivedRequest, options: VerifyS
     };
   }
   // AWS's two wordings: a signature from the past has expired, one from the future is not yet current.
-  const skewMs = signingDate.getTime() - options.now().getTime();
+  const skewMs = signingDate.getTime() - options.now();
   if (skewMs < -MAX_CLOCK_SKEW_MS) {
     return { errorType: "InvalidSignatureException", message: "Signature expired: the request time is more than 5 minutes earlier than the server time." };
   }

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MAX_HOLD_WAIT_MS, type CallGate } from "../appfabric/CallGate.js";
 import { deadlineError, HeldByFleetError } from "../appfabric/errors.js";
@@ -17,7 +18,7 @@ export interface FleetCallGateOptions {
   maxCallsPerSecond?: number;
   observer: CallGateObserver;
   /** The gate's clock (ms since the epoch); tests move it by hand. */
-  now?: () => number;
+  now?: Clock;
 }
 
 /** The hold after a 429 that named no `Retry-After`; twice the last one when throttled again right after it, up to the cap. */
@@ -40,7 +41,7 @@ const MAX_HOLD_MS = 60_000;
  */
 export class FleetCallGate implements CallGate {
   readonly #options: FleetCallGateOptions;
-  readonly #now: () => number;
+  readonly #now: Clock;
   readonly #holdKey: string | undefined;
   readonly #rate: FleetRate | undefined;
   #holdUntil = 0;

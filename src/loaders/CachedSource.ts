@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LRUCache } from "lru-cache";
 import { ensureError } from "../lib/ensureError.js";
@@ -18,7 +19,7 @@ export interface CachedSourceOptions {
   shared?: SharedResultStore;
   observer: ResultCacheObserver;
   /** The cache's clock (ms since the epoch); tests move it by hand. */
-  now?: () => number;
+  now?: Clock;
   /** Waits between looks for a result another replica is fetching (real time by default); rejects when `signal` aborts. */
   sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
@@ -53,7 +54,7 @@ export class CachedSource implements UserAccessTaskSource {
   readonly #settings: ResultCacheSettings;
   readonly #shared: SharedResultStore | undefined;
   readonly #observer: ResultCacheObserver;
-  readonly #now: () => number;
+  readonly #now: Clock;
   readonly #local: LRUCache<string, CachedResult>;
   readonly #claims: ReplicaClaims;
   /** The second tier, with Redis. */

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import type { LRUCache } from "lru-cache";
 import type { CachedResult } from "./cachedItem.js";
 import type { Answer, ReplicaClaims } from "./ReplicaClaims.js";
@@ -16,7 +17,7 @@ export interface SharedLookupParts {
   claims: ReplicaClaims;
   settings: ResultCacheSettings;
   observer: ResultCacheObserver;
-  now: () => number;
+  now: Clock;
   sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   /** The cache's own steps: fetch ids from the source below (storing and releasing `claimed`), and join this replica's fetches. */
   tiers: {

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 
 export interface JwksKeySourceOptions {
@@ -8,7 +9,7 @@ export interface JwksKeySourceOptions {
   /** Told once per failed fetch (never per request): the operator's log line and metric. */
   onFetchFailed?: (reason: string) => void;
   /** The clock; injected by tests. */
-  now?: () => number;
+  now?: Clock;
 }
 
 /** The key set could not be fetched and none was fetched before: no token can be checked now. */

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import type { Span } from "@opentelemetry/api";
 import fastifyCors from "@fastify/cors";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
@@ -48,7 +49,7 @@ export interface StartServerOptions {
   /** Watches tasks for subscriptions (see `createWatcher`); the subscription server ends its subscriptions on close. */
   watcher: TaskWatcher;
   /** The clock of JWT checks; injected by tests. */
-  now?: () => number;
+  now?: Clock;
   /** Starts each GraphQL operation's span (tracing on). */
   startSpan?: (headers: IncomingHttpHeaders) => Span;
 }

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import { MAX_TASK_IDS_PER_BATCH } from "../appfabric/constants.js";
 import type { UserAccessResultItem } from "../appfabric/types.js";
 import { taskNotFoundError } from "../errors/taskErrors.js";
@@ -39,7 +40,7 @@ import type { Load, Subscriber, Watched, WatchedTask } from "./watchState.js";
 export class TaskWatcher {
   readonly #options: TaskWatcherOptions;
   readonly #setTimer: (run: () => void, ms: number) => () => void;
-  readonly #now: () => number;
+  readonly #now: Clock;
   readonly #watched = new Map<string, Watched>();
   readonly #subscribers = new Set<Subscriber>();
   readonly #callerShares: CallerShares;

@@ -1,3 +1,4 @@
+import type { Clock } from "../lib/Clock.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
 import type { SnapshotStream } from "./SnapshotStream.js";
 import type { WatchedTask } from "./watchState.js";
@@ -20,7 +21,7 @@ export interface TaskWatcherOptions {
   /** Runs `run` after `ms` and returns a way to cancel it; tests pass their own clock. */
   setTimer?: (run: () => void, ms: number) => () => void;
   /** Milliseconds from some fixed point, for the interval between polls; tests pass their own. */
-  now?: () => number;
+  now?: Clock;
   /** Told after each poll how many ids it asked for (metrics). */
   onPoll?: (ids: number) => void;
 }

@@ -24,7 +24,7 @@ describe("a host clock 10 minutes off AppFabric's", () => {
   });
 
   async function startSkewed(offsetMs: number, env: Record<string, string> = {}) {
-    emulator = await AppFabricEmulator.start({ now: () => new Date(Date.now() + offsetMs) });
+    emulator = await AppFabricEmulator.start({ now: () => Date.now() + offsetMs });
     const logs = collectLogs("info");
     service = await startService(
       { ...testConfig({}, env), upstream: { kind: "aws", appBundleIdentifier: DEMO_APP_BUNDLE_ARN, endpoint: emulator.url } },

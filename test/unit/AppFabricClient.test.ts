@@ -38,7 +38,7 @@ function client(send: SendHttp, overrides: Partial<AppFabricClientOptions> = {})
     appBundleIdentifier: BUNDLE,
     credentials: EMULATOR_CREDENTIALS,
     send,
-    now: () => SIGNING_DATE,
+    now: () => SIGNING_DATE.getTime(),
     ...overrides,
   });
 }
@@ -74,7 +74,7 @@ describe("AppFabricClient.batchGetUserAccessTasks", () => {
     const verify = (body: string) =>
       verifySignature(
         { method: "POST", path: url.pathname, headers: { ...request?.headers, host: url.host }, body },
-        { region: "eu-west-1", credentialsFor: () => EMULATOR_CREDENTIALS, now: () => SIGNING_DATE },
+        { region: "eu-west-1", credentialsFor: () => EMULATOR_CREDENTIALS, now: () => SIGNING_DATE.getTime() },
       );
     await expect(verify(request?.body ?? "")).resolves.toBeUndefined();
     await expect(verify((request?.body ?? "").replace(TASK_ID, TASK_ID.replace("3f", "4f")))).resolves.toMatchObject({

@@ -1,3 +1,4 @@
+import type { Clock } from "../../lib/Clock.js";
 import type { IncomingMessage } from "node:http";
 import type { GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
@@ -31,7 +32,7 @@ export interface SubscriptionServerOptions {
   /** Error messages without field suggestions. */
   production: boolean;
   /** The clock of JWT expiry; injected by tests. */
-  now?: () => number;
+  now?: Clock;
   /** A connection's id, from the handshake's `x-request-id` or made up. */
   requestIdOf: (request: IncomingMessage) => string;
   logger: Logger;

@@ -1,3 +1,4 @@
+import type { Clock } from "../../lib/Clock.js";
 import type { IncomingHttpHeaders } from "node:http";
 import { CloseCode } from "graphql-ws";
 import type { Logger } from "pino";
@@ -11,7 +12,7 @@ export interface ConnectionAuthOptions {
   /** Undefined: authentication is off, and a connection's caller is its address. */
   authenticate: Authenticator | undefined;
   /** The clock of JWT expiry (ms since the epoch). */
-  now: () => number;
+  now: Clock;
   logger: Logger;
   /** Told of each connection refused or closed for its credentials. */
   refused: (reason: RefusalReason) => void;
