@@ -19,10 +19,9 @@ export function createWatcher(
     intervalMs: settings.watchIntervalMs,
     maxWatchedIds: settings.maxWatchedIds,
     maxWatchedIdsPerCaller: settings.maxWatchedIdsPerCaller,
-    onShareRefused: () => budgets.refused("watched_ids"),
     maxSubscriptions: settings.maxActive,
     maxLifetimeMs: settings.maxLifetimeMs,
-    onPoll: (ids) => metrics.watcherPolled(ids),
+    observer: { watcherPolled: (ids) => metrics.watcherPolled(ids), watchShareRefused: () => budgets.refused("watched_ids") },
   });
   metrics.observeWatcher(() => watcher.size.watchedIds);
   return watcher;

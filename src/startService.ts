@@ -147,7 +147,7 @@ function composeReadPath(client: AppFabricClient, settings: Config["appFabric"],
           windowMs: settings.coalesceMs,
           maxInFlight: settings.maxConcurrency,
           maxQueuedIds: settings.maxQueuedIds,
-          onShareRefused: () => fleet.budgets.refused("queue_share"),
+          observer: { queueShareRefused: () => fleet.budgets.refused("queue_share") },
         })
       : new DirectSource(client);
   return fleet.cached(new BudgetedSource(batcher, fleet.budgets));

@@ -85,7 +85,7 @@ export class CachedSource implements UserAccessTaskSource {
           });
   }
 
-  /** Results held in this replica's memory (for tests and metrics). */
+  /** Results held in this replica's memory (for tests). */
   get size(): number {
     return this.#local.size;
   }

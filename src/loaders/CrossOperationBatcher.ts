@@ -7,6 +7,11 @@ import { type RateLimitedError } from "../errors/RateLimitedError.js";
 import { MAX_LINKS, newEntry, traceOf, type Call, type Entry } from "./batchEntry.js";
 import { matchByTaskId, type BatchGetter, type LoadOptions, type UserAccessTaskSource } from "./UserAccessTaskSource.js";
 
+/** What the batcher reports: an id refused for its caller holding its share of the line already. */
+export interface BatcherObserver {
+  queueShareRefused(): void;
+}
+
 export interface CrossOperationBatcherOptions {
   /** How long the first id waits for company before a call goes out. */
   windowMs: number;
@@ -18,8 +23,8 @@ export interface CrossOperationBatcherOptions {
    * their share may take places past it, up to twice this (see `FairLine`).
    */
   maxQueuedIds: number;
-  /** A caller's id was refused for holding its share of the line already (for the metric). */
-  onShareRefused?: () => void;
+  /** What the batcher reports (the caller budgets' metric implements it). */
+  observer?: BatcherObserver;
   /**
    * Runs `dispatch` once the window is over and returns a way to cancel it. The default is a
    * `setTimeout` of `windowMs`; tests pass their own, as DataLoader's `batchScheduleFn`, to decide when a
@@ -82,7 +87,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
     this.#options = options;
   }
 
-  /** Ids waiting for a call and ids in calls under way (for tests and metrics). */
+  /** Ids waiting for a call and ids in calls under way (for tests). */
   get pending(): { waiting: number; inFlight: number; calls: number } {
     return { waiting: this.#line.size, inFlight: this.#inFlight.size, calls: this.#callsInFlight };
   }
@@ -111,7 +116,7 @@ export class CrossOperationBatcher implements UserAccessTaskSource {
   #join(taskId: string, origin: SpanContext | undefined, caller: string | undefined): Entry | OverloadedError | RateLimitedError {
     let entry = this.#inFlight.get(taskId) ?? this.#line.get(taskId);
     if (entry === undefined) {
-      const refusal = this.#line.admit(caller, this.#options.maxQueuedIds, this.#options.onShareRefused);
+      const refusal = this.#line.admit(caller, this.#options.maxQueuedIds, () => this.#options.observer?.queueShareRefused());
       if (refusal !== undefined) return refusal;
       entry = newEntry(taskId, caller ?? "");
       this.#line.add(entry);

@@ -45,7 +45,7 @@ export type AuthRefusal = "router_secret" | "jwt_missing" | "jwt_invalid" | "jwk
 
 export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<AuthResult>;
 
-export type AuthenticatorOptions = Pick<JwksKeySourceOptions, "onFetchFailed" | "now">;
+export type AuthenticatorOptions = Pick<JwksKeySourceOptions, "observer" | "now">;
 
 /**
  * Incoming authentication, as Apollo's subgraph template does it: a secret shared with the router in

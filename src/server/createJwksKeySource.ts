@@ -1,13 +1,18 @@
 import type { Clock } from "../lib/Clock.js";
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 
+/** What the key source reports: a failed fetch of the key set, with a fixed word for why. */
+export interface JwksObserver {
+  jwksFetchFailed(reason: string): void;
+}
+
 export interface JwksKeySourceOptions {
   /** How long one fetch of the key set may take. */
   timeoutMs?: number;
   /** After a failed fetch, how long no fetch is tried again (requests are answered at once meanwhile). */
   failureCooldownMs?: number;
   /** Told once per failed fetch (never per request): the operator's log line and metric. */
-  onFetchFailed?: (reason: string) => void;
+  observer?: JwksObserver;
   /** The clock; injected by tests. */
   now?: Clock;
 }
@@ -55,7 +60,7 @@ export function createJwksKeySource(url: URL, options: JwksKeySourceOptions = {}
     } catch (error) {
       if (!isFetchFailure(error)) throw error;
       // Concurrent requests share one failed fetch: report it once.
-      if (failedAt === undefined || now() - failedAt >= cooldownMs) options.onFetchFailed?.(describeFetchFailure(error));
+      if (failedAt === undefined || now() - failedAt >= cooldownMs) options.observer?.jwksFetchFailed(describeFetchFailure(error));
       failedAt = now();
       return lastKnown()(protectedHeader, token);
     }

@@ -7,13 +7,13 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Logger } from "pino";
 import type { CallerRules } from "../callers/CallerRules.js";
 import type { UserAccessTaskSource } from "../loaders/UserAccessTaskSource.js";
-import type { Metrics } from "../observability/Metrics.js";
+import type { ServerObserver } from "./ServerObserver.js";
 import type { TaskStarter } from "../resolvers/context.js";
 import type { TaskWatcher } from "../subscriptions/TaskWatcher.js";
 import { callerProfiles } from "./admission/callerProfiles.js";
 import { buildSchema } from "./buildSchema.js";
 import { createApolloServer } from "./createApolloServer.js";
-import { createAuthenticator } from "./createAuthenticator.js";
+import { createAuthenticator, type Authenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 import { installDrain } from "./drain.js";
 import { createHttpApp, requestIdOf } from "./http/createHttpApp.js";
@@ -40,7 +40,7 @@ export interface StartServerOptions {
   /** Scopes, budgets and the audit trail, applied to every request's and connection's caller. */
   rules: CallerRules;
   logger: Logger;
-  metrics: Metrics;
+  metrics: ServerObserver;
   readiness: () => Promise<ReadinessReport>;
   /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
@@ -73,18 +73,7 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { logger, metrics, config, rules } = options;
   const app = createHttpApp(config.limits, { logger, metrics });
-  const authenticate = createAuthenticator(config.auth, {
-    now: options.now,
-    onFetchFailed: (reason) => {
-      metrics.jwksFetchFailed(reason);
-      logger.warn({ reason }, "The JWKS could not be fetched; JWTs are checked against the last key set fetched, if any, and no fetch is retried for a while");
-    },
-  });
-  if (authenticate === undefined && config.production) {
-    logger.warn(
-      "Production without authentication: set ROUTER_SECRET and/or AUTH_JWKS_URL (or AUTH_JWT_PUBLIC_KEY) unless a gateway in front authenticates every request.",
-    );
-  }
+  const authenticate = authenticatorFor(options);
 
   // One schema for both Apollo servers and the subscriptions, telling routers what is checked here.
   const schema = buildSchema({ authenticated: config.auth.jwt !== undefined, scopes: config.auth.scopes ?? {} });
@@ -151,4 +140,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { port } = app.server.address() as { port: number };
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   return { url: new URL(`http://${shownHost}:${port}/`), stop };
+}
+
+/** Authentication as configured (undefined: none), its key-set failures logged and counted; a warning when production has none. */
+function authenticatorFor({ config, logger, metrics, now }: StartServerOptions): Authenticator | undefined {
+  const authenticate = createAuthenticator(config.auth, {
+    now,
+    observer: {
+      jwksFetchFailed: (reason) => {
+        metrics.jwksFetchFailed(reason);
+        logger.warn(
+          { reason },
+          "The JWKS could not be fetched; JWTs are checked against the last key set fetched, if any, and no fetch is retried for a while",
+        );
+      },
+    },
+  });
+  if (authenticate === undefined && config.production) {
+    logger.warn(
+      "Production without authentication: set ROUTER_SECRET and/or AUTH_JWKS_URL (or AUTH_JWT_PUBLIC_KEY) unless a gateway in front authenticates every request.",
+    );
+  }
+  return authenticate;
 }

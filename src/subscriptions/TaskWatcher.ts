@@ -53,7 +53,7 @@ export class TaskWatcher {
     this.#options = options;
     this.#setTimer = options.setTimer ?? timer;
     this.#now = options.now ?? performance.now.bind(performance);
-    this.#callerShares = new CallerShares(options.maxWatchedIdsPerCaller, options.onShareRefused);
+    this.#callerShares = new CallerShares(options.maxWatchedIdsPerCaller, () => options.observer?.watchShareRefused());
   }
 
   /** Active subscriptions, and distinct ids watched. */
@@ -209,7 +209,7 @@ export class TaskWatcher {
     } finally {
       this.#polling = false;
     }
-    this.#options.onPoll?.(due.length);
+    this.#options.observer?.watcherPolled(due.length);
     const retryAfterMs = retryAfterMsOf(due, this.#watched);
     this.#failures = retryAfterMs === undefined ? 0 : this.#failures + 1;
     if (!hasWorkLeft(this.#watched) || this.#cancelPoll !== undefined) return;

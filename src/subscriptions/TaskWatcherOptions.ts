@@ -12,8 +12,6 @@ export interface TaskWatcherOptions {
   maxWatchedIds: number;
   /** Distinct task ids one caller's subscriptions may watch at once; a subscription that would pass it is `RATE_LIMITED`. */
   maxWatchedIdsPerCaller?: number;
-  /** A subscription was refused for its caller's share of watched ids (metrics). */
-  onShareRefused?: () => void;
   /** Subscriptions at once in this process; more are refused. */
   maxSubscriptions: number;
   /** The longest one subscription lasts; it then ends with `SUBSCRIPTION_EXPIRED`. */
@@ -22,8 +20,8 @@ export interface TaskWatcherOptions {
   setTimer?: (run: () => void, ms: number) => () => void;
   /** Milliseconds from some fixed point, for the interval between polls; tests pass their own. */
   now?: Clock;
-  /** Told after each poll how many ids it asked for (metrics). */
-  onPoll?: (ids: number) => void;
+  /** What the watcher reports (metrics implement it). */
+  observer?: WatcherObserver;
 }
 
 /** The subscriber's view of the watcher: its snapshots, and counts for its log line. */
@@ -34,4 +32,10 @@ export interface TaskSubscription {
   readonly sent: number;
   /** How it ended, once it has: every task final, the client left, or its lifetime ran out. */
   readonly outcome: "completed" | "cancelled" | "expired" | undefined;
+}
+
+/** What the watcher reports: each poll's size, and each subscription refused for its caller's share of watched ids. */
+export interface WatcherObserver {
+  watcherPolled(ids: number): void;
+  watchShareRefused(): void;
 }

@@ -272,7 +272,7 @@ describe("the line shared between callers", () => {
   it("lets a caller alone fill the line; a newcomer still gets in (up to its share, past the bound), and the first caller's next ids are RATE_LIMITED", async () => {
     const appFabric = new HeldAppFabric();
     let refusals = 0;
-    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 100, onShareRefused: () => (refusals += 1) });
+    const batcher = newBatcher(appFabric, { windowMs: 0, maxInFlight: 1, maxQueuedIds: 100, observer: { queueShareRefused: () => (refusals += 1) } });
     void batcher.loadUserAccessTasks(ids(0, 50), { caller: "flood" });
     await turn(); // the first call is under way; everything else waits
     const flood = batcher.loadUserAccessTasks(ids(50, 120), { caller: "flood" });

@@ -76,7 +76,7 @@ function newWatcher(source: UserAccessTaskSource, options: Partial<TaskWatcherOp
     maxLifetimeMs: LIFETIME,
     setTimer: timers.setTimer,
     now: () => clock,
-    onPoll: (ids) => polls.push(ids),
+    observer: { watcherPolled: (ids) => polls.push(ids), watchShareRefused: () => undefined },
     ...options,
   });
   return { watcher, timers, polls, advance: (ms: number) => (clock += ms) };
@@ -272,7 +272,11 @@ describe("TaskWatcher", () => {
   it("holds each caller to its share of watched ids (RATE_LIMITED), counting an id once however often it watches it, and gives it back when a subscription ends", async () => {
     const source = new ScriptedSource();
     let refused = 0;
-    const { watcher } = newWatcher(source, { maxWatchedIds: 100, maxWatchedIdsPerCaller: 3, onShareRefused: () => (refused += 1) });
+    const { watcher } = newWatcher(source, {
+      maxWatchedIds: 100,
+      maxWatchedIdsPerCaller: 3,
+      observer: { watcherPolled: () => undefined, watchShareRefused: () => (refused += 1) },
+    });
     const first = watcher.subscribe([id(1), id(2), id(2)], "flood");
     watcher.subscribe([id(1), id(3)], "flood"); // one new id for this caller: fits
     expect(() => watcher.subscribe([id(4)], "flood")).toThrow(

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { Metrics } from "../../observability/Metrics.js";
+import type { ServerObserver } from "../ServerObserver.js";
 import type { ServerLimits } from "../ServerSettings.js";
 import { clientErrorHandler, closeTimedOutConnection } from "./refusals.js";
 
@@ -25,7 +25,7 @@ const INACTIVITY_MARGIN_MS = 5_000;
  * connection may make no progress, the number of connections; each request gets an id, echoed in
  * `x-request-id`.
  */
-export function createHttpApp(limits: ServerLimits, { logger, metrics }: { logger: Logger; metrics: Metrics }): FastifyInstance {
+export function createHttpApp(limits: ServerLimits, { logger, metrics }: { logger: Logger; metrics: ServerObserver }): FastifyInstance {
   // Fastify's own per-request lines are off: the operation observer writes one line per operation.
   const fastifyLogger: FastifyBaseLogger = logger;
   const app = Fastify({

@@ -6,7 +6,7 @@ import type { Span } from "@opentelemetry/api";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Negotiator from "negotiator";
 import type { Logger } from "pino";
-import type { Metrics } from "../../observability/Metrics.js";
+import type { ServerObserver } from "../ServerObserver.js";
 import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../../errors/requestErrors.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../../resolvers/context.js";
@@ -34,7 +34,7 @@ export interface GraphQLRouteOptions {
   /** Starts each operation's span; undefined: tracing is off. */
   startSpan?: (headers: IncomingHttpHeaders) => Span;
   logger: Logger;
-  metrics: Metrics;
+  metrics: ServerObserver;
 }
 
 /** What a GraphQL answer can be sent as; Apollo checks the same list, but only after running the operation. */

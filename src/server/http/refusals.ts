@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
-import type { Metrics } from "../../observability/Metrics.js";
+import type { ServerObserver } from "../ServerObserver.js";
 import { refusalReasonOf, type RefusalReason } from "../../observability/refusalReasons.js";
 import type { Operation } from "../createOperation.js";
 
@@ -30,7 +30,7 @@ export function errorBody(message: string, code: ErrorCode) {
  * counts it; the rest (authentication, body, content type, CSRF, 404, 406) are logged here.
  * Fastify's own refusals are answered in GraphQL's error shape, and the 404 does not repeat the path.
  */
-export function installRefusals(app: FastifyInstance, { logger, metrics }: { logger: Logger; metrics: Metrics }) {
+export function installRefusals(app: FastifyInstance, { logger, metrics }: { logger: Logger; metrics: ServerObserver }) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
@@ -76,7 +76,12 @@ export function installRefusals(app: FastifyInstance, { logger, metrics }: { log
  * Logs and counts a refusal now, for the few that cannot wait for `onResponse`: Fastify runs it only
  * once the answer is written, and an answer to a caller who hung up never is.
  */
-export function logRefusalNow(request: FastifyRequest, status: number, reason: RefusalReason, { logger, metrics }: { logger: Logger; metrics: Metrics }): void {
+export function logRefusalNow(
+  request: FastifyRequest,
+  status: number,
+  reason: RefusalReason,
+  { logger, metrics }: { logger: Logger; metrics: ServerObserver },
+): void {
   request.refusal = reason;
   logRefusal(request, status, logger, metrics);
 }
@@ -86,7 +91,7 @@ export function logRefusalNow(request: FastifyRequest, status: number, reason: R
  * that did not arrive within REQUEST_TIMEOUT_MS, malformed HTTP) is answered in GraphQL's error shape,
  * logged and counted like every other refusal, and the connection closed.
  */
-export function clientErrorHandler({ logger, metrics }: { logger: Logger; metrics: Metrics }) {
+export function clientErrorHandler({ logger, metrics }: { logger: Logger; metrics: ServerObserver }) {
   return (error: Error & { code?: string }, socket: Socket): void => {
     if (error.code === "ECONNRESET" || socket.destroyed) return;
     const refusal = CLIENT_ERRORS[error.code ?? ""] ?? CLIENT_ERRORS["default"];
@@ -111,7 +116,7 @@ export function clientErrorHandler({ logger, metrics }: { logger: Logger; metric
  * logged and counted as `connection_stalled`), and an idle keep-alive connection reaching its
  * keep-alive timeout, which is ordinary and closed quietly.
  */
-export function closeTimedOutConnection(server: { timeout: number }, { logger, metrics }: { logger: Logger; metrics: Metrics }) {
+export function closeTimedOutConnection(server: { timeout: number }, { logger, metrics }: { logger: Logger; metrics: ServerObserver }) {
   return (socket: Pick<Socket, "timeout" | "destroy">): void => {
     if (socket.timeout === server.timeout) {
       metrics.requestRefused("connection_stalled");
@@ -140,7 +145,7 @@ const CLIENT_ERRORS: Record<string, { status: number; statusText: string; reason
   default: { status: 400, statusText: "Bad Request", reason: "bad_request", message: "The HTTP request is malformed." },
 };
 
-function logRefusal(request: FastifyRequest, status: number, logger: Logger, metrics: Metrics): void {
+function logRefusal(request: FastifyRequest, status: number, logger: Logger, metrics: ServerObserver): void {
   // A 4xx, or an answer whoever refused it named (503 when the identity provider is down, 499).
   const isRefusal = request.refusal !== undefined || (status >= 400 && status < 500);
   if (!isRefusal || request.refusalLogged === true || request.operation?.context.log.written === true) return;

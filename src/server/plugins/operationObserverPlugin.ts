@@ -4,7 +4,7 @@ import { withoutRedaction } from "../../observability/createLogger.js";
 import { loggableOperationName } from "../../observability/operationName.js";
 import { describeOperationSpan } from "../../observability/operationSpan.js";
 import type { GraphQLContext } from "../../resolvers/context.js";
-import type { Metrics } from "../../observability/Metrics.js";
+import type { ServerObserver } from "../ServerObserver.js";
 import { refusalReasonOf } from "../../observability/refusalReasons.js";
 
 /**
@@ -13,7 +13,7 @@ import { refusalReasonOf } from "../../observability/refusalReasons.js";
  * personal data. An operation refused with an HTTP error (parse, validation, limits) is also counted
  * as a refusal; its line here is the only line logged for the request.
  */
-export function operationObserverPlugin(logger: Logger, metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+export function operationObserverPlugin(logger: Logger, metrics: ServerObserver): ApolloServerPlugin<GraphQLContext> {
   // The line's fields are fixed and never personal: see withoutRedaction.
   const operationLog = withoutRedaction(logger);
   return {

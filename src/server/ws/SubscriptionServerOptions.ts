@@ -4,7 +4,7 @@ import type { GraphQLSchema } from "graphql";
 import type { Logger } from "pino";
 import type { CallerRules } from "../../callers/CallerRules.js";
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
-import type { Metrics } from "../../observability/Metrics.js";
+import type { ServerObserver } from "../ServerObserver.js";
 import type { TaskWatcher } from "../../subscriptions/TaskWatcher.js";
 import type { SubscriptionProfile } from "../admission/callerProfiles.js";
 import type { Authenticator } from "../createAuthenticator.js";
@@ -36,7 +36,7 @@ export interface SubscriptionServerOptions {
   /** A connection's id, from the handshake's `x-request-id` or made up. */
   requestIdOf: (request: IncomingMessage) => string;
   logger: Logger;
-  metrics: Metrics;
+  metrics: ServerObserver;
 }
 
 export interface SubscriptionServer {
