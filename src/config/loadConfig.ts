@@ -13,6 +13,8 @@ import { readAuth } from "./readAuth.js";
 import { readFleet, type FleetSettings } from "./readFleet.js";
 import { readHost, readLogLevel, readNodeEnv, readOperationNames, readOrigins } from "./readListening.js";
 import { readTracing } from "./readTracing.js";
+import { readTrustedDocuments } from "./readTrustedDocuments.js";
+import type { TrustedDocuments } from "../server/admission/trustedDocuments.js";
 import { readRegion, readRetryMode, readUpstream, type ProfileRegion, type Upstream } from "./readUpstream.js";
 
 /** The service's settings, read from the environment once at start and validated. */
@@ -46,6 +48,8 @@ export interface Config {
     maxQueuedIds: number;
   };
   limits: ServerLimits;
+  /** PERSISTED_DOCUMENTS with its manifest; undefined: off. */
+  trustedDocuments?: TrustedDocuments;
   subscriptions: SubscriptionSettings;
   /** Operation names that get their own metric label value; every other name is counted as `(other)`. */
   metricsOperationNames: string[];
@@ -100,6 +104,7 @@ export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
       shutdownGraceMs: readInteger(env, "SHUTDOWN_GRACE_MS"),
     },
     subscriptions: readSubscriptions(env),
+    ...optional("trustedDocuments", readTrustedDocuments(env)),
     metricsOperationNames: readOperationNames(env),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),

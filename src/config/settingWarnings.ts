@@ -19,6 +19,12 @@ export function settingWarnings(config: Config): string[] {
   if (config.audit.key === undefined && config.audit.destination !== "off" && config.production) {
     warnings.push("The audit trail's start lines carry no emailDigest: set AUDIT_KEY so that an auditor can find who looked up an address.");
   }
+  if (config.trustedDocuments !== undefined && config.auth.routerSecret !== undefined) {
+    warnings.push(
+      "PERSISTED_DOCUMENTS binds no request: with ROUTER_SECRET every request must carry the secret, and a router's query plans are exempt. " +
+        "Enforce the list at the router (Apollo Router's persisted queries, Hive Gateway's persisted documents), or serve frontends with JWTs alone.",
+    );
+  }
   for (const { used, instead } of config.environment?.deprecated ?? []) {
     warnings.push(`${used} is a former name of ${instead}: it is still read, but set ${instead} instead.`);
   }

@@ -32,6 +32,11 @@ export enum ErrorCode {
   RATE_LIMITED = "RATE_LIMITED",
   /** This service has as much AppFabric work waiting as it allows; nothing was sent. Try again shortly. */
   OVERLOADED = "OVERLOADED",
+  /**
+   * With PERSISTED_DOCUMENTS: the request named a persisted document the manifest does not list, or
+   * (in `require` mode) sent a document that is not one of them; nothing was parsed (HTTP 400).
+   */
+  PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST",
   /** A subscription reached its maximum lifetime (SUBSCRIPTION_MAX_LIFETIME_S); subscribe again to keep watching. */
   SUBSCRIPTION_EXPIRED = "SUBSCRIPTION_EXPIRED",
   /** A fault of this service itself (for example no AWS credentials); details are only in its logs. */

@@ -82,3 +82,10 @@ export function requestRefusedError(message: string, code: string = ErrorCode.BA
   const located = source instanceof GraphQLError ? { nodes: source.nodes, source: source.source, positions: source.positions } : {};
   return new GraphQLError(message, { ...located, extensions: { code } });
 }
+
+/** PERSISTED_DOCUMENTS: the request may not run what it names or sends (400); `message` says which. */
+export function untrustedDocumentError(message: string): GraphQLError {
+  return new GraphQLError(`${message} Nothing was run.`, {
+    extensions: { code: ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, retryable: false, http: { status: 400 } },
+  });
+}

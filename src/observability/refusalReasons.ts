@@ -29,6 +29,7 @@ export type RefusalReason =
   | "slow_reader"
   | "rate_limited"
   | "websocket_unauthenticated"
+  | "untrusted_document"
   | "other";
 
 const BY_CODE: Record<string, RefusalReason> = {
@@ -38,6 +39,7 @@ const BY_CODE: Record<string, RefusalReason> = {
   GRAPHQL_VALIDATION_FAILED: "validation_failed",
   BAD_USER_INPUT: "bad_user_input",
   PERSISTED_QUERY_NOT_SUPPORTED: "bad_request",
+  PERSISTED_QUERY_NOT_IN_LIST: "untrusted_document",
   BAD_REQUEST: "bad_request",
   RATE_LIMITED: "rate_limited",
 };

@@ -1,3 +1,4 @@
+import type { TrustedDocuments } from "./admission/trustedDocuments.js";
 import type { AuthSettings } from "./createAuthenticator.js";
 
 /** What bounds one request and one connection. */
@@ -57,4 +58,6 @@ export interface ServerSettings {
   corsOrigins: readonly string[];
   auth: AuthSettings;
   subscriptions: SubscriptionSettings;
+  /** PERSISTED_DOCUMENTS: what direct callers may run; undefined: anything. */
+  trustedDocuments?: TrustedDocuments;
 }

@@ -114,7 +114,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { source, starter, startSpan } = options;
   const operationTimeoutMs = config.limits.operationTimeoutMs;
   await app.register((graphql) =>
-    graphqlRoute(graphql, { apollo, router, authenticate, source, starter, rules, operationTimeoutMs, startSpan, logger, metrics }),
+    graphqlRoute(graphql, {
+      apollo,
+      router,
+      authenticate,
+      trustedDocuments: config.trustedDocuments,
+      source,
+      starter,
+      rules,
+      operationTimeoutMs,
+      startSpan,
+      logger,
+      metrics,
+    }),
   );
 
   const subscriptions = startSubscriptionServer(app.server, {

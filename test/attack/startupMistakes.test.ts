@@ -48,6 +48,11 @@ describe("mistakes at start", () => {
       message:
         'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, e.g. http://localhost:4318; received "ftp://redacted@127.0.0.1:4318/".',
     },
+    {
+      env: { PERSISTED_DOCUMENTS: "require", PERSISTED_DOCUMENTS_MANIFEST: "test/fixtures/staleManifest.json" },
+      message:
+        'PERSISTED_DOCUMENTS_MANIFEST must be documents valid against this service\'s schema; received "test/fixtures/staleManifest.json: Stale (id 5e7a1e0000000000…) is not valid against the schema: Cannot query field "removedField" on type "UserAccessTask"',
+    },
   ])("refuses $env with one line that names the variable", async ({ env, message }) => {
     const { code, stderr } = await start(env);
     expect(code).toBe(1);

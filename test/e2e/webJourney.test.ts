@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { metric } from "../support/subscriptions.js";
+import { testConfig } from "../support/testConfig.js";
 
 /** Debian's Chromium (`.ci/run` installs it); no browser is downloaded. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -171,6 +172,39 @@ describe("the example page in Chromium", () => {
       expect(noCors.emulator.calls).toEqual([]);
     } finally {
       await noCors.close();
+    }
+  });
+
+  it("runs the same journey where the service runs only the page's own documents (PERSISTED_DOCUMENTS=require), and refuses any other", async () => {
+    // The manifest the page's build makes (codegen.yml: the client preset's persistedDocuments).
+    const manifest = new URL("../../examples/web/src/__generated__/persisted-documents.json", import.meta.url).pathname;
+    const origin = new URL(pageUrl).origin;
+    const { trustedDocuments } = testConfig({}, { PERSISTED_DOCUMENTS: "require", PERSISTED_DOCUMENTS_MANIFEST: manifest });
+    const trusted = await startHarness({ emulator: { taskProgressMs: 300, tasks: DEMO_TASKS }, config: { corsOrigins: [origin], trustedDocuments } });
+    try {
+      await page.goto(`${pageUrl.split("?")[0] ?? ""}?api=${encodeURIComponent(trusted.service.url.href)}`);
+      await page.getByTestId("email").fill("casey.morgan@example.com");
+      await page.getByTestId("start").click();
+      const rows = page.getByTestId("task-row");
+      await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(6);
+      await expect.poll(() => page.getByTestId("progress").textContent(), { timeout: 20_000 }).toMatch(/^All apps have answered\./);
+      expect(await page.getByTestId("transport").getAttribute("data-transport")).toBe("subscription");
+      expect(trusted.emulator.startedTasks.length).toBe(5);
+
+      // Any other document, from the same page and origin, is refused before it is parsed.
+      const refused = await page.evaluate(async (url) => {
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: "{ userAccessTasks(ids: []) { taskId userEmail } }" }),
+        });
+        return { status: response.status, body: (await response.json()) as { errors?: Array<{ extensions?: { code?: string } }> } };
+      }, trusted.service.url.href);
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe("PERSISTED_QUERY_NOT_IN_LIST");
+      expect(await metric(trusted.service.url, 'http_requests_refused_total{reason="untrusted_document"}')).toBe(1);
+    } finally {
+      await trusted.close();
     }
   });
 

@@ -37,6 +37,19 @@ export const limits = {
       doc: "the most a request's headers and body may take to arrive; a stalled upload is answered 408 and closed. A connection that makes no progress at all for `REQUEST_TIMEOUT_MS` + `OPERATION_TIMEOUT_MS` + 5 s (a client that stops reading its answers) is closed",
     },
     {
+      name: "PERSISTED_DOCUMENTS",
+      kind: "text",
+      default: "off",
+      values: "`off`, `allow` or `require`",
+      doc: 'trusted documents (see "Trusted documents"): `allow` runs the manifest\'s documents by id alone and everything else as sent; `require` runs only them for direct callers (anything else: 400 `PERSISTED_QUERY_NOT_IN_LIST`, nothing parsed). Requests that carry `ROUTER_SECRET` are exempt',
+    },
+    {
+      name: "PERSISTED_DOCUMENTS_MANIFEST",
+      kind: "text",
+      values: "a file path",
+      doc: "with `PERSISTED_DOCUMENTS`: Apollo's persisted query manifest or the client preset's `persisted-documents.json`; each document is parsed and validated at start, and a bad one stops it",
+    },
+    {
       name: "ROUTER_MAX_TASK_IDS_PER_OPERATION",
       kind: "integer",
       default: 5_000,

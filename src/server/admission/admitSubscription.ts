@@ -16,12 +16,16 @@ import type { SubscribePayload } from "graphql-ws";
 import { requestRefusedError } from "../../errors/requestErrors.js";
 import type { OperationLimits } from "../operationLimits.js";
 import { checkOperationCost } from "../operationLimitsPlugin.js";
+import { isRecord } from "../../lib/isRecord.js";
+import { admitDocument, type DocumentRequest, type TrustedDocuments } from "./trustedDocuments.js";
 
 /** The document rules and limits of one kind of caller (client or router), as HTTP applies them through Apollo. */
 export interface DocumentProfile {
   limits: OperationLimits;
   /** The validation rules and token bound of HTTP requests of the same caller (see `documentRules`). */
   rules: { validationRules: NonNullable<Parameters<typeof validate>[2]>; maxTokens: number };
+  /** PERSISTED_DOCUMENTS, for direct callers only: what they may run. */
+  trustedDocuments?: TrustedDocuments;
 }
 
 /** A subscription that may run, or the errors that refuse it (nothing ran). */
@@ -35,9 +39,15 @@ export type Admission = { ok: true; document: DocumentNode; operation: Operation
  */
 export function admitSubscription(schema: GraphQLSchema, profile: DocumentProfile, payload: SubscribePayload): Admission {
   const refuse = (error: GraphQLError): Admission => ({ ok: false, errors: [error] });
+  let query = payload.query;
+  if (profile.trustedDocuments !== undefined) {
+    const trusted = admitDocument(profile.trustedDocuments, documentRequestOf(payload));
+    if (trusted.kind === "refused") return refuse(trusted.error);
+    if (trusted.kind === "listed") query = trusted.query;
+  }
   let document: DocumentNode;
   try {
-    document = parse(payload.query, { maxTokens: profile.rules.maxTokens });
+    document = parse(query, { maxTokens: profile.rules.maxTokens });
   } catch (error) {
     const message = error instanceof GraphQLError ? error.message : "The query could not be parsed.";
     return refuse(requestRefusedError(message, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED, error));
@@ -86,4 +96,13 @@ function hasConditionalRootField(selectionSet: SelectionSetNode, document: Docum
     }
   }
   return false;
+}
+
+/** The document a subscribe message names: its text, and an id where a client sent one (`documentId`, or Apollo's `extensions.persistedQuery`). */
+function documentRequestOf(payload: SubscribePayload): DocumentRequest {
+  const sent: unknown = payload;
+  const documentId = isRecord(sent) && typeof sent["documentId"] === "string" ? sent["documentId"] : undefined;
+  const persisted = payload.extensions?.["persistedQuery"];
+  const sha256Hash = isRecord(persisted) && typeof persisted["sha256Hash"] === "string" ? persisted["sha256Hash"] : undefined;
+  return { query: payload.query, ...(documentId === undefined ? {} : { documentId }), ...(sha256Hash === undefined ? {} : { sha256Hash }) };
 }

@@ -31,7 +31,7 @@ export interface CallerProfiles {
  * A router's ids written in `userAccessTask(s)` keep the client's bound: a router passes a client's
  * arguments on as written.
  */
-export function callerProfiles(config: Pick<ServerSettings, "limits" | "subscriptions" | "auth" | "production">): CallerProfiles {
+export function callerProfiles(config: Pick<ServerSettings, "limits" | "subscriptions" | "auth" | "production" | "trustedDocuments">): CallerProfiles {
   const { limits, subscriptions, production } = config;
   const clientTaskIds = limits.maxTaskIdsPerOperation;
   const client = profile(
@@ -40,6 +40,8 @@ export function callerProfiles(config: Pick<ServerSettings, "limits" | "subscrip
     subscriptions.maxPerConnection,
     production,
   );
+  // Trusted documents bind direct callers only: a router's query plans are not its frontends' documents.
+  if (config.trustedDocuments !== undefined) client.subscriptions.trustedDocuments = config.trustedDocuments;
   const secret = config.auth.routerSecret;
   if (secret === undefined) return { client };
   const router = profile(

@@ -11,6 +11,8 @@ import { callerGoneError, notAcceptableError, notAuthenticatedError } from "../.
 import type { UserAccessTaskSource } from "../../loaders/UserAccessTaskSource.js";
 import type { GraphQLContext, TaskStarter } from "../../resolvers/context.js";
 import { logRefusalNow } from "./refusals.js";
+import { trustedDocumentsHook } from "./trustedDocumentsHook.js";
+import type { TrustedDocuments } from "../admission/trustedDocuments.js";
 import { addressCaller, type Caller } from "../../callers/Caller.js";
 import type { CallerRules } from "../../callers/CallerRules.js";
 import { isRouterRequest, type Authenticator } from "../createAuthenticator.js";
@@ -26,6 +28,8 @@ export interface GraphQLRouteOptions {
   router?: { apollo: ApolloServer<GraphQLContext>; secret: string; maxRequestBytes: number };
   /** Undefined: authentication is off. */
   authenticate: Authenticator | undefined;
+  /** PERSISTED_DOCUMENTS, on the direct callers' route only; undefined: off. */
+  trustedDocuments?: TrustedDocuments;
   source: UserAccessTaskSource;
   starter: TaskStarter;
   /** Scopes, budgets and the audit trail, applied to each request's caller. */
@@ -92,15 +96,21 @@ export async function graphqlRoute(app: FastifyInstance, options: GraphQLRouteOp
   };
   const method = ["GET", "POST", "OPTIONS"];
   const { router } = options;
+  const clientRoute = {
+    method,
+    url: "/",
+    handler: fastifyApolloHandler(options.apollo, { context }),
+    ...(options.trustedDocuments === undefined ? {} : { preHandler: trustedDocumentsHook(options.trustedDocuments) }),
+  };
   if (router === undefined) {
-    app.route({ method, url: "/", handler: fastifyApolloHandler(options.apollo, { context }) });
+    app.route(clientRoute);
     return;
   }
   // Fastify picks the route by who sends the request, before the body is read, so that each route has
   // its own body limit. The router's route is only for requests with the right secret; every other
   // request is a direct caller's (and is then refused by `authenticate` for lack of the secret).
   app.addConstraintStrategy(callerStrategy(router.secret));
-  app.route({ method, url: "/", constraints: { caller: "client" }, handler: fastifyApolloHandler(options.apollo, { context }) });
+  app.route({ ...clientRoute, constraints: { caller: "client" } });
   app.route({
     method,
     url: "/",
