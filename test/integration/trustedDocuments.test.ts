@@ -107,6 +107,8 @@ describe("trusted documents, require mode", () => {
       await post(harness, { query: `${LISTED} `, variables: { id: ID } }),
       await post(harness, { documentId: sha256(UNLISTED), variables: { id: ID } }),
       await post(harness, { query: UNLISTED, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(UNLISTED) } } }),
+      // An id that names nothing listed, beside listed text.
+      await post(harness, { query: LISTED, variables: { id: ID }, extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }),
       // Not even parsed: a document that would not parse is refused the same way.
       await post(harness, { query: "{ not graphql" }),
     ];

@@ -64,6 +64,8 @@ describe("admitDocument", () => {
     expect(admitDocument(trusted("require"), { query: LISTED }).kind).toBe("as_sent");
     expect(admitDocument(trusted("require"), { query: "{ __typename }" }).kind).toBe("refused");
     expect(admitDocument(trusted("require"), { sha256Hash: sha256Hex("{ __typename }"), query: "{ __typename }" }).kind).toBe("refused");
+    // An id that names nothing listed is refused even beside listed text (found by an outside attack: it reached Apollo's APQ check).
+    expect(admitDocument(trusted("require"), { sha256Hash: "0".repeat(64), query: LISTED }).kind).toBe("refused");
     expect(admitDocument(trusted("allow"), { query: "{ __typename }" }).kind).toBe("as_sent");
     expect(admitDocument(trusted("allow"), { sha256Hash: "0".repeat(64) }).kind).toBe("as_sent");
     const unknown = admitDocument(trusted("allow"), { documentId: "0".repeat(64) });

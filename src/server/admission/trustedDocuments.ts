@@ -97,7 +97,8 @@ export type DocumentAdmission = { kind: "as_sent" } | { kind: "listed"; query: s
  * What a direct caller's request may run (a router's query plans are exempt, see `callerProfiles`):
  * a listed id runs its listed document, whatever text came with it. Otherwise, in `allow` mode
  * everything runs as sent (an unknown `documentId` has nothing to run and is refused; an unknown
- * `sha256Hash` goes on to Apollo's APQ); in `require` mode only a listed document's exact text does.
+ * `sha256Hash` goes on to Apollo's APQ); in `require` mode only a listed document's exact text does,
+ * sent without an id (an id that names nothing listed is refused, whatever text comes with it).
  */
 export function admitDocument(trusted: TrustedDocuments, request: DocumentRequest): DocumentAdmission {
   const id = request.documentId ?? request.sha256Hash;
@@ -105,7 +106,7 @@ export function admitDocument(trusted: TrustedDocuments, request: DocumentReques
   if (listed !== undefined) return { kind: "listed", query: listed.body };
   if (request.documentId !== undefined) return refused("This documentId is not one of this service's persisted documents.");
   if (trusted.mode === "allow") return { kind: "as_sent" };
-  if (request.query !== undefined && trusted.bodies.has(sha256Hex(request.query))) return { kind: "as_sent" };
+  if (id === undefined && request.query !== undefined && trusted.bodies.has(sha256Hex(request.query))) return { kind: "as_sent" };
   return refused(
     id === undefined
       ? "This service runs only the operations its frontends ship: send a persisted document's id (documentId, or extensions.persistedQuery.sha256Hash)."
