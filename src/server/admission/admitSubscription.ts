@@ -16,8 +16,7 @@ import type { SubscribePayload } from "graphql-ws";
 import { requestRefusedError } from "../../errors/requestErrors.js";
 import type { OperationLimits } from "../operationLimits.js";
 import { checkOperationCost } from "../operationLimitsPlugin.js";
-import { isRecord } from "../../lib/isRecord.js";
-import { admitDocument, type DocumentRequest, type TrustedDocuments } from "./trustedDocuments.js";
+import { admitDocument, documentRequestOf, type TrustedDocuments } from "./trustedDocuments.js";
 
 /** The document rules and limits of one kind of caller (client or router), as HTTP applies them through Apollo. */
 export interface DocumentProfile {
@@ -41,7 +40,8 @@ export function admitSubscription(schema: GraphQLSchema, profile: DocumentProfil
   const refuse = (error: GraphQLError): Admission => ({ ok: false, errors: [error] });
   let query = payload.query;
   if (profile.trustedDocuments !== undefined) {
-    const trusted = admitDocument(profile.trustedDocuments, documentRequestOf(payload));
+    const sent: Record<string, unknown> = { ...payload };
+    const trusted = admitDocument(profile.trustedDocuments, documentRequestOf(payload.query, sent["documentId"], payload.extensions));
     if (trusted.kind === "refused") return refuse(trusted.error);
     if (trusted.kind === "listed") query = trusted.query;
   }
@@ -96,13 +96,4 @@ function hasConditionalRootField(selectionSet: SelectionSetNode, document: Docum
     }
   }
   return false;
-}
-
-/** The document a subscribe message names: its text, and an id where a client sent one (`documentId`, or Apollo's `extensions.persistedQuery`). */
-function documentRequestOf(payload: SubscribePayload): DocumentRequest {
-  const sent: unknown = payload;
-  const documentId = isRecord(sent) && typeof sent["documentId"] === "string" ? sent["documentId"] : undefined;
-  const persisted = payload.extensions?.["persistedQuery"];
-  const sha256Hash = isRecord(persisted) && typeof persisted["sha256Hash"] === "string" ? persisted["sha256Hash"] : undefined;
-  return { query: payload.query, ...(documentId === undefined ? {} : { documentId }), ...(sha256Hash === undefined ? {} : { sha256Hash }) };
 }

@@ -90,6 +90,21 @@ export interface DocumentRequest {
   sha256Hash?: string;
 }
 
+/**
+ * What a request's fields name, as GraphQL over HTTP, Apollo's persisted query link and graphql-ws
+ * put them (a query string, a `documentId`, `extensions.persistedQuery.sha256Hash`); anything of
+ * another type names nothing.
+ */
+export function documentRequestOf(query: unknown, documentId: unknown, extensions: unknown): DocumentRequest {
+  const persisted = isRecord(extensions) ? extensions["persistedQuery"] : undefined;
+  const sha256Hash = isRecord(persisted) && typeof persisted["sha256Hash"] === "string" ? persisted["sha256Hash"] : undefined;
+  return {
+    ...(typeof query === "string" ? { query } : {}),
+    ...(typeof documentId === "string" ? { documentId } : {}),
+    ...(sha256Hash === undefined ? {} : { sha256Hash }),
+  };
+}
+
 /** Run as sent; run this listed document instead of what was sent; or refuse before parsing. */
 export type DocumentAdmission = { kind: "as_sent" } | { kind: "listed"; query: string } | { kind: "refused"; error: GraphQLError };
 

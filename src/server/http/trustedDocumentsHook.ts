@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import { isRecord } from "../../lib/isRecord.js";
-import { admitDocument, type DocumentRequest, type TrustedDocuments } from "../admission/trustedDocuments.js";
+import { admitDocument, documentRequestOf, type DocumentRequest, type TrustedDocuments } from "../admission/trustedDocuments.js";
 import { errorBody } from "./refusals.js";
 
 /**
@@ -34,7 +34,7 @@ function fromBody(body: unknown): Target | undefined {
   if (!isRecord(body)) return undefined;
   const extensions = isRecord(body["extensions"]) ? body["extensions"] : undefined;
   return {
-    sent: documentRequest(body["query"], body["documentId"], extensions),
+    sent: documentRequestOf(body["query"], body["documentId"], extensions),
     replace(query) {
       body["query"] = query;
       delete body["documentId"];
@@ -54,7 +54,7 @@ function fromSearch(request: FastifyRequest): Target {
     extensions = undefined;
   }
   return {
-    sent: documentRequest(params.get("query") ?? undefined, params.get("documentId") ?? undefined, extensions),
+    sent: documentRequestOf(params.get("query") ?? undefined, params.get("documentId") ?? undefined, extensions),
     replace(query) {
       params.set("query", query);
       params.delete("documentId");
@@ -65,15 +65,5 @@ function fromSearch(request: FastifyRequest): Target {
       // Apollo's integration reads the query string from the URL when its handler runs.
       request.raw.url = `${url.pathname}?${params.toString()}`;
     },
-  };
-}
-
-function documentRequest(query: unknown, documentId: unknown, extensions: Record<string, unknown> | undefined): DocumentRequest {
-  const persisted = extensions?.["persistedQuery"];
-  const sha256Hash = isRecord(persisted) && typeof persisted["sha256Hash"] === "string" ? persisted["sha256Hash"] : undefined;
-  return {
-    ...(typeof query === "string" ? { query } : {}),
-    ...(typeof documentId === "string" ? { documentId } : {}),
-    ...(sha256Hash === undefined ? {} : { sha256Hash }),
   };
 }
