@@ -85,6 +85,9 @@ export function shownUrl(raw: string): string {
   // Only a URL with a host has a user, password, query and fragment where they can be told apart;
   // anything else (`user:pw@host`, `mailto:…`) is shown only if it holds none of `@ ? #`.
   if (url === undefined || url.host === "") return /[@?#]/.test(raw) ? "[a value not shown: it may hold credentials]" : raw;
+  // `user:pa/ss@host` parses as host `user`, port and a path holding the rest of the credential and
+  // the real host: an `@` past the host is never shown (found by an outside attack on REDIS_URL).
+  if (/@|%40/i.test(url.pathname)) return "[a value not shown: it may hold credentials]";
   if (url.username !== "" || url.password !== "") {
     url.username = "redacted";
     url.password = "";

@@ -88,6 +88,29 @@ describe("the settings catalogue", () => {
   });
 });
 
+describe("what a configuration error or --print-config shows (found by an outside attack)", () => {
+  it("never shows a URL whose credential holds a /, which parses as host, port and a path", () => {
+    for (const [env, secret] of [
+      [{ REDIS_URL: "redis://user:9999/PwSlash77@host:6379/0" }, "PwSlash77"],
+      [{ REDIS_URL: "rediss://default:443/Zx92+k=@redis.internal:6380/0" }, "Zx92"],
+    ] as const) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).not.toThrow(secret);
+    }
+    const printed = printConfig({
+      AUTH_JWKS_URL: "https://jw:8443/JwSlash93@idp.example.com/jwks",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "https://ot:4318/OtSlash95@otel.example.com",
+    }).join("\n");
+    expect(printed).not.toMatch(/JwSlash93|OtSlash95/);
+  });
+
+  it("keeps an error one line whatever control characters the value holds", () => {
+    expect(() => loadConfig({ LOG_LEVEL: "info\nInjected line" })).toThrow(
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; received "info\\u000aInjected line".',
+    );
+  });
+});
+
 describe("--print-config", () => {
   const secrets = {
     ROUTER_SECRET: "router-secret-0123456789",
