@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
  * and misused promises matter most in code that shares work between requests.
  */
 export default tseslint.config(
-  { ignores: ["dist/", "**/__generated__/", "node_modules/", "examples/web/dist/", "coverage/", "test-results/"] },
+  { ignores: ["dist/", "**/__generated__/", "node_modules/", "examples/web/dist/", "explorer/dist/", "coverage/", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

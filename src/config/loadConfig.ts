@@ -11,10 +11,12 @@ import { environmentNotes, type EnvironmentNotes } from "./environmentNotes.js";
 import { readEmulatorBehaviour, type EmulatorBehaviour } from "./loadEmulatorConfig.js";
 import { readAuth } from "./readAuth.js";
 import { readFleet, type FleetSettings } from "./readFleet.js";
+import { readLandingPage } from "./readLandingPage.js";
 import { readHost, readLogLevel, readNodeEnv, readOperationNames, readOrigins } from "./readListening.js";
 import { readTracing } from "./readTracing.js";
 import { readTrustedDocuments } from "./readTrustedDocuments.js";
 import type { TrustedDocuments } from "../server/admission/trustedDocuments.js";
+import type { BuiltExplorer } from "../server/explorer/graphiqlExplorer.js";
 import { readRegion, readRetryMode, readUpstream, type ProfileRegion, type Upstream } from "./readUpstream.js";
 
 /** The service's settings, read from the environment once at start and validated. */
@@ -35,6 +37,8 @@ export interface Config {
   production: boolean;
   /** Introspection and Sandbox. */
   introspection: boolean;
+  /** LANDING_PAGE=graphiql with introspection on: GraphiQL, as built, instead of Sandbox. */
+  graphiql?: BuiltExplorer;
   appFabric: {
     /** Per-attempt timeout. */
     timeoutMs: number;
@@ -80,6 +84,7 @@ export interface ConfigSources {
 export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
   const production = readNodeEnv(env) === "production";
   readRetryMode(env);
+  const introspection = readBoolean(env, "GRAPHQL_INTROSPECTION", !production);
   return {
     port: readInteger(env, "PORT"),
     host: readHost(env),
@@ -87,7 +92,8 @@ export function loadConfig(env: Env, sources: ConfigSources = {}): Config {
     region: readRegion(env, sources.profileRegion),
     upstream: readUpstream(env, production),
     production,
-    introspection: readBoolean(env, "GRAPHQL_INTROSPECTION", !production),
+    introspection,
+    ...optional("graphiql", readLandingPage(env, introspection)),
     appFabric: {
       timeoutMs: readInteger(env, "APPFABRIC_TIMEOUT_MS"),
       // AWS SDKs' AWS_MAX_ATTEMPTS too (an alias); the service's own name wins when both are set.

@@ -1,4 +1,5 @@
 import type { TrustedDocuments } from "./admission/trustedDocuments.js";
+import type { BuiltExplorer } from "./explorer/graphiqlExplorer.js";
 import type { AuthSettings } from "./createAuthenticator.js";
 
 /** What bounds one request and one connection. */
@@ -53,6 +54,8 @@ export interface ServerSettings {
   production: boolean;
   /** Introspection and Sandbox. */
   introspection: boolean;
+  /** GraphiQL, as built, instead of Sandbox (LANDING_PAGE=graphiql); only with introspection. */
+  graphiql?: BuiltExplorer;
   limits: ServerLimits;
   /** Browser origins allowed by CORS; empty: no cross-origin browser access. */
   corsOrigins: readonly string[];

@@ -8,6 +8,7 @@ import { GraphQLError, type ASTVisitor, type GraphQLSchema, type ValidationConte
 import { formatError } from "../errors/formatError.js";
 import type { GraphQLContext } from "../resolvers/context.js";
 import { EXAMPLE_OPERATION, exampleVariables } from "./exampleOperation.js";
+import { explorerPage, graphiqlLandingPage, type BuiltExplorer } from "./explorer/graphiqlExplorer.js";
 import { documentLimits, MAX_ALIAS_LENGTH, type OperationLimits } from "./operationLimits.js";
 import { PERSISTED_QUERY_TTL_S } from "../fleet/persistedQueryCache.js";
 import { operationLimitsPlugin } from "./operationLimitsPlugin.js";
@@ -23,8 +24,10 @@ export interface ApolloServerOptions {
   introspection: boolean;
   /** What one operation may ask for. */
   limits: OperationLimits;
-  /** Task ids for Sandbox's ready-made example query (the emulator's demo ids). */
+  /** Task ids for the landing page's ready-made example query (the emulator's demo ids). */
   exampleTaskIds?: readonly string[];
+  /** GraphiQL, as built, as the landing page; undefined: Sandbox. */
+  graphiql?: BuiltExplorer;
   /** Where automatic persisted queries are kept; Apollo's in-memory cache when undefined. */
   persistedQueries?: KeyValueCache<string>;
   /** More plugins: the HTTP server's drain, observers. */
@@ -59,16 +62,17 @@ export function createApolloServer(options: ApolloServerOptions): ApolloServer<G
       ...(options.plugins ?? []),
       // Federated traces for the router (error messages masked in traces, Apollo's default).
       ApolloServerPluginInlineTrace(),
-      !options.introspection
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({
-            embed: true,
-            includeCookies: false,
-            document: EXAMPLE_OPERATION,
-            variables: exampleVariables(options.exampleTaskIds ?? []),
-          }),
+      landingPage(options),
     ],
   });
+}
+
+/** Sandbox or GraphiQL, opening on the example operation with the demo ids; none without introspection. */
+function landingPage({ introspection, graphiql, exampleTaskIds = [] }: ApolloServerOptions): ApolloServerPlugin {
+  if (!introspection) return ApolloServerPluginLandingPageDisabled();
+  const variables = exampleVariables(exampleTaskIds);
+  if (graphiql !== undefined) return graphiqlLandingPage(explorerPage(graphiql, { query: EXAMPLE_OPERATION, variables }));
+  return ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false, document: EXAMPLE_OPERATION, variables });
 }
 
 /** Typed for the CommonJS build of Apollo's plugin types; they serve the ESM ones as they are. */

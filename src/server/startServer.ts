@@ -16,6 +16,7 @@ import { createApolloServer } from "./createApolloServer.js";
 import { createAuthenticator, type Authenticator } from "./createAuthenticator.js";
 import type { ReadinessReport } from "./createReadinessCheck.js";
 import { installDrain } from "./drain.js";
+import { serveExplorerAssets } from "./explorer/graphiqlExplorer.js";
 import { createHttpApp, requestIdOf } from "./http/createHttpApp.js";
 import { graphqlRoute } from "./http/graphqlRoute.js";
 import { opsRoutes } from "./http/opsRoutes.js";
@@ -95,6 +96,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       introspection: config.introspection,
       limits,
       exampleTaskIds: options.exampleTaskIds,
+      graphiql: config.graphiql,
       persistedQueries: options.persistedQueries,
       plugins,
     });
@@ -111,6 +113,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   installRefusals(app, { logger, metrics });
   await app.register(fastifyCors, { origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false, maxAge: 600 });
   opsRoutes(app, { metrics, readiness: options.readiness });
+  if (config.introspection && config.graphiql !== undefined) await serveExplorerAssets(app, config.graphiql);
   const { source, starter, startSpan } = options;
   const operationTimeoutMs = config.limits.operationTimeoutMs;
   await app.register((graphql) =>

@@ -121,6 +121,20 @@ describe("subscriptions resist what HTTP resists", () => {
       expect(await metric(harness.service.url, 'http_requests_refused_total{reason="websocket_origin"}')).toBe(2);
     });
 
+    it("accepts a page of the service's own (GraphiQL) from the origin it was served on, and only that origin", async () => {
+      const own = harness.service.url.origin;
+      const sameOrigin = await rawSocket(harness.service.url, { origin: own });
+      expect(sameOrigin).toBeInstanceOf(WebSocket);
+      (sameOrigin as WebSocket).close();
+      // Same host name, another port: another origin. (https on the same host and port is the same
+      // page behind a proxy that ends TLS, and is let in.)
+      const otherPort = `http://${harness.service.url.hostname}:${Number(harness.service.url.port) + 1}`;
+      for (const origin of [otherPort, `http://evil.example:${harness.service.url.port}`, `${own}.evil.example`, "null"]) {
+        expect(await rawSocket(harness.service.url, { origin })).toMatchObject({ status: 403 });
+      }
+      expect(await metric(harness.service.url, 'http_requests_refused_total{reason="websocket_origin"}')).toBe(6);
+    });
+
     it("serves WebSockets at / only, and only the graphql-transport-ws subprotocol", async () => {
       const elsewhere = new WebSocket(new URL("/graphql", wsUrl(harness.service.url)), "graphql-transport-ws");
       const [, response] = (await once(elsewhere, "unexpected-response")) as [unknown, IncomingMessage];

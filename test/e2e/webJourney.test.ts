@@ -1,21 +1,18 @@
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
+import { launchChromium, screenshot } from "../support/chromium.js";
 import { startHarness, type Harness } from "../support/harness.js";
 import { metric } from "../support/subscriptions.js";
 import { testConfig } from "../support/testConfig.js";
 
-/** Debian's Chromium (`.ci/run` installs it); no browser is downloaded. */
-const CHROMIUM = "/usr/bin/chromium";
 const WEB_ROOT = new URL("../../examples/web/", import.meta.url).pathname;
-const RESULTS = new URL("../../test-results/", import.meta.url).pathname;
 const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
 
 /** Serves the built page, as any static host would. */
@@ -41,7 +38,6 @@ describe("the example page in Chromium", () => {
   let pageUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does.`);
     const outDir = await mkdtemp(join(tmpdir(), "web-"));
     await build({ root: WEB_ROOT, logLevel: "warn", build: { outDir, emptyOutDir: true } });
     site = await serveStatic(outDir);
@@ -49,18 +45,7 @@ describe("the example page in Chromium", () => {
     // Tasks end 1 to 4 units after they start: 300 ms units make the journey take about a second.
     harness = await startHarness({ emulator: { taskProgressMs: 300, tasks: DEMO_TASKS }, config: { corsOrigins: [origin] } });
     pageUrl = `${origin}/?api=${encodeURIComponent(harness.service.url.href)}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -71,10 +56,7 @@ describe("the example page in Chromium", () => {
     harness.emulator.reset();
     page = await browser.newPage();
     // A screenshot of the page when a test fails, for whoever reads the CI log.
-    context.onTestFailed(async () => {
-      await mkdir(RESULTS, { recursive: true });
-      await page.screenshot({ path: join(RESULTS, `${context.task.name.replaceAll(/\W+/g, "-")}.png`), fullPage: true });
-    });
+    context.onTestFailed(() => screenshot(page, context.task.name));
   });
 
   it("starts a lookup for an email and watches it over the subscription until every task is final, as the emulator started them", async () => {
@@ -107,8 +89,7 @@ describe("the example page in Chromium", () => {
     await page.waitForTimeout(2_500);
     expect(harness.emulator.calls.length).toBe(calls);
 
-    await mkdir(RESULTS, { recursive: true });
-    await page.screenshot({ path: join(RESULTS, "web-journey.png"), fullPage: true });
+    await screenshot(page, "web-journey");
   });
 
   it("falls back to polling when the WebSocket cannot be opened (a proxy that drops WebSockets), and still finishes", async () => {

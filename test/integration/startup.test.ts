@@ -5,7 +5,7 @@ import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
 import { postGraphQL } from "../support/harness.js";
 import { BARE_ENV, spawnEntry, withTsx } from "../support/spawnEntry.js";
-import { productionConfig } from "../support/testConfig.js";
+import { testConfig } from "../support/testConfig.js";
 
 let child: ChildProcess | undefined;
 afterEach(() => {
@@ -42,6 +42,27 @@ describe("starting the service", () => {
     expect(page).toContain("embeddable-sandbox");
     expect(page).toContain("userAccessTasks(ids: $ids)");
     expect(page).toContain(DEMO_TASKS[0]?.taskId);
+  });
+
+  it("serves GraphiQL instead with LANDING_PAGE=graphiql, its assets from the service, under a policy that lets nothing else load", async () => {
+    const { url } = await startEntry({ PORT: "0", LANDING_PAGE: "graphiql" });
+    const page = await (await fetch(url, { headers: { accept: "text/html" } })).text();
+
+    expect(page).not.toContain("embeddable-sandbox");
+    expect(page).toContain("userAccessTasks(ids: $ids)");
+    expect(page).toContain(DEMO_TASKS[0]?.taskId);
+    expect(page).toMatch(/Content-Security-Policy"\s+content="default-src 'self'; script-src 'self';/);
+    const assets = [...page.matchAll(/(?:src|href)="\.\/(graphiql\/[\w.-]+)"/g)].map((match) => match[1]);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      const response = await fetch(new URL(asset ?? "", url));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("cache-control")).toContain("immutable");
+    }
+    // Only the files the build wrote: no listing, no way out of the folder.
+    for (const path of ["/graphiql/", "/graphiql/../package.json", "/graphiql/%2e%2e/package.json", "/graphiql/missing.js"]) {
+      expect((await fetch(new URL(path, url))).status).toBe(404);
+    }
   });
 
   it("stops with exit code 0 on SIGTERM", async () => {
@@ -98,15 +119,17 @@ describe("the production build", () => {
 });
 
 describe("production mode", () => {
-  it("turns off Sandbox and introspection", async () => {
-    const service = await startService(productionConfig());
+  it("turns off Sandbox, GraphiQL and introspection", async () => {
+    const service = await startService(testConfig({}, { NODE_ENV: "production", APPFABRIC_EMULATOR: "true", LANDING_PAGE: "graphiql" }));
     try {
       const introspection = await postGraphQL(service.url, "{ __schema { queryType { name } } }");
       expect(introspection.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
       const page = await (await fetch(service.url, { headers: { accept: "text/html" } })).text();
       expect(page).not.toContain("embeddable-sandbox");
+      expect(page).not.toContain("explorer-settings");
       const data = await postGraphQL(service.url, `query($id: ID!) { userAccessTask(id: $id) { app } }`, { id: DEMO_TASKS[0]?.taskId });
       expect(data.data).toEqual({ userAccessTask: { app: "Slack" } });
+      expect((await fetch(new URL("/graphiql/", service.url))).status).toBe(404);
     } finally {
       await service.stop();
     }

@@ -25,6 +25,13 @@ export const listening = {
       doc: "introspection and Sandbox, whatever `NODE_ENV` says",
     },
     {
+      name: "LANDING_PAGE",
+      kind: "text",
+      default: "sandbox",
+      values: "`sandbox` or `graphiql`",
+      doc: 'what a browser opening the endpoint gets while introspection is on: Apollo Sandbox (loaded from Apollo\'s CDN) or GraphiQL, served by the service itself, which works without internet access (see "Exploring the API"; `npm run build:explorer` first)',
+    },
+    {
       name: "CORS_ORIGINS",
       kind: "text",
       values: "comma-separated origins",

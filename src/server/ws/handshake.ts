@@ -27,8 +27,9 @@ const STATUS_TEXT = { 403: "Forbidden", 404: "Not Found", 503: "Service Unavaila
 
 /**
  * The HTTP server's `upgrade` listener: admits a WebSocket handshake at `/` only, and a browser's only
- * from an origin in CORS_ORIGINS (browsers do not apply CORS to WebSockets, so without this any site
- * could use a visitor's credentials here), within the bound on connections not yet authenticated.
+ * from an origin in CORS_ORIGINS or from the service's own pages (browsers do not apply CORS to
+ * WebSockets, so without this any site could use a visitor's credentials here), within the bound on
+ * connections not yet authenticated.
  */
 export function handshakeHandler(options: HandshakeOptions): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
   let unauthenticated = 0;
@@ -62,7 +63,7 @@ export function handshakeHandler(options: HandshakeOptions): (request: IncomingM
     if (path !== "/") return refuse(socket, 404, "websocket_path", "Subscriptions are served at / only.\n");
     if (options.closing()) return refuse(socket, 503, "shutting_down", "The service is shutting down.\n");
     const origin = request.headers.origin;
-    if (origin !== undefined && !options.corsOrigins.includes(origin)) {
+    if (origin !== undefined && !options.corsOrigins.includes(origin) && !sameOrigin(origin, request.headers.host)) {
       return refuse(socket, 403, "websocket_origin", "This origin may not open a WebSocket here (CORS_ORIGINS).\n");
     }
     if (unauthenticated >= options.maxUnauthenticated) return void admitWhenFull(request, socket, head);
@@ -76,4 +77,15 @@ export function handshakeHandler(options: HandshakeOptions): (request: IncomingM
     socket.once("close", authenticated);
     options.upgrade(request, socket, head, authenticated);
   };
+}
+
+/**
+ * A page the service served itself (GraphiQL) opens its WebSocket from the origin it was loaded
+ * from: the handshake's own host. Browsers let such a page send HTTP requests without CORS as well.
+ */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined || !URL.canParse(origin)) return false;
+  const page = new URL(origin);
+  const addressed = `${page.protocol}//${host}`;
+  return URL.canParse(addressed) && new URL(addressed).host === page.host;
 }
