@@ -16,6 +16,8 @@ export default defineConfig({
       { extends: true, test: { name: "attack", include: ["test/attack/**/*.test.ts"], testTimeout: 30_000 } },
       // The example frontend in Debian's Chromium (playwright-core), against the service on the emulator.
       { extends: true, test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 60_000 } },
+      // The image (Containerfile) built with podman from its locally made bases, run and stopped.
+      { extends: true, test: { name: "container", include: ["test/container/**/*.test.ts"], testTimeout: 60_000 } },
     ],
   },
 });
