@@ -25,6 +25,12 @@ export function settingWarnings(config: Config): string[] {
         "Enforce the list at the router (Apollo Router's persisted queries, Hive Gateway's persisted documents), or serve frontends with JWTs alone.",
     );
   }
+  if (config.trustedDocuments?.mode === "require" && config.introspection) {
+    warnings.push(
+      `${config.graphiql === undefined ? "Sandbox" : "GraphiQL"} loads but can run nothing with PERSISTED_DOCUMENTS=require: its introspection and ` +
+        "the documents typed in it are not listed. Use PERSISTED_DOCUMENTS=allow where people explore the API.",
+    );
+  }
   for (const { used, instead } of config.environment?.deprecated ?? []) {
     warnings.push(`${used} is a former name of ${instead}: it is still read, but set ${instead} instead.`);
   }

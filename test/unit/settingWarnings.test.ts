@@ -14,4 +14,13 @@ describe("settingWarnings", () => {
     expect(settingWarnings(loadConfig({ SUBSCRIPTION_WATCH_INTERVAL_MS: "2000", RESULT_CACHE_IN_PROGRESS_MS: "2000" }))).toEqual([]);
     expect(settingWarnings(loadConfig({ SUBSCRIPTION_WATCH_INTERVAL_MS: "500", RESULT_CACHE_IN_PROGRESS_MS: "2000", RESULT_CACHE: "off" }))).toEqual([]);
   });
+
+  it("says that the landing page can run nothing when only listed documents run, naming the page shown", () => {
+    const manifest = new URL("../../examples/web/src/__generated__/persisted-documents.json", import.meta.url).pathname;
+    const require = { PERSISTED_DOCUMENTS: "require", PERSISTED_DOCUMENTS_MANIFEST: manifest };
+    expect(settingWarnings(loadConfig(require))).toEqual([expect.stringMatching(/^Sandbox loads but can run nothing with PERSISTED_DOCUMENTS=require/)]);
+    expect(settingWarnings(loadConfig({ ...require, LANDING_PAGE: "graphiql" }))).toEqual([expect.stringMatching(/^GraphiQL loads but can run nothing/)]);
+    expect(settingWarnings(loadConfig({ ...require, GRAPHQL_INTROSPECTION: "false" }))).toEqual([]);
+    expect(settingWarnings(loadConfig({ ...require, PERSISTED_DOCUMENTS: "allow" }))).toEqual([]);
+  });
 });
