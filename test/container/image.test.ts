@@ -1,6 +1,11 @@
 import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { parseAllDocuments, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { freePort } from "../support/freePort.js";
@@ -9,7 +14,8 @@ import { metric } from "../support/subscriptions.js";
 
 const run = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
-const TAG = "localhost/appfabric-subgraph:test";
+/** This run's own tag (runs on one machine may overlap); untagged after, the layers stay cached. */
+const TAG = `localhost/appfabric-subgraph:test-${randomUUID().slice(0, 8)}`;
 /**
  * crun, podman's default here, cannot start a container on these machines (cgroup v1 with an empty
  * unified hierarchy: "cgroups in hybrid mode not supported"); runc can. CONTAINER_RUNTIME overrides.
@@ -80,6 +86,7 @@ describe("the container image", () => {
   }, 900_000);
   afterAll(async () => {
     await podman("rm", "--force", "--ignore", name).catch(() => undefined);
+    await podman("untag", TAG, TAG).catch(() => undefined);
   }, 60_000);
 
   it("holds production dependencies only, and runs as an unprivileged user on a read-only root", async () => {
@@ -124,4 +131,66 @@ describe("the container image", () => {
     const logs = (await run("podman", ["logs", name])).stdout;
     expect(logs).toContain("Stopping: draining in-flight requests");
   });
+
+  it("runs as deploy/kubernetes/deployment.yaml says, under podman kube play: its user, a read-only root, no capabilities", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kube-play-"));
+    const manifest = await playableDeployment(dir);
+    try {
+      await run("podman", ["kube", "play", "--network", "host", manifest.path], { env: { ...process.env, CONTAINERS_CONF: manifest.containersConf } });
+      await untilHealthy(manifest.url, 30_000);
+      const [container] = (await podman("ps", "--filter", `name=${manifest.name}`, "--format", "{{.Names}}"))
+        .split("\n")
+        .filter((line) => !line.endsWith("-infra"));
+      expect(await podman("exec", container ?? "", "id", "-u")).toBe("10001");
+      // capabilities: drop [ALL]: the process holds none.
+      expect(await podman("exec", container ?? "", "grep", "CapEff", "/proc/1/status")).toMatch(/^CapEff:\s+0+$/);
+      await expect(podman("exec", container ?? "", "touch", "/app/written")).rejects.toThrow(/Read-only file system/);
+      const response = await postGraphQL(manifest.url, "query($id: ID!) { userAccessTask(id: $id) { app } }", { id: DEMO_TASKS[0]?.taskId });
+      expect(response.data).toEqual({ userAccessTask: { app: "Slack" } });
+    } finally {
+      await run("podman", ["kube", "down", manifest.path]).catch(() => undefined);
+    }
+  });
 });
+
+/**
+ * The Deployment as written, but for what a pod on this machine cannot have: one replica, this
+ * test's image, the embedded emulator instead of AWS and Redis (the ConfigMap and Secret are not
+ * applied), and the host's network (no pod network here), so no port mapping and the probes on the
+ * port the service listens on. Its security context, command, probes' paths and grace period are the
+ * file's. runc and the ulimits go through a containers.conf, as kube play has no flags for them.
+ */
+async function playableDeployment(dir: string): Promise<{ path: string; containersConf: string; name: string; url: URL }> {
+  type Probe = { httpGet: { path: string; port: string | number } };
+  type Deployment = {
+    metadata: { name: string };
+    spec: {
+      replicas: number;
+      template: { spec: { containers: Array<Record<string, unknown> & Partial<Record<"livenessProbe" | "readinessProbe" | "startupProbe", Probe>>> } };
+    };
+  };
+  const deployment = parseAllDocuments(readFileSync(new URL("../../deploy/kubernetes/deployment.yaml", import.meta.url), "utf8"))[0]?.toJS() as Deployment;
+  const port = await freePort();
+  const name = `appfabric-subgraph-play-${randomUUID().slice(0, 8)}`;
+  deployment.metadata.name = name;
+  deployment.spec.replicas = 1;
+  for (const container of deployment.spec.template.spec.containers) {
+    container["image"] = TAG;
+    container["env"] = [
+      { name: "APPFABRIC_EMULATOR", value: "true" },
+      { name: "PORT", value: String(port) },
+    ];
+    container["envFrom"] = [];
+    delete container["ports"];
+    for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"] as const) {
+      const found = container[probe];
+      if (found !== undefined) found.httpGet.port = port;
+    }
+  }
+  const path = join(dir, "deployment.yaml");
+  await writeFile(path, stringify(deployment));
+  const containersConf = join(dir, "containers.conf");
+  const limits = ULIMITS.filter((_, index) => index % 2 === 1).map((limit) => `"${limit}"`);
+  await writeFile(containersConf, `[containers]\ndefault_ulimits = [${limits.join(", ")}]\n[engine]\nruntime = "${RUNTIME}"\n`);
+  return { path, containersConf, name, url: new URL(`http://127.0.0.1:${port}/`) };
+}
