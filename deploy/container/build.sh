@@ -8,9 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 tag="${1:-appfabric-subgraph}"
 line="${NODE_LINE:-26}"
-deploy/container/build-base.sh "$line"
+bases="$(deploy/container/build-base.sh "$line")"
+read -r base build_base <<< "$bases"
 runtime=()
 [ -n "${CONTAINER_RUNTIME:-}" ] && runtime=(--runtime "$CONTAINER_RUNTIME")
 podman build "${runtime[@]}" --format docker --network host \
   --secret "id=ca-certificates,src=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" \
-  --build-arg "NODE_LINE=$line" -t "$tag" -f Containerfile .
+  --build-arg "BASE=$base" --build-arg "BUILD_BASE=$build_base" -t "$tag" -f Containerfile .

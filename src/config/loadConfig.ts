@@ -4,6 +4,7 @@ import type { TracingSettings } from "../observability/TracingSettings.js";
 import type { AuthSettings } from "../server/createAuthenticator.js";
 import type { ServerLimits, SubscriptionSettings } from "../server/ServerSettings.js";
 import type { LevelWithSilent } from "pino";
+import { appendProblem } from "./appendProblem.js";
 import { integerSpecOf, type IntegerSettingName } from "./catalogue.js";
 import { ConfigError } from "./ConfigError.js";
 import { readBoolean, readInteger, readText, setting, type Env } from "./env.js";
@@ -156,6 +157,8 @@ function readCallerBudgets(env: Env): CallerBudgetSettings {
 function readAudit(env: Env): AuditSettings {
   const raw = readText(env, "AUDIT_LOG") ?? "stdout";
   const destination: AuditSettings["destination"] = raw === "stdout" || raw === "off" ? raw : { path: raw };
+  const problem = typeof destination === "object" ? appendProblem(destination.path) : undefined;
+  if (problem !== undefined) throw new ConfigError("AUDIT_LOG", "stdout, off, or a file this process can append to (or create)", `${raw} (${problem})`);
   const key = setting(env, "AUDIT_KEY");
   if (key !== undefined && key.length < 32)
     throw new ConfigError("AUDIT_KEY", "at least 32 characters (a random secret, e.g. openssl rand -hex 32)", `${key.length} characters`);

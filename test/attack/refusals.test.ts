@@ -43,6 +43,8 @@ describe("refusals are visible", () => {
       init: () => ({ method: "POST", headers: { ...headers, "content-type": "text/plain" }, body: '{"query":"{ __typename }"}' }),
     },
     { reason: "not_found", status: 404, path: "/nowhere", init: () => ({ headers }) },
+    // Refused by Fastify before routing; answered here, without repeating the path.
+    { reason: "bad_request", status: 400, path: "/%ZZcasey.morgan@example.com", init: () => ({ headers }) },
     { reason: "not_acceptable", status: 406, init: () => postInit({ query: "{ __typename }" }, { ...headers, accept: "image/png" }) },
     {
       reason: "method_not_allowed",
@@ -72,6 +74,17 @@ describe("refusals are visible", () => {
     expect(await counted(reason)).toBe(before + 1);
     expect(harness.logs.text()).not.toContain(ROUTER_SECRET);
     expect(harness.logs.text()).not.toContain(headers["authorization"]?.slice(7) ?? "?");
+  });
+
+  it("does not repeat a path it cannot decode (it may hold an address)", async () => {
+    for (const path of ["/%ZZcasey.morgan@example.com", "/graphiql/%", "/%c0%ae%c0%ae/casey.morgan@example.com%"]) {
+      const response = await harness.send(path, { headers });
+      expect(response.status).toBe(400);
+      expect(response.text).not.toContain("casey");
+      expect(response.text).not.toContain("FST_");
+      expect(response.headers.get("x-request-id")).toMatch(/^[\w-]+$/);
+    }
+    expect(harness.logs.text()).not.toContain("casey");
   });
 
   it("answers headers too large with 431, logged and counted", async () => {

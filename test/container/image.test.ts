@@ -67,6 +67,8 @@ describe("the container image", () => {
       "--network",
       "host",
       "--read-only",
+      // Not even podman's writable /tmp, /var/tmp and /run: the service writes nothing.
+      "--read-only-tmpfs=false",
       "--cap-drop",
       "ALL",
       "--security-opt",
@@ -105,8 +107,41 @@ describe("the container image", () => {
     );
     expect(found).toBe("");
     expect(await podman("inspect", "--format", "{{.Config.User}}", TAG)).toBe("10001:10001");
-    expect(await podman("exec", name, "id", "-u")).toBe("10001");
+    expect(await podman("exec", name, "id")).toBe("uid=10001(app) gid=10001(app) groups=10001(app)");
     await expect(podman("exec", name, "touch", "/app/written")).rejects.toThrow(/Read-only file system/);
+  });
+
+  it("stops with one line when AUDIT_LOG names a file it cannot write (the read-only root, no volume)", async () => {
+    const start = run("podman", [
+      "run",
+      "--rm",
+      "--runtime",
+      RUNTIME,
+      ...ULIMITS,
+      "--network",
+      "none",
+      "--read-only",
+      "-e",
+      "APPFABRIC_EMULATOR=true",
+      "-e",
+      "AUDIT_LOG=/app/audit.log",
+      TAG,
+    ]);
+    const failed = (await start.then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as { code?: number; stderr?: string } | undefined;
+    expect(failed?.code).toBe(1);
+    // One line (podman's own "level=" lines aside); EACCES or EROFS: /app is root's, and read-only.
+    expect(
+      failed?.stderr
+        ?.trim()
+        .split("\n")
+        .filter((line) => !line.includes("level="))
+        .join("\n"),
+    ).toMatch(
+      /^Configuration error: AUDIT_LOG must be stdout, off, or a file this process can append to \(or create\); received "\/app\/audit\.log \(E(ACCES|ROFS)\)"\.$/,
+    );
   });
 
   it("answers on the emulator, and its HEALTHCHECK passes", async () => {

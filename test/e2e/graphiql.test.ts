@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService, type RunningService } from "../../src/startService.js";
 import { launchChromium, screenshot } from "../support/chromium.js";
@@ -39,6 +39,8 @@ describe("GraphiQL (LANDING_PAGE=graphiql) in Chromium, offline", () => {
   });
   beforeEach(async (test) => {
     traffic = { requested: [], blocked: [], frames: [], consoleErrors: [] };
+    // The previous test's context is closed here, not after it: its screenshot on failure comes after the test's own hooks.
+    await context?.close();
     context = await browser.newContext();
     await context.route("**/*", async (route) => {
       const url = new URL(route.request().url());
@@ -57,7 +59,6 @@ describe("GraphiQL (LANDING_PAGE=graphiql) in Chromium, offline", () => {
     });
     test.onTestFailed(() => screenshot(page, test.task.name));
   });
-  afterEach(() => context.close());
 
   /** Opens the page and waits until GraphiQL has the schema (its documentation explorer can be used). */
   async function openGraphiql(): Promise<void> {
@@ -65,6 +66,10 @@ describe("GraphiQL (LANDING_PAGE=graphiql) in Chromium, offline", () => {
     await page.goto(service.url.href);
     await introspected;
     await page.locator(".graphiql-execute-button").waitFor();
+    // Monaco has the example in its model once the editor shows it, and GraphiQL has read its name.
+    const editorText = async () => (await page.locator(".graphiql-query-editor").innerText()).replaceAll("\u00a0", " ");
+    await expect.poll(editorText, { timeout: 20_000 }).toContain("query UserAccess");
+    await expect.poll(() => page.locator(".graphiql-tab-button").first().innerText(), { timeout: 20_000 }).toBe("UserAccess");
   }
 
   it("opens on the example query with the demo ids and runs it in one AppFabric call, nothing loaded from outside", async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readdirSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_TASKS } from "../../src/emulator/demoData.js";
 import { startService } from "../../src/startService.js";
@@ -46,19 +47,37 @@ describe("starting the service", () => {
 
   it("serves GraphiQL instead with LANDING_PAGE=graphiql, its assets from the service, under a policy that lets nothing else load", async () => {
     const { url } = await startEntry({ PORT: "0", LANDING_PAGE: "graphiql" });
-    const page = await (await fetch(url, { headers: { accept: "text/html" } })).text();
+    const response = await fetch(url, { headers: { accept: "text/html" } });
+    const page = await response.text();
 
     expect(page).not.toContain("embeddable-sandbox");
     expect(page).toContain("userAccessTasks(ids: $ids)");
     expect(page).toContain(DEMO_TASKS[0]?.taskId);
-    expect(page).toMatch(/Content-Security-Policy"\s+content="default-src 'self'; script-src 'self';/);
-    const assets = [...page.matchAll(/(?:src|href)="\.\/(graphiql\/[\w.-]+)"/g)].map((match) => match[1]);
-    expect(assets.length).toBeGreaterThanOrEqual(2);
-    for (const asset of assets) {
-      const response = await fetch(new URL(asset ?? "", url));
-      expect(response.status).toBe(200);
-      expect(response.headers.get("cache-control")).toContain("immutable");
+    const policy = (headers: Headers) => ({
+      csp: headers.get("content-security-policy"),
+      nosniff: headers.get("x-content-type-options"),
+      frames: headers.get("x-frame-options"),
+    });
+    const expected = {
+      csp: expect.stringMatching(/^default-src 'self'; script-src 'self'; .*connect-src 'self'; .*frame-ancestors 'none'$/) as string,
+      nosniff: "nosniff",
+      frames: "DENY",
+    };
+    expect(policy(response.headers)).toEqual(expected);
+    const linked = [...page.matchAll(/(?:src|href)="\.\/(graphiql\/[\w.-]+)"/g)].map((match) => match[1] ?? "");
+    expect(linked.length).toBeGreaterThanOrEqual(2);
+    // Monaco's workers are started by script; each gets its policy from its own response.
+    const workers = readdirSync(new URL("../../explorer/dist/graphiql/", import.meta.url)).filter((file) => file.includes(".worker-"));
+    expect(workers.length).toBe(3);
+    for (const asset of [...linked, ...workers.map((file) => `graphiql/${file}`)]) {
+      const file = await fetch(new URL(asset, url));
+      expect(file.status).toBe(200);
+      expect(file.headers.get("cache-control")).toContain("immutable");
+      expect(policy(file.headers)).toEqual(expected);
     }
+    // GraphQL's JSON answers keep their own headers.
+    const answer = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query":"{ __typename }"}' });
+    expect(answer.headers.get("content-security-policy")).toBeNull();
     // Only the files the build wrote: no listing, no way out of the folder.
     for (const path of ["/graphiql/", "/graphiql/../package.json", "/graphiql/%2e%2e/package.json", "/graphiql/missing.js"]) {
       expect((await fetch(new URL(path, url))).status).toBe(404);

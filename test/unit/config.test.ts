@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/loadConfig.js";
@@ -71,10 +71,14 @@ describe("loadConfig", () => {
     ).toEqual({ taskIdsPerSecond: 50, startsPerMinute: 3, persistedBytesPerMinute: 4096 });
     expect(() => loadConfig({ CALLER_MAX_PERSISTED_BYTES_PER_MINUTE: "1023" })).toThrow("CALLER_MAX_PERSISTED_BYTES_PER_MINUTE must be an integer from 1024");
     expect(() => loadConfig({ CALLER_MAX_TASK_IDS_PER_SECOND: "49" })).toThrow("CALLER_MAX_TASK_IDS_PER_SECOND must be an integer from 50");
-    expect(loadConfig({ AUDIT_LOG: "/var/log/appfabric/audit.jsonl", AUDIT_KEY: "k".repeat(32) }).audit).toEqual({
-      destination: { path: "/var/log/appfabric/audit.jsonl" },
-      key: "k".repeat(32),
-    });
+    const file = join(tmpdir(), `audit-${process.pid}.jsonl`);
+    expect(loadConfig({ AUDIT_LOG: file, AUDIT_KEY: "k".repeat(32) }).audit).toEqual({ destination: { path: file }, key: "k".repeat(32) });
+    expect(existsSync(file)).toBe(false); // checked, not created
+    // A file the process could not append to stops the start with one line, not a crash at the first write.
+    expect(() => loadConfig({ AUDIT_LOG: "/nonexistent/folder/audit.jsonl" })).toThrow(
+      'AUDIT_LOG must be stdout, off, or a file this process can append to (or create); received "/nonexistent/folder/audit.jsonl (ENOENT)".',
+    );
+    expect(() => loadConfig({ AUDIT_LOG: tmpdir() })).toThrow(`received "${tmpdir()} (a directory)"`);
     expect(loadConfig({ AUDIT_LOG: "off" }).audit).toEqual({ destination: "off" });
     expect(() => loadConfig({ AUDIT_KEY: "short" })).toThrow("AUDIT_KEY must be at least 32 characters");
     expect(() => loadConfig({ AUDIT_KEY: "short" })).not.toThrow(/short/);

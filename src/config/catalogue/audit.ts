@@ -8,7 +8,7 @@ export const audit = {
       kind: "text",
       default: "stdout",
       values: "`stdout`, a file path or `off`",
-      doc: "where the audit trail goes (a file is opened for append, mode 600 when created)",
+      doc: "where the audit trail goes (a file is opened for append, mode 600 when created; one this process cannot append to or create stops the start)",
     },
     {
       name: "AUDIT_KEY",

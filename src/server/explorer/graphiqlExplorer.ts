@@ -12,6 +12,19 @@ const ASSETS = "graphiql";
 /** Where the page takes its settings: a JSON script element, which runs nothing. */
 const SETTINGS_PLACEHOLDER = "<!--explorer-settings-->";
 
+/**
+ * What GraphiQL's page and files may load and do, sent as headers with each (a worker gets its policy
+ * from its own script's response, and only a header can refuse framing): everything from the service
+ * itself and nothing from anywhere else. Monaco sets inline styles; its workers are the service's files.
+ */
+const EXPLORER_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
+    "worker-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+};
+
 /** GraphiQL as built: the page (with its settings still to fill in) and the folder of its assets. */
 export interface BuiltExplorer {
   page: string;
@@ -60,10 +73,18 @@ export function graphiqlLandingPage(html: string): ApolloServerPlugin {
 
 /**
  * Serves the page's assets at `/graphiql/`: only the files the build wrote, found once at start (no
- * path from a request reaches the file system), cached for good, since their names carry their hash.
+ * path from a request reaches the file system), cached for good, since their names carry their hash;
+ * the page and the assets carry GraphiQL's policy headers.
  */
 export async function serveExplorerAssets(app: FastifyInstance, explorer: BuiltExplorer): Promise<void> {
+  // The page is Apollo's landing page, an HTML answer of the GraphQL route; nothing else here is HTML.
+  app.addHook("onSend", async (_request, reply) => {
+    if (String(reply.getHeader("content-type") ?? "").startsWith("text/html")) reply.headers(EXPLORER_HEADERS);
+  });
   await app.register(fastifyStatic, {
+    setHeaders: (reply) => {
+      reply.headers(EXPLORER_HEADERS);
+    },
     root: explorer.assetsDir,
     prefix: `/${ASSETS}/`,
     wildcard: false,

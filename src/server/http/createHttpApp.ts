@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from "pino";
 import type { ServerObserver } from "../ServerObserver.js";
 import type { ServerLimits } from "../ServerSettings.js";
-import { clientErrorHandler, closeTimedOutConnection } from "./refusals.js";
+import { clientErrorHandler, closeTimedOutConnection, frameworkErrorHandler } from "./refusals.js";
 
 /** A caller's request id is kept if it is plain text of sane length; otherwise one is made up. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -42,6 +42,7 @@ export function createHttpApp(limits: ServerLimits, { logger, metrics }: { logge
     // Host is checked in the refusals' hook, which answers and logs like every other refusal.
     http: { headersTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS, requireHostHeader: false },
     clientErrorHandler: clientErrorHandler({ logger, metrics }),
+    frameworkErrors: frameworkErrorHandler({ logger, metrics }),
   });
   app.server.maxConnections = limits.maxConnections;
   app.server.on("timeout", closeTimedOutConnection(app.server, { logger, metrics }));

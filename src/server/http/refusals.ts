@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
-import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { ErrorCode } from "../../errors/ErrorCode.js";
 import type { ServerObserver } from "../ServerObserver.js";
@@ -84,6 +84,24 @@ export function logRefusalNow(
 ): void {
   request.refusal = reason;
   logRefusal(request, status, logger, metrics);
+}
+
+/**
+ * Fastify's `frameworkErrors`: what it refuses before routing (a path with a malformed
+ * percent-escape, `/%ZZ`) is answered like every other refusal, with a request id, logged and
+ * counted, and without repeating the path, which Fastify's own answer would (it may hold an address).
+ */
+export function frameworkErrorHandler({ logger, metrics }: { logger: Logger; metrics: ServerObserver }) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const badUrl = error.code === "FST_ERR_BAD_URL";
+    logRefusalNow(request, 400, "bad_request", { logger, metrics });
+    void reply
+      .code(400)
+      .header("x-request-id", request.id)
+      .send(
+        errorBody(badUrl ? "The request's path is not a valid URL (a malformed percent-escape)." : "The request could not be routed.", ErrorCode.BAD_REQUEST),
+      );
+  };
 }
 
 /**
